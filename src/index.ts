@@ -1,0 +1,8 @@
+// Public surface of metalab: re-exports only.
+export * from "./core/random";
+export * from "./core/backend";
+export * from "./core/params";
+export * from "./autodiff/activations";
+export * from "./autodiff/functional";
+export * from "./models/mlp";
+export * from "./tasks/task-family";
