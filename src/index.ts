@@ -4,5 +4,6 @@ export * from "./core/backend";
 export * from "./core/params";
 export * from "./autodiff/activations";
 export * from "./autodiff/functional";
+export * from "./autodiff/finite-diff";
 export * from "./models/mlp";
 export * from "./tasks/task-family";

@@ -44,9 +44,19 @@ export const stopGradient = (() => {
   return (x: tf.Tensor): tf.Tensor => op(x);
 })();
 
+/** Max over the last axis (keeping it) with a zero gradient; the max runs inside the custom op, so no Equal is taped. */
+const rowMaxNoGrad = (() => {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    save([x]);
+    return { value: tf.max(x, -1, true), gradFunc: (_dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => tf.zerosLike(saved[0]!) };
+  });
+  return (x: tf.Tensor): tf.Tensor => op(x);
+})();
+
 /** Log-softmax over the last axis, built from ops whose second derivatives are right. */
 export function logSoftmax(logits: tf.Tensor): tf.Tensor {
-  const m = stopGradient(tf.max(logits, -1, true));
+  const m = rowMaxNoGrad(logits); // [..., 1], a constant shift: log-softmax does not depend on it
   const shifted = tf.sub(logits, m);
   return tf.sub(shifted, tf.log(tf.sum(exp(shifted), -1, true)));
 }

@@ -20,17 +20,23 @@ function record(names: readonly string[], ts: readonly tf.Tensor[]): Params {
   return out;
 }
 
-/** Value and gradient of `f` at `p`; differentiable again, so it nests for second order. */
+/**
+ * Value and gradient of `f` at `p`; differentiable again, so it nests for second order.
+ * A parameter `f` does not use gets a zero gradient (as in JAX), instead of tf.grads' error.
+ */
 export function valueAndGrad(f: ParamFn): (p: Params) => { value: tf.Scalar; grads: Params } {
   return (p) => {
     const names = namesOf(p);
-    const g = tf.valueAndGrads((...xs: tf.Tensor[]) => {
-      const value = f(record(names, xs));
-      if (value.rank !== 0) throw new Error(`valueAndGrad needs a scalar loss, got shape [${value.shape}]. Reduce it with tf.mean or tf.sum.`);
-      return value;
-    });
-    const { value, grads } = g(names.map((n) => p[n]!));
-    return { value: value as tf.Scalar, grads: record(names, grads) };
+    const xs = names.map((n) => p[n]!);
+    const { value, grads } = tf.engine().gradients(() => {
+      const v = f(record(names, xs));
+      if (!(v instanceof tf.Tensor)) throw new Error("valueAndGrad: f must return a tf.Scalar (a tensor), not a number. Wrap it with tf.scalar.");
+      if (v.rank !== 0) throw new Error(`valueAndGrad needs a scalar loss, got shape [${v.shape}]. Reduce it with tf.mean or tf.sum.`);
+      return v;
+    }, xs, undefined, true);
+    // engine.gradients returns null (typed as Tensor) for inputs f does not reach.
+    const filled = xs.map((x, i) => (grads[i] ?? null) === null ? tf.zerosLike(x) : grads[i]!);
+    return { value: value as tf.Scalar, grads: record(names, filled) };
   };
 }
 
