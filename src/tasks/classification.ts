@@ -1,0 +1,125 @@
+/**
+ * Synthetic N-way K-shot classification: Gaussian blobs around class prototypes, with labels permuted per task.
+ * Needs no download; every number comes from the passed-in `Rng`.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { Rng } from "../core/random";
+import type { BatchSpec, TaskBatch, TaskFamily } from "./task-family";
+
+/** Shape of the blob family. */
+export interface BlobClassificationConfig {
+  /** N, the number of classes per task. */
+  readonly ways: number;
+  /** Input dimension d. */
+  readonly dim: number;
+  /** Size of the global pool of prototypes that tasks draw N from; 0 draws fresh prototypes for every task. */
+  readonly poolSize: number;
+  /** Standard deviation of each prototype coordinate. */
+  readonly prototypeStd: number;
+  /** Standard deviation of points around their prototype (per coordinate). */
+  readonly noiseStd: number;
+  /** Standard deviation of a per-task offset added to every input of the task (a domain shift; 0 for none). */
+  readonly taskShiftStd: number;
+  /** Seed of the prototype pool, so the same config always means the same family. */
+  readonly poolSeed: number;
+}
+
+/** Default blob family: 5-way in 8 dimensions from a pool of 64 prototypes. */
+export const DEFAULT_BLOBS: BlobClassificationConfig = {
+  ways: 5, // 5-way, the usual few-shot setting
+  dim: 8, // small enough for fast tests, large enough that blobs rarely overlap
+  poolSize: 64, // shared structure across tasks (like Omniglot characters), so meta-learning has something to learn
+  prototypeStd: 1, // prototypes spread at unit scale
+  noiseStd: 0.5, // overlapping enough that a 1-shot learner errs sometimes
+  taskShiftStd: 0, // no domain shift by default
+  poolSeed: 1234, // fixed pool: the family is a fixed distribution
+};
+
+/**
+ * N-way K-shot Gaussian-blob classification. `spec.shots` and `spec.queries` count points PER CLASS (the N-way
+ * K-shot convention), so supportX is [tasks, ways * shots, dim] and supportY one-hot [tasks, ways * shots, ways].
+ * Points are shuffled within each set; class labels are a random permutation per task.
+ */
+export class BlobClassification implements TaskFamily {
+  readonly name: string;
+  readonly inputSize: number;
+  readonly outputSize: number;
+  readonly loss = "cross-entropy" as const;
+  /** Global prototype pool, [poolSize][dim], or empty when prototypes are fresh per task. */
+  private readonly pool: Float32Array[];
+
+  constructor(readonly config: BlobClassificationConfig = DEFAULT_BLOBS) {
+    const c = config;
+    if (!Number.isInteger(c.ways) || c.ways < 2) throw new Error(`BlobClassification: ways must be an integer >= 2, got ${c.ways}.`);
+    if (!Number.isInteger(c.dim) || c.dim < 1) throw new Error(`BlobClassification: dim must be a positive integer, got ${c.dim}.`);
+    if (c.poolSize !== 0 && (!Number.isInteger(c.poolSize) || c.poolSize < c.ways)) {
+      throw new Error(`BlobClassification: poolSize must be 0 (fresh prototypes) or an integer >= ways (${c.ways}), got ${c.poolSize}.`);
+    }
+    this.name = `blobs-${c.ways}way-${c.dim}d`;
+    this.inputSize = c.dim;
+    this.outputSize = c.ways;
+    this.pool = [];
+    if (c.poolSize > 0) {
+      const poolRng = new Rng(c.poolSeed);
+      for (let i = 0; i < c.poolSize; i++) this.pool.push(poolRng.normalArray(c.dim, 0, c.prototypeStd));
+    }
+  }
+
+  /** Prototypes of one task: N rows of length dim, row j is the centre of label j. */
+  samplePrototypes(rng: Rng): Float32Array[] {
+    const c = this.config;
+    if (c.poolSize === 0) return Array.from({ length: c.ways }, () => rng.normalArray(c.dim, 0, c.prototypeStd));
+    // A random subset of the pool in random order: the order is the label permutation.
+    return rng.permutation(c.poolSize).slice(0, c.ways).map((i) => this.pool[i]!);
+  }
+
+  /** Samples a meta-batch; `shots` and `queries` are per class. */
+  sample(rng: Rng, spec: BatchSpec): TaskBatch {
+    const c = this.config;
+    for (const [k, v] of [["tasks", spec.tasks], ["shots", spec.shots], ["queries", spec.queries]] as const) {
+      if (!Number.isInteger(v) || v < 1) throw new Error(`BlobClassification.sample: ${k} must be a positive integer, got ${v}.`);
+    }
+    const nS = c.ways * spec.shots;
+    const nQ = c.ways * spec.queries;
+    const sx = new Float32Array(spec.tasks * nS * c.dim);
+    const sy = new Float32Array(spec.tasks * nS * c.ways);
+    const qx = new Float32Array(spec.tasks * nQ * c.dim);
+    const qy = new Float32Array(spec.tasks * nQ * c.ways);
+    for (let t = 0; t < spec.tasks; t++) {
+      const protos = this.samplePrototypes(rng);
+      const shift = c.taskShiftStd > 0 ? rng.normalArray(c.dim, 0, c.taskShiftStd) : new Float32Array(c.dim);
+      fillSet(rng, protos, shift, c, spec.shots, sx, sy, t * nS);
+      fillSet(rng, protos, shift, c, spec.queries, qx, qy, t * nQ);
+    }
+    return {
+      supportX: tf.tensor3d(sx, [spec.tasks, nS, c.dim]),
+      supportY: tf.tensor3d(sy, [spec.tasks, nS, c.ways]),
+      queryX: tf.tensor3d(qx, [spec.tasks, nQ, c.dim]),
+      queryY: tf.tensor3d(qy, [spec.tasks, nQ, c.ways]),
+    };
+  }
+}
+
+/** Writes `perClass` points of every class, in shuffled order, starting at point index `offset`. */
+function fillSet(rng: Rng, protos: readonly Float32Array[], shift: Float32Array, c: BlobClassificationConfig, perClass: number, x: Float32Array, y: Float32Array, offset: number): void {
+  const labels: number[] = [];
+  for (let j = 0; j < c.ways; j++) for (let k = 0; k < perClass; k++) labels.push(j);
+  const order = rng.permutation(labels.length);
+  for (let i = 0; i < labels.length; i++) {
+    const label = labels[order[i]!]!;
+    const p = protos[label]!;
+    const row = (offset + i) * c.dim;
+    for (let d = 0; d < c.dim; d++) x[row + d] = p[d]! + shift[d]! + rng.normal(0, c.noiseStd);
+    y[(offset + i) * c.ways + label] = 1;
+  }
+}
+
+/** Fraction of points whose arg-max logit matches the one-hot target, averaged over everything: a number in [0, 1]. */
+export function accuracy(logits: tf.Tensor, oneHot: tf.Tensor): number {
+  return tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(logits, -1), tf.argMax(oneHot, -1)), "float32")).dataSync()[0]!);
+}
+
+/** Per-task accuracy, [tasks], for logits and one-hot targets of shape [tasks, points, classes]. */
+export function accuracyPerTask(logits: tf.Tensor, oneHot: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(logits, -1), tf.argMax(oneHot, -1)), "float32"), 1));
+}
