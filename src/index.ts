@@ -7,3 +7,5 @@ export * from "./autodiff/functional";
 export * from "./autodiff/finite-diff";
 export * from "./models/mlp";
 export * from "./tasks/task-family";
+export * from "./tasks/regression";
+export * from "./models/losses";
