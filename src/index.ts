@@ -9,3 +9,7 @@ export * from "./models/mlp";
 export * from "./tasks/task-family";
 export * from "./tasks/regression";
 export * from "./models/losses";
+export * from "./optim/adam";
+export * from "./optim/sgd";
+export * from "./optim/schedule";
+export * from "./optim/clip";
