@@ -75,7 +75,7 @@ describe("task-batched parameters", () => {
     const r = new Rng(9);
     const perTask = Array.from({ length: tasks }, () => initMlp(r, config));
     // Non-zero biases so the bias broadcast is exercised too.
-    const biased = perTask.map((p) => ({ ...p, b0: r.normalTensor([5]), b1: r.normalTensor([3]) }));
+    const biased: Params[] = perTask.map((p) => ({ ...p, b0: r.normalTensor([5]), b1: r.normalTensor([3]) }));
     const batched: Params = Object.fromEntries(Object.keys(biased[0]!).map((k) => [k, tf.stack(biased.map((p) => p[k]!))]));
     const x = r.normalTensor([tasks, 4, 2]);
     const together = mlpApply(batched, x, config).arraySync() as number[][][];
