@@ -13,3 +13,5 @@ export * from "./optim/adam";
 export * from "./optim/sgd";
 export * from "./optim/schedule";
 export * from "./optim/clip";
+export * from "./tasks/classification";
+export * from "./models/batchnorm";

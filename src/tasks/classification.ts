@@ -4,6 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../core/random";
+import { perTaskAccuracy } from "../models/losses";
 import type { BatchSpec, TaskBatch, TaskFamily } from "./task-family";
 
 /** Shape of the blob family. */
@@ -114,12 +115,7 @@ function fillSet(rng: Rng, protos: readonly Float32Array[], shift: Float32Array,
   }
 }
 
-/** Fraction of points whose arg-max logit matches the one-hot target, averaged over everything: a number in [0, 1]. */
+/** Fraction of points whose arg-max logit matches the one-hot target, over all tasks and points: a number in [0, 1]. */
 export function accuracy(logits: tf.Tensor, oneHot: tf.Tensor): number {
-  return tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(logits, -1), tf.argMax(oneHot, -1)), "float32")).dataSync()[0]!);
-}
-
-/** Per-task accuracy, [tasks], for logits and one-hot targets of shape [tasks, points, classes]. */
-export function accuracyPerTask(logits: tf.Tensor, oneHot: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(logits, -1), tf.argMax(oneHot, -1)), "float32"), 1));
+  return tf.tidy(() => tf.mean(perTaskAccuracy(logits, oneHot)).dataSync()[0]!);
 }
