@@ -5,6 +5,7 @@ export * from "./core/params";
 export * from "./autodiff/activations";
 export * from "./autodiff/functional";
 export * from "./autodiff/finite-diff";
+export * from "./autodiff/stateful";
 export * from "./models/mlp";
 export * from "./tasks/task-family";
 export * from "./tasks/regression";
