@@ -1,0 +1,129 @@
+/**
+ * Runs notebook cells one at a time on tslab's executor and reports each as ok, error or abort,
+ * with the error details and the last expression's value (which tslab itself only prints to stdout).
+ */
+import { createExecutor, type ConverterSet, type Executor } from "tslab/dist/executor";
+import { createConverter, type Converter } from "tslab/dist/converter";
+import * as tslabJupyter from "tslab/dist/jupyter";
+import { JupyterHandlerImpl } from "tslab/dist/jupyter";
+import { toJupyterError, type ErrorCall, type JupyterError } from "./errors";
+
+/** The display sink tslab's `display` API writes to (one display_data / update_display_data message). */
+export type DisplaySink = NonNullable<typeof tslabJupyter.lastWriteDisplayData>;
+
+/** What the protocol layer passes in for one execute_request. */
+export interface CellRequest {
+  readonly code: string;
+  readonly silent: boolean;
+  readonly storeHistory: boolean;
+  readonly stopOnError: boolean;
+}
+
+/** Where a running cell's output goes. */
+export interface CellIo {
+  /** Called once when the cell starts running, with its execution count. */
+  readonly onStart: (executionCount: number) => void;
+  readonly stream: (name: "stdout" | "stderr", text: string) => void;
+  readonly display: DisplaySink;
+}
+
+/** How one cell ended. `result` is set only when the cell ended with a non-null expression. */
+export type CellOutcome =
+  | { readonly status: "ok"; readonly executionCount: number; readonly result?: { readonly value: unknown } }
+  | { readonly status: "error"; readonly executionCount: number; readonly error: JupyterError }
+  | { readonly status: "abort"; readonly executionCount: number };
+
+interface Capture {
+  errors: ErrorCall[];
+  result?: { readonly value: unknown };
+}
+
+/** Lazily created tslab converters, as tslab's own kernel does. */
+class Converters implements ConverterSet {
+  private nodeConv: Converter | null = null;
+  private browserConv: Converter | null = null;
+  get node(): Converter {
+    this.nodeConv ??= createConverter({ isJS: false, isBrowser: false });
+    return this.nodeConv;
+  }
+  get browser(): Converter {
+    this.browserConv ??= createConverter({ isJS: false, isBrowser: true });
+    return this.browserConv;
+  }
+  close(): void {
+    this.nodeConv?.close();
+    this.browserConv?.close();
+  }
+}
+
+const utf8 = new TextDecoder();
+
+/** Serial cell execution with per-cell capture of errors and the last expression. */
+export class CellRunner {
+  /** tslab's handler, reused for completion, inspection and is_complete (they only read the executor). */
+  readonly tslabHandler: JupyterHandlerImpl;
+  readonly executor: Executor;
+  private count = 0;
+  private chain: Promise<unknown> = Promise.resolve();
+  private generation = 0;
+  private capture: Capture = { errors: [] };
+
+  constructor(rootDir: string) {
+    const converters = new Converters();
+    void converters.node; // Warm the compiler now, as tslab does, so the first cell is not slower.
+    this.executor = createExecutor(rootDir, converters, {
+      log: (value: unknown) => {
+        // tslab logs exactly one thing through this console: the cell's last expression.
+        this.capture.result = { value };
+      },
+      error: (...args: unknown[]) => {
+        this.capture.errors.push(args);
+      },
+    });
+    this.tslabHandler = new JupyterHandlerImpl(this.executor, false);
+  }
+
+  /** Queues a cell; cells queued before a failing cell (with stopOnError) are aborted, as ipykernel does. */
+  run(req: CellRequest, io: CellIo): Promise<CellOutcome> {
+    const generation = this.generation;
+    const task = this.chain.then((): Promise<CellOutcome> | CellOutcome =>
+      generation === this.generation ? this.execute(req, io) : { status: "abort", executionCount: this.count },
+    );
+    this.chain = task.catch(() => undefined);
+    return task;
+  }
+
+  private async execute(req: CellRequest, io: CellIo): Promise<CellOutcome> {
+    if (req.storeHistory && !req.silent) this.count += 1;
+    const executionCount = this.count;
+    io.onStart(executionCount);
+    // Like tslab, route this process's stdout/stderr to the running cell (and keep them there afterwards).
+    const writer = (name: "stdout" | "stderr") => (chunk: string | Uint8Array): boolean => {
+      io.stream(name, typeof chunk === "string" ? chunk : utf8.decode(chunk));
+      return true;
+    };
+    process.stdout.write = writer("stdout");
+    process.stderr.write = writer("stderr");
+    Object.assign(tslabJupyter, { lastWriteDisplayData: io.display });
+    this.capture = { errors: [] };
+    let ok: boolean;
+    try {
+      ok = await this.executor.execute(req.code);
+    } catch (e) {
+      this.capture.errors.push([e]);
+      ok = false;
+    }
+    const capture = this.capture;
+    this.capture = { errors: [] };
+    if (!ok) {
+      if (req.stopOnError) this.generation += 1;
+      return { status: "error", executionCount, error: toJupyterError(capture.errors) };
+    }
+    return capture.result ? { status: "ok", executionCount, result: capture.result } : { status: "ok", executionCount };
+  }
+
+  /** Interrupts a cell waiting on a promise (SIGINT interrupts synchronous code by itself). */
+  interrupt(): void {
+    this.executor.interrupt();
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * tslab's ZeroMQ server with the protocol gaps of tslab 1.0.22 closed: execute_result for the last expression,
+ * `error` messages and full error replies, execute_input, kernel_info status, and a correct comm_info_reply.
+ */
+import * as util from "util";
+import { ZmqServer } from "tslab/dist/jupyter";
+import { getVersion } from "tslab/dist/util";
+import type { CellOutcome, CellRequest, CellRunner } from "./cell-runner";
+
+/** A message as tslab's server passes it to its handlers (its class is not exported). */
+type Message = Parameters<ZmqServer["handleExecute"]>[1];
+/** A socket as tslab's server passes it to its handlers. */
+type Socket = Parameters<ZmqServer["handleExecute"]>[0];
+
+/** Which TypeScript cells are compiled with (tslab's fork). */
+function typescriptVersion(): string {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pkg: unknown = require("@tslab/typescript-for-tslab/package.json");
+    if (typeof pkg === "object" && pkg !== null && "version" in pkg && typeof pkg.version === "string") return pkg.version;
+  } catch {
+    // Not resolvable from here: report no version rather than a wrong one.
+  }
+  return "";
+}
+
+function field(content: object, name: string): unknown {
+  return (content as Record<string, unknown>)[name];
+}
+
+/** Reads an execute_request's content with the protocol's defaults. */
+export function readExecuteRequest(content: object): CellRequest {
+  const code = field(content, "code");
+  const silent = field(content, "silent") === true;
+  return {
+    code: typeof code === "string" ? code : "",
+    silent,
+    storeHistory: silent ? false : field(content, "store_history") !== false,
+    stopOnError: field(content, "stop_on_error") !== false,
+  };
+}
+
+/** The kernel_info_reply content. */
+export function kernelInfo(): Record<string, unknown> {
+  return {
+    status: "ok",
+    protocol_version: "5.3",
+    implementation: "tslab",
+    implementation_version: getVersion(),
+    language_info: {
+      name: "typescript",
+      version: typescriptVersion(),
+      mimetype: "text/typescript",
+      file_extension: ".ts",
+      // tslab's setting: TypeScript highlighting in both Notebook and JupyterLab.
+      codemirror_mode: { mode: "typescript", name: "javascript", typescript: true },
+    },
+    banner: `TypeScript (tslab ${getVersion()}, metalab kernel launcher)`,
+    help_links: [{ text: "tslab", url: "https://github.com/yunabe/tslab" }],
+  };
+}
+
+/** The execute_reply content for an outcome. */
+export function executeReplyContent(outcome: CellOutcome): Record<string, unknown> {
+  if (outcome.status === "error") {
+    return { status: "error", execution_count: outcome.executionCount, ...outcome.error, traceback: [...outcome.error.traceback] };
+  }
+  if (outcome.status === "abort") return { status: "abort", execution_count: outcome.executionCount };
+  return { status: "ok", execution_count: outcome.executionCount, payload: [], user_expressions: {} };
+}
+
+/** The text/plain form of a last expression, as Node's REPL shows it. */
+export function plainText(value: unknown): string {
+  return util.inspect(value, { colors: false });
+}
+
+/** tslab's server with fuller protocol support; everything else (sockets, completion, inspection) is tslab's. */
+export class MetalabServer extends ZmqServer {
+  constructor(private readonly runner: CellRunner, configPath: string) {
+    super(runner.tslabHandler, configPath);
+  }
+
+  private send(parent: Message, sock: Socket, msgType: string, content: Record<string, unknown>): void {
+    const msg = parent.createReply();
+    msg.header.msg_type = msgType;
+    msg.content = content;
+    msg.signAndSend(this.connInfo.key, sock);
+  }
+
+  override handleKernelInfo(sock: Socket, msg: Message): void {
+    this.send(msg, sock, "kernel_info_reply", kernelInfo());
+  }
+
+  override async handleExecute(sock: Socket, msg: Message): Promise<void> {
+    const req = readExecuteRequest(msg.content);
+    const outcome = await this.runner.run(req, {
+      onStart: (count) => {
+        if (!req.silent) this.send(msg, this.iopub, "execute_input", { code: req.code, execution_count: count });
+      },
+      stream: (name, text) => this.send(msg, this.iopub, "stream", { name, text }),
+      display: (data, update) => this.send(msg, this.iopub, update ? "update_display_data" : "display_data", { ...data }),
+    });
+    if (!req.silent) {
+      if (outcome.status === "ok" && outcome.result) {
+        this.send(msg, this.iopub, "execute_result", {
+          execution_count: outcome.executionCount,
+          data: { "text/plain": plainText(outcome.result.value) },
+          metadata: {},
+        });
+      } else if (outcome.status === "error") {
+        this.send(msg, this.iopub, "error", { ...outcome.error, traceback: [...outcome.error.traceback] });
+      }
+    }
+    this.send(msg, sock, "execute_reply", executeReplyContent(outcome));
+  }
+
+  override handleCommInfoRequest(sock: Socket, msg: Message): void {
+    // tslab answers with msg_type complete_reply; comms are not supported, so the list is empty.
+    this.send(msg, sock, "comm_info_reply", { status: "ok", comms: {} });
+  }
+
+  override handleShutdown(sock: Socket, msg: Message): void {
+    this.send(msg, sock, "shutdown_reply", { status: "ok", restart: field(msg.content, "restart") === true });
+  }
+}
