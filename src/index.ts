@@ -16,3 +16,7 @@ export * from "./optim/schedule";
 export * from "./optim/clip";
 export * from "./tasks/classification";
 export * from "./models/batchnorm";
+export * from "./learners/model";
+export * from "./learners/train";
+export * from "./learners/adapt-sgd";
+export * from "./learners/maml";

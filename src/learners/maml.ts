@@ -1,0 +1,290 @@
+/**
+ * MAML (Finn et al. 2017) and its options: first-order MAML, MAML++'s multi-step loss and learned per-step,
+ * per-layer inner learning rates (Antoniou et al. 2019), first-order-then-second-order annealing, ANIL's head-only
+ * inner loop (Raghu et al. 2020). Every task of a meta-batch runs in one batched call: the adapted parameters carry
+ * a leading task dimension.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { cloneParams, disposeParams, tileForTasks, type Params } from "../core/params";
+import { valueAndGrad, grad } from "../autodiff/functional";
+import { stopGradient } from "../autodiff/activations";
+import { meanTaskLoss, summedTaskLoss } from "../models/losses";
+import { Mlp } from "../models/mlp";
+import type { TaskBatch, TaskLoss } from "../tasks/task-family";
+import { fastMamlMetaGradient } from "../fast/mlp-maml";
+import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
+import { clipByGlobalNorm } from "../optim/clip";
+import { cosineSchedule } from "../optim/schedule";
+import { headNames, splitParams, type FunctionalModel } from "./model";
+import { trainLoop, type TrainOptions } from "./train";
+import type { Rng } from "../core/random";
+import type { TaskFamily } from "../tasks/task-family";
+
+/** Options of MAML and its variants; every field has a default in `DEFAULT_MAML`. */
+export interface MamlOptions {
+  /** Inner SGD steps per task. */
+  readonly innerSteps: number;
+  /** Inner step size α (the initial value when `learnInnerLr`). */
+  readonly innerLr: number;
+  /** Treat dθ_t/dθ as the identity (first-order MAML). */
+  readonly firstOrder: boolean;
+  /** Use first-order gradients for the first N outer steps, then second order (MAML++ derivative-order annealing). */
+  readonly firstOrderUntil: number;
+  /** MAML++ multi-step loss: a weighted sum of the query loss after every inner step. */
+  readonly multiStepLoss: boolean;
+  /** Outer steps over which the multi-step weights anneal from uniform to the last step only. */
+  readonly multiStepAnneal: number;
+  /** Meta-learn one inner learning rate per parameter tensor and inner step (MAML++ LSLR, a per-tensor Meta-SGD). */
+  readonly learnInnerLr: boolean;
+  /** Parameters adapted in the inner loop: "all" (MAML), "head" (ANIL) or a list of names. */
+  readonly adapt: "all" | "head" | readonly string[];
+  /** Task loss. */
+  readonly loss: TaskLoss;
+  /** Outer Adam learning rate. */
+  readonly outerLr: number;
+  /** Cosine-decay the outer learning rate to `min` over `total` outer steps; off when null. */
+  readonly cosine: { readonly total: number; readonly min?: number } | null;
+  /** Clip the meta-gradient to this global L2 norm; off when null. */
+  readonly clipNorm: number | null;
+  /** Try the hand-written fast path (src/fast/mlp-maml.ts) for plain MLP MSE MAML before the general tfjs path. */
+  readonly fastPath: boolean;
+}
+
+/** Defaults: Finn et al.'s sine setting. */
+export const DEFAULT_MAML: MamlOptions = {
+  innerSteps: 1, // Finn et al. (2017) sine regression
+  innerLr: 0.01, // Finn et al. (2017) sine regression
+  firstOrder: false, // full second-order MAML unless asked
+  firstOrderUntil: 0, // no annealing: MAML++ uses it to save compute early, not needed for correctness
+  multiStepLoss: false, // Finn's loss at the final inner step only
+  multiStepAnneal: 10_000, // MAML++ anneals over its first epochs; 10k outer steps is a comparable share of 70k
+  learnInnerLr: false, // a fixed α reproduces the paper
+  adapt: "all", // MAML adapts every parameter
+  loss: "mse", // regression
+  outerLr: 1e-3, // Finn et al.'s Adam step
+  cosine: null, // Finn et al. use a constant rate
+  clipNorm: null, // the reference does not clip
+  fastPath: true, // the fast path computes the same loss and gradient faster; tests turn it off to compare
+};
+
+/** Fills in defaults and checks ranges. */
+export function mamlOptions(options: Partial<MamlOptions> = {}): MamlOptions {
+  const o = { ...DEFAULT_MAML, ...options };
+  if (!Number.isInteger(o.innerSteps) || o.innerSteps < 1) throw new Error(`MAML innerSteps must be a positive integer, got ${o.innerSteps}.`);
+  if (!(o.innerLr > 0)) throw new Error(`MAML innerLr must be positive, got ${o.innerLr}. Finn et al. use 0.01 for sines.`);
+  return o;
+}
+
+/** Key of the learned inner learning rate of parameter `name` at inner step `step`. */
+export function innerLrKey(name: string, step: number): string {
+  return `lr/${name}/${step}`;
+}
+
+/** Initial learned inner learning rates: one scalar per adapted tensor and inner step, all equal to `innerLr`. */
+export function initInnerLrs(params: Params, options: Partial<MamlOptions> = {}): Params {
+  const o = mamlOptions(options);
+  const out: Record<string, tf.Tensor> = {};
+  for (const name of adaptedNames(params, o)) for (let s = 0; s < o.innerSteps; s++) out[innerLrKey(name, s)] = tf.scalar(o.innerLr);
+  return out;
+}
+
+/** Names adapted in the inner loop under `options.adapt`. */
+export function adaptedNames(params: Params, options: Pick<MamlOptions, "adapt">): string[] {
+  if (options.adapt === "all") return Object.keys(params);
+  if (options.adapt === "head") return headNames(params);
+  return [...options.adapt];
+}
+
+/** MAML++ multi-step loss weights at outer step `step` (Antoniou et al. 2019, per_step_loss_importance_vector). */
+export function multiStepWeights(innerSteps: number, step: number, anneal: number): number[] {
+  const n = innerSteps;
+  if (n === 1) return [1];
+  const decay = 1 / n / Math.max(anneal, 1);
+  const minNonFinal = 0.03 / n;
+  const w = Array.from({ length: n }, () => Math.max(1 / n - step * decay, minNonFinal));
+  w[n - 1] = Math.min(1 / n + step * (n - 1) * decay, 1 - (n - 1) * minNonFinal);
+  return w;
+}
+
+/** Result of one meta-gradient computation. */
+export interface MamlGradient {
+  /** Meta-loss (mean query loss over tasks, or the weighted multi-step loss). */
+  readonly loss: number;
+  /** d loss / dθ, same names as the params. */
+  readonly grads: Params;
+  /** d loss / d(inner learning rates) when they are learned, else null. */
+  readonly innerLrGrads: Params | null;
+  /** Whether the fast path produced the result. */
+  readonly fastPath: boolean;
+}
+
+/** Per-call context: the outer step (for annealing) and the learned inner rates, if any. */
+export interface MamlContext {
+  readonly step?: number;
+  readonly innerLrs?: Params | null;
+}
+
+/**
+ * The inner loop: `innerSteps` SGD steps on each task's mean support loss, from `theta` (shared) to task-batched
+ * adapted params. Differentiable with respect to `theta` and `lrs`; call it inside a gradient. Returns the adapted
+ * params after every step (frozen params stay shared, without a task dimension).
+ */
+export function mamlInnerLoop(theta: Params, batch: TaskBatch, model: FunctionalModel, o: MamlOptions, firstOrder: boolean, lrs: Params | null): Params[] {
+  const tasks = batch.supportX.shape[0];
+  const { picked, rest } = splitParams(theta, adaptedNames(theta, o));
+  let adapted = tileForTasks(picked, tasks); // each [tasks, ...shape]
+  const trajectory: Params[] = [];
+  for (let s = 0; s < o.innerSteps; s++) {
+    const g = grad((q) => summedTaskLoss(o.loss, model.apply({ ...rest, ...q }, batch.supportX), batch.supportY))(adapted);
+    const next: Record<string, tf.Tensor> = {};
+    for (const k of Object.keys(adapted)) {
+      const gk = firstOrder ? stopGradient(g[k]!) : g[k]!;
+      const lr = lrs ? lrs[innerLrKey(k, s)] : undefined;
+      if (lrs && !lr) throw new Error(`Learned inner rate "${innerLrKey(k, s)}" is missing; build them with initInnerLrs(params, options).`);
+      next[k] = tf.sub(adapted[k]!, tf.mul(gk, lr ?? o.innerLr));
+    }
+    adapted = next;
+    trajectory.push({ ...rest, ...adapted });
+  }
+  return trajectory;
+}
+
+/** The MAML meta-loss as a differentiable function of θ (and learned rates): the general tfjs path. */
+export function mamlLoss(theta: Params, batch: TaskBatch, model: FunctionalModel, options: Partial<MamlOptions> = {}, context: MamlContext = {}): tf.Scalar {
+  const o = mamlOptions(options);
+  const step = context.step ?? 0;
+  const firstOrder = o.firstOrder || step < o.firstOrderUntil;
+  const traj = mamlInnerLoop(theta, batch, model, o, firstOrder, context.innerLrs ?? null);
+  const queryLoss = (p: Params): tf.Scalar => meanTaskLoss(o.loss, model.apply(p, batch.queryX), batch.queryY);
+  if (!o.multiStepLoss) return queryLoss(traj[traj.length - 1]!);
+  const w = multiStepWeights(o.innerSteps, step, o.multiStepAnneal);
+  return tf.addN(traj.map((p, s) => tf.mul(queryLoss(p), w[s]!))) as tf.Scalar;
+}
+
+/**
+ * The MAML meta-gradient for one meta-batch. Plain MSE MAML on an `Mlp` goes to the fast path first (unless
+ * `fastPath: false`); otherwise, or when it declines, the general tfjs path differentiates `mamlLoss`.
+ * The returned tensors are new and owned by the caller; nothing passed in is disposed.
+ */
+export function mamlMetaGradient(params: Params, batch: TaskBatch, model: FunctionalModel, options: Partial<MamlOptions> = {}, context: MamlContext = {}): MamlGradient {
+  const o = mamlOptions(options);
+  const step = context.step ?? 0;
+  const firstOrder = o.firstOrder || step < o.firstOrderUntil;
+  const learned = o.learnInnerLr ? context.innerLrs ?? null : null;
+  if (o.learnInnerLr && !learned) throw new Error("learnInnerLr is on but no inner rates were passed: give context.innerLrs = initInnerLrs(params, options).");
+  if (o.fastPath && model instanceof Mlp && o.loss === "mse" && !o.multiStepLoss && !o.learnInnerLr && o.adapt === "all") {
+    const fast = fastMamlMetaGradient({ params, batch, model: model.config, innerSteps: o.innerSteps, innerLr: o.innerLr, firstOrder });
+    if (fast) return { loss: fast.loss, grads: fast.grads, innerLrGrads: null, fastPath: true };
+  }
+  let loss = 0;
+  const all = tf.tidy(() => {
+    const meta: Params = learned ? { ...params, ...learned } : params;
+    const { value, grads } = valueAndGrad((m) => {
+      const { picked: theta, rest: lrs } = splitParams(m, Object.keys(params));
+      return mamlLoss(theta, batch, model, o, { step, innerLrs: learned ? lrs : null });
+    })(meta);
+    loss = value.dataSync()[0]!;
+    return { ...grads };
+  });
+  const { picked: grads, rest: lrGrads } = splitParams(all, Object.keys(params));
+  return { loss, grads, innerLrGrads: learned ? lrGrads : null, fastPath: false };
+}
+
+/** Everything MAML carries between outer steps. */
+export interface MamlState {
+  /** Meta-parameters θ (the initialisation). */
+  readonly params: Params;
+  /** Learned inner learning rates, or null. */
+  readonly innerLrs: Params | null;
+  /** Adam state over θ and the learned rates. */
+  readonly adam: AdamState;
+  /** Outer steps taken. */
+  readonly step: number;
+}
+
+/** Initial MAML state from initial parameters (cloned, so the caller keeps ownership of `params`). */
+export function initMamlState(params: Params, options: Partial<MamlOptions> = {}): MamlState {
+  const o = mamlOptions(options);
+  const p = cloneParams(params);
+  const innerLrs = o.learnInnerLr ? initInnerLrs(p, o) : null;
+  return { params: p, innerLrs, adam: initAdam(innerLrs ? { ...p, ...innerLrs } : p), step: 0 };
+}
+
+/** Outer learning rate at outer step `step` under the options. */
+export function outerLrAt(o: Pick<MamlOptions, "outerLr" | "cosine">, step: number): number {
+  return o.cosine ? cosineSchedule({ base: o.outerLr, total: o.cosine.total, min: o.cosine.min ?? 0 })(step) : o.outerLr;
+}
+
+/**
+ * One outer step: meta-gradient, optional clipping, Adam. Pure: returns a new state and leaves `state` intact
+ * (dispose it with `disposeMamlState` when no longer needed).
+ */
+export function mamlStep(state: MamlState, batch: TaskBatch, model: FunctionalModel, options: Partial<MamlOptions> = {}): { state: MamlState; loss: number; fastPath: boolean } {
+  const o = mamlOptions(options);
+  const mg = mamlMetaGradient(state.params, batch, model, o, { step: state.step, innerLrs: state.innerLrs });
+  let grads: Params = mg.innerLrGrads ? { ...mg.grads, ...mg.innerLrGrads } : mg.grads;
+  if (o.clipNorm !== null) {
+    const clipped = clipByGlobalNorm(grads, o.clipNorm).grads;
+    disposeParams(grads);
+    grads = clipped;
+  }
+  const meta = state.innerLrs ? { ...state.params, ...state.innerLrs } : state.params;
+  const r = adamStep(meta, grads, state.adam, { lr: outerLrAt(o, state.step) });
+  disposeParams(grads);
+  const { picked: params, rest: innerLrs } = splitParams(r.params, Object.keys(state.params));
+  return { state: { params, innerLrs: state.innerLrs ? innerLrs : null, adam: r.state, step: state.step + 1 }, loss: mg.loss, fastPath: mg.fastPath };
+}
+
+/** Disposes every tensor of a MAML state. */
+export function disposeMamlState(state: MamlState): void {
+  disposeParams(state.params);
+  if (state.innerLrs) disposeParams(state.innerLrs);
+  disposeAdam(state.adam);
+}
+
+/** A thin stateful wrapper over `mamlStep`. */
+export class Maml {
+  readonly options: MamlOptions;
+  private state: MamlState;
+
+  constructor(readonly model: FunctionalModel, params: Params, options: Partial<MamlOptions> = {}) {
+    this.options = mamlOptions(options);
+    this.state = initMamlState(params, this.options);
+  }
+
+  /** Current meta-parameters (owned by this object; clone to keep them past the next step). */
+  get params(): Params {
+    return this.state.params;
+  }
+
+  /** Current learned inner rates as numbers, keyed `lr/<param>/<step>`, or null. */
+  innerLrs(): Record<string, number> | null {
+    if (!this.state.innerLrs) return null;
+    const out: Record<string, number> = {};
+    for (const [k, t] of Object.entries(this.state.innerLrs)) out[k] = t.dataSync()[0]!;
+    return out;
+  }
+
+  /** Outer steps taken. */
+  get steps(): number {
+    return this.state.step;
+  }
+
+  /** One outer step on a meta-batch; returns the meta-loss. The batch is not disposed. */
+  step(batch: TaskBatch): number {
+    const r = mamlStep(this.state, batch, this.model, this.options);
+    disposeMamlState(this.state);
+    this.state = r.state;
+    return r.loss;
+  }
+
+  /** Trains for `options.iterations` outer steps on meta-batches from `family`; returns the per-step meta-losses. */
+  train(family: TaskFamily, rng: Rng, options: TrainOptions): Float32Array {
+    return trainLoop(family, rng, options, (b) => this.step(b));
+  }
+
+  /** Releases the tensors. */
+  dispose(): void {
+    disposeMamlState(this.state);
+  }
+}
