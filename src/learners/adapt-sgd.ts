@@ -6,7 +6,7 @@ import { tileForTasks, type Params } from "../core/params";
 import { grad } from "../autodiff/functional";
 import { summedTaskLoss } from "../models/losses";
 import type { TaskLoss } from "../tasks/task-family";
-import { splitParams, type FunctionalModel } from "./model";
+import { splitParams, type TaskModel } from "./model";
 
 /** Options of `adaptSgd`. */
 export interface AdaptSgdOptions {
@@ -35,7 +35,7 @@ export interface SupportSet {
  * so each task gets its own gradient. Returns task-batched params [tasks, ...] (new tensors owned by the caller);
  * frozen parameters are tiled too. The input is not disposed.
  */
-export function adaptSgd(params: Params, support: SupportSet, model: FunctionalModel, options: AdaptSgdOptions): Params {
+export function adaptSgd(params: Params, support: SupportSet, model: TaskModel, options: AdaptSgdOptions): Params {
   const { steps, lr } = options;
   if (!Number.isInteger(steps) || steps < 0) throw new Error(`adaptSgd: steps must be a non-negative integer, got ${steps}.`);
   const loss = options.loss ?? "mse";

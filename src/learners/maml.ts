@@ -15,7 +15,7 @@ import { fastMamlMetaGradient } from "../fast/mlp-maml";
 import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
 import { clipByGlobalNorm } from "../optim/clip";
 import { cosineSchedule } from "../optim/schedule";
-import { headNames, splitParams, type FunctionalModel } from "./model";
+import { headNames, splitParams, type TaskModel } from "./model";
 import { trainLoop, type TrainOptions } from "./train";
 import type { Rng } from "../core/random";
 import type { TaskFamily } from "../tasks/task-family";
@@ -129,7 +129,7 @@ export interface MamlContext {
  * adapted params. Differentiable with respect to `theta` and `lrs`; call it inside a gradient. Returns the adapted
  * params after every step (frozen params stay shared, without a task dimension).
  */
-export function mamlInnerLoop(theta: Params, batch: TaskBatch, model: FunctionalModel, o: MamlOptions, firstOrder: boolean, lrs: Params | null): Params[] {
+export function mamlInnerLoop(theta: Params, batch: TaskBatch, model: TaskModel, o: MamlOptions, firstOrder: boolean, lrs: Params | null): Params[] {
   const tasks = batch.supportX.shape[0];
   const { picked, rest } = splitParams(theta, adaptedNames(theta, o));
   let adapted = tileForTasks(picked, tasks); // each [tasks, ...shape]
@@ -150,7 +150,7 @@ export function mamlInnerLoop(theta: Params, batch: TaskBatch, model: Functional
 }
 
 /** The MAML meta-loss as a differentiable function of θ (and learned rates): the general tfjs path. */
-export function mamlLoss(theta: Params, batch: TaskBatch, model: FunctionalModel, options: Partial<MamlOptions> = {}, context: MamlContext = {}): tf.Scalar {
+export function mamlLoss(theta: Params, batch: TaskBatch, model: TaskModel, options: Partial<MamlOptions> = {}, context: MamlContext = {}): tf.Scalar {
   const o = mamlOptions(options);
   const step = context.step ?? 0;
   const firstOrder = o.firstOrder || step < o.firstOrderUntil;
@@ -166,7 +166,7 @@ export function mamlLoss(theta: Params, batch: TaskBatch, model: FunctionalModel
  * `fastPath: false`); otherwise, or when it declines, the general tfjs path differentiates `mamlLoss`.
  * The returned tensors are new and owned by the caller; nothing passed in is disposed.
  */
-export function mamlMetaGradient(params: Params, batch: TaskBatch, model: FunctionalModel, options: Partial<MamlOptions> = {}, context: MamlContext = {}): MamlGradient {
+export function mamlMetaGradient(params: Params, batch: TaskBatch, model: TaskModel, options: Partial<MamlOptions> = {}, context: MamlContext = {}): MamlGradient {
   const o = mamlOptions(options);
   const step = context.step ?? 0;
   const firstOrder = o.firstOrder || step < o.firstOrderUntil;
@@ -219,7 +219,7 @@ export function outerLrAt(o: Pick<MamlOptions, "outerLr" | "cosine">, step: numb
  * One outer step: meta-gradient, optional clipping, Adam. Pure: returns a new state and leaves `state` intact
  * (dispose it with `disposeMamlState` when no longer needed).
  */
-export function mamlStep(state: MamlState, batch: TaskBatch, model: FunctionalModel, options: Partial<MamlOptions> = {}): { state: MamlState; loss: number; fastPath: boolean } {
+export function mamlStep(state: MamlState, batch: TaskBatch, model: TaskModel, options: Partial<MamlOptions> = {}): { state: MamlState; loss: number; fastPath: boolean } {
   const o = mamlOptions(options);
   const mg = mamlMetaGradient(state.params, batch, model, o, { step: state.step, innerLrs: state.innerLrs });
   let grads: Params = mg.innerLrGrads ? { ...mg.grads, ...mg.innerLrGrads } : mg.grads;
@@ -247,7 +247,7 @@ export class Maml {
   readonly options: MamlOptions;
   private state: MamlState;
 
-  constructor(readonly model: FunctionalModel, params: Params, options: Partial<MamlOptions> = {}) {
+  constructor(readonly model: TaskModel, params: Params, options: Partial<MamlOptions> = {}) {
     this.options = mamlOptions(options);
     this.state = initMamlState(params, this.options);
   }

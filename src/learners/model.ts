@@ -5,7 +5,7 @@ import type * as tf from "@tensorflow/tfjs";
 import type { Params } from "../core/params";
 
 /** A model called as `apply(params, x)` with x [tasks, points, in]; params may carry a leading task dimension. */
-export interface FunctionalModel {
+export interface TaskModel {
   apply(params: Params, x: tf.Tensor): tf.Tensor;
 }
 
