@@ -20,3 +20,5 @@ export * from "./learners/model";
 export * from "./learners/train";
 export * from "./learners/adapt-sgd";
 export * from "./learners/maml";
+export * from "./learners/adaptation";
+export * from "./learners/lora";
