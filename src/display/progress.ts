@@ -1,0 +1,139 @@
+/**
+ * Progress bars: updated in place in a notebook (text/plain display, throttled), or drawn on stderr in a
+ * terminal (a \r bar on a TTY, a line per 10% otherwise). The final state is always shown.
+ */
+import { hasDisplayTarget, newDisplayId, sendDisplay } from "./sink";
+
+/** Something to write terminal progress to (process.stderr by default). */
+export interface ProgressStream {
+  readonly isTTY?: boolean;
+  write(text: string): unknown;
+}
+
+/** Options of `progressBar`. */
+export interface ProgressOptions {
+  /** Text before the bar, e.g. "meta-training". */
+  readonly label?: string;
+  /** Minimum time between two redraws (default 250 ms: at most 4 updates per second). */
+  readonly minIntervalMs?: number;
+  /** "auto" (default): notebook display if in a kernel or a sink is installed, else terminal; "silent" draws nothing. */
+  readonly target?: "auto" | "display" | "terminal" | "silent";
+  /** Terminal stream (default process.stderr). */
+  readonly stream?: ProgressStream;
+  /** Clock in ms (default Date.now); tests pass a fake one. */
+  readonly now?: () => number;
+}
+
+/** Extra values shown after the bar, e.g. { loss: 0.31 }. */
+export type ProgressInfo = Readonly<Record<string, number | string>>;
+
+/** Width of the bar in characters. */
+const BAR_WIDTH = 30;
+
+function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return "?";
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const m = Math.floor(s / 60);
+  return `${m}m${String(Math.round(s - 60 * m)).padStart(2, "0")}s`;
+}
+
+function formatInfo(info: ProgressInfo | undefined): string {
+  if (!info) return "";
+  return Object.entries(info)
+    .map(([k, v]) => `${k}=${typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : v}`)
+    .join(" ");
+}
+
+/** One line of progress: `label [█████░░░░░] 50% 500/1000 [5.0s<5.0s] loss=0.3100`. */
+export function formatProgress(label: string, done: number, total: number, elapsedMs: number, info?: ProgressInfo): string {
+  const frac = total > 0 ? Math.min(1, Math.max(0, done / total)) : 1;
+  const filled = Math.round(frac * BAR_WIDTH);
+  const bar = "█".repeat(filled) + "░".repeat(BAR_WIDTH - filled);
+  const elapsed = elapsedMs / 1000;
+  const remaining = done > 0 ? (elapsed * (total - done)) / done : Number.NaN;
+  const time = done >= total ? `[${formatSeconds(elapsed)}]` : `[${formatSeconds(elapsed)}<${formatSeconds(remaining)}]`;
+  const pct = `${Math.floor(frac * 100)}%`.padStart(4);
+  return [label, `${bar} ${pct} ${done}/${total} ${time}`, formatInfo(info)].filter((s) => s !== "").join(" ");
+}
+
+/** A progress bar over `total` units of work. */
+export class ProgressBar {
+  private readonly label: string;
+  private readonly minInterval: number;
+  private readonly target: "display" | "terminal" | "silent";
+  private readonly stream: ProgressStream;
+  private readonly now: () => number;
+  private readonly start: number;
+  private readonly displayId = newDisplayId();
+  private done = 0;
+  private info: ProgressInfo | undefined;
+  private lastDraw = Number.NEGATIVE_INFINITY;
+  private lastDecile = -1;
+  private shown = false;
+  private closed = false;
+
+  constructor(readonly total: number, options: ProgressOptions = {}) {
+    if (!(total >= 0) || !Number.isFinite(total)) throw new Error(`progressBar needs a finite total >= 0, got ${total}.`);
+    this.label = options.label ?? "";
+    this.minInterval = options.minIntervalMs ?? 250;
+    const t = options.target ?? "auto";
+    this.target = t === "auto" ? (hasDisplayTarget() ? "display" : "terminal") : t;
+    this.stream = options.stream ?? process.stderr;
+    this.now = options.now ?? Date.now;
+    this.start = this.now();
+    this.draw(false);
+  }
+
+  /** Sets the amount of work done (and the values shown after the bar); redraws at most every minIntervalMs. */
+  update(done: number, info?: ProgressInfo): void {
+    if (this.closed) return;
+    this.done = Math.min(this.total, Math.max(0, done));
+    if (info) this.info = info;
+    if (this.now() - this.lastDraw >= this.minInterval) this.draw(false);
+  }
+
+  /** Adds `n` units of work done. */
+  tick(n = 1, info?: ProgressInfo): void {
+    this.update(this.done + n, info);
+  }
+
+  /** Marks the work finished (unless `done` says otherwise) and draws the final state. */
+  close(info?: ProgressInfo, done: number = this.total): void {
+    if (this.closed) return;
+    this.done = Math.min(this.total, Math.max(0, done));
+    if (info) this.info = info;
+    this.draw(true);
+    this.closed = true;
+  }
+
+  /** The current line of text. */
+  text(): string {
+    return formatProgress(this.label, this.done, this.total, this.now() - this.start, this.info);
+  }
+
+  private draw(final: boolean): void {
+    this.lastDraw = this.now();
+    const line = this.text();
+    if (this.target === "silent") return;
+    if (this.target === "display") {
+      sendDisplay({ data: { "text/plain": line }, metadata: {}, transient: { display_id: this.displayId }, update: this.shown });
+      this.shown = true;
+      return;
+    }
+    if (this.stream.isTTY) {
+      this.stream.write(`\r${line}\x1b[K${final ? "\n" : ""}`);
+      return;
+    }
+    // Not a TTY (CI logs): one line per 10% and the final line, no carriage returns.
+    const decile = this.total > 0 ? Math.floor((10 * this.done) / this.total) : 10;
+    if (final || decile > this.lastDecile) {
+      this.lastDecile = decile;
+      this.stream.write(`${line}\n`);
+    }
+  }
+}
+
+/** Creates a progress bar over `total` units of work (see `ProgressBar`). */
+export function progressBar(total: number, options: ProgressOptions = {}): ProgressBar {
+  return new ProgressBar(total, options);
+}

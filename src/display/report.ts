@@ -1,0 +1,45 @@
+/**
+ * Key numbers a notebook publishes (e.g. `report("maml_mse_k10_step1", 0.31)`). They are kept in memory,
+ * printed as one line, and, when `METALAB_REPORT_FILE` is set (as `npm run reproduce` does), written to
+ * that JSON file so the reproduce summary can list them.
+ */
+import { mkdirSync, writeFileSync } from "fs";
+import * as path from "path";
+
+/** A reported value: a number (non-finite ones are stored as null in JSON) or a short string. */
+export type ReportValue = number | string | boolean;
+
+const numbers = new Map<string, ReportValue>();
+
+/** Key names: letters, digits, underscores, dots and dashes, so they are stable column names. */
+const KEY = /^[A-Za-z][A-Za-z0-9_.-]*$/;
+
+/** Records a key number, prints `key = value` and rewrites the sidecar file if one is configured; returns the value. */
+export function report<T extends ReportValue>(key: string, value: T, options: { readonly quiet?: boolean } = {}): T {
+  if (!KEY.test(key)) throw new Error(`report key "${key}" is not allowed: use letters, digits, _ . - and start with a letter, e.g. "maml_mse_k10_step1".`);
+  numbers.set(key, value);
+  if (!options.quiet) console.log(`${key} = ${typeof value === "number" ? formatReported(value) : String(value)}`);
+  const file = process.env.METALAB_REPORT_FILE;
+  if (file !== undefined && file !== "") {
+    mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    writeFileSync(file, JSON.stringify(reportedNumbers(), null, 2) + "\n");
+  }
+  return value;
+}
+
+/** Numbers in reports keep 6 significant digits (enough to compare runs, short enough to read). */
+export function formatReported(v: number): string {
+  return Number.isFinite(v) ? String(Number(v.toPrecision(6))) : String(v);
+}
+
+/** Everything reported so far in this process, in insertion order (non-finite numbers as null). */
+export function reportedNumbers(): Record<string, number | string | boolean | null> {
+  const out: Record<string, number | string | boolean | null> = {};
+  for (const [k, v] of numbers) out[k] = typeof v === "number" && !Number.isFinite(v) ? null : v;
+  return out;
+}
+
+/** Forgets every reported number (tests). */
+export function clearReports(): void {
+  numbers.clear();
+}

@@ -1,0 +1,41 @@
+import { mkdtempSync, readFileSync } from "fs";
+import { tmpdir } from "os";
+import * as path from "path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { clearReports, report, reportedNumbers } from "../../src/display/report";
+import { iters, runMode } from "../../src/core/run-mode";
+
+afterEach(() => {
+  clearReports();
+  vi.unstubAllEnvs();
+  vi.restoreAllMocks();
+});
+
+describe("key-number reports", () => {
+  it("records, prints and writes the sidecar JSON", () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "metalab-rep-")), "sub", "nb.json");
+    vi.stubEnv("METALAB_REPORT_FILE", file);
+    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    expect(report("mse_k10", 0.1234567891)).toBe(0.1234567891);
+    report("diverged", Number.POSITIVE_INFINITY);
+    report("backend", "wasm");
+    expect(log.mock.calls.map((c) => c[0])).toEqual(["mse_k10 = 0.123457", "diverged = Infinity", "backend = wasm"]);
+    expect(JSON.parse(readFileSync(file, "utf8"))).toEqual({ mse_k10: 0.1234567891, diverged: null, backend: "wasm" });
+    expect(reportedNumbers()).toEqual({ mse_k10: 0.1234567891, diverged: null, backend: "wasm" });
+  });
+
+  it("rejects keys that are not stable column names", () => {
+    expect(() => report("1 bad key", 1)).toThrow(/start with a letter/);
+  });
+});
+
+describe("run mode", () => {
+  it("reads METALAB_QUICK", () => {
+    expect(runMode({})).toBe("full");
+    expect(runMode({ METALAB_QUICK: "0" })).toBe("full");
+    expect(runMode({ METALAB_QUICK: "1" })).toBe("quick");
+    expect(iters(70000, 200, { METALAB_QUICK: "true" })).toBe(200);
+    expect(iters(70000, 200, {})).toBe(70000);
+    expect(() => runMode({ METALAB_QUICK: "maybe" })).toThrow(/METALAB_QUICK=1/);
+  });
+});
