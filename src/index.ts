@@ -33,3 +33,6 @@ export * from "./display/live";
 export * from "./display/report";
 export * from "./learners/adaptation";
 export * from "./learners/lora";
+export * from "./learners/reptile";
+export * from "./learners/pretrain";
+export * from "./learners/ridge";

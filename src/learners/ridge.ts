@@ -1,0 +1,180 @@
+/**
+ * Ridge-regression head meta-learning (R2-D2, Bertinetto et al. 2019; MetaOptNet, Lee et al. 2019): the MLP body
+ * gives features Φ, each task's head is the closed-form ridge solution on its support set, and the query loss is
+ * backpropagated through the solve into the body.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { cloneParams, disposeParams, type Params } from "../core/params";
+import type { Rng } from "../core/random";
+import { valueAndGrad } from "../autodiff/functional";
+import { meanTaskLoss } from "../models/losses";
+import { mlpFeatures, type Mlp } from "../models/mlp";
+import type { TaskBatch, TaskFamily } from "../tasks/task-family";
+import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
+import { splitParams } from "./model";
+import type { SupportSet } from "./adapt-sgd";
+import { trainLoop, type TrainOptions } from "./train";
+
+/**
+ * Solves A X = B for a batch of symmetric positive-definite A [tasks, n, n] and B [tasks, n, m] by Gauss-Jordan
+ * elimination written with differentiable ops (slice, div, mul, sub), since tf.linalg has no batched solve with
+ * gradients. No pivoting: fine for SPD matrices such as ΦΦᵀ + λI.
+ */
+export function solveSpd(A: tf.Tensor, B: tf.Tensor): tf.Tensor {
+  if (A.rank !== 3 || B.rank !== 3 || A.shape[1] !== A.shape[2] || A.shape[1] !== B.shape[1] || A.shape[0] !== B.shape[0]) {
+    throw new Error(`solveSpd expects A [tasks, n, n] and B [tasks, n, m], got [${A.shape}] and [${B.shape}].`);
+  }
+  return tf.tidy(() => {
+    const n = A.shape[1]!;
+    let M = tf.concat([A, B], 2); // [tasks, n, n+m]
+    for (let k = 0; k < n; k++) {
+      const row = tf.slice(M, [0, k, 0], [-1, 1, -1]); // [tasks, 1, n+m]
+      const pivot = tf.slice(M, [0, k, k], [-1, 1, 1]); // [tasks, 1, 1]
+      const r = tf.div(row, pivot);
+      const col = tf.slice(M, [0, 0, k], [-1, n, 1]); // [tasks, n, 1]
+      const e = tf.oneHot(k, n).reshape([1, n, 1]); // e_k, [1, n, 1]
+      // Rows i ≠ k lose M_ik · r; row k becomes r (M_k − (M_kk − 1) r = r).
+      M = tf.sub(M, tf.mul(tf.sub(col, tf.cast(e, "float32")), r));
+    }
+    return tf.slice(M, [0, 0, n], [-1, -1, -1]); // [tasks, n, m]
+  });
+}
+
+/** Appends a constant 1 feature for the bias: [tasks, n, h] to [tasks, n, h+1]. */
+export function withBias(phi: tf.Tensor): tf.Tensor {
+  return tf.concat([phi, tf.onesLike(tf.slice(phi, [0, 0, 0], [-1, -1, 1]))], 2);
+}
+
+/** Which side of the ridge problem to solve: the n×n dual (Woodbury) form pays off when shots < features. */
+export type RidgeForm = "auto" | "primal" | "dual";
+
+/**
+ * Closed-form ridge weights per task, W = (ΦᵀΦ + λI)⁻¹ΦᵀY = Φᵀ(ΦΦᵀ + λI)⁻¹Y, for Φ [tasks, n, h] (bias column
+ * included by the caller) and Y [tasks, n, out]; returns W [tasks, h, out]. Differentiable in Φ and Y.
+ */
+export function ridgeSolve(phi: tf.Tensor, y: tf.Tensor, lambda: number, form: RidgeForm = "auto"): tf.Tensor {
+  if (!(lambda > 0)) throw new Error(`ridge lambda must be positive (it keeps the system invertible), got ${lambda}.`);
+  const [, n, h] = phi.shape as [number, number, number];
+  const dual = form === "dual" || (form === "auto" && n < h);
+  return tf.tidy(() => {
+    if (dual) {
+      const gram = tf.add(tf.matMul(phi, phi, false, true), tf.mul(tf.eye(n), lambda)); // [tasks, n, n]
+      return tf.matMul(phi, solveSpd(gram, y), true, false); // [tasks, h, out]
+    }
+    const gram = tf.add(tf.matMul(phi, phi, true, false), tf.mul(tf.eye(h), lambda)); // [tasks, h, h]
+    return solveSpd(gram, tf.matMul(phi, y, true, false)); // [tasks, h, out]
+  });
+}
+
+/** Options of the ridge-head learner. */
+export interface RidgeOptions {
+  /** Ridge penalty λ. */
+  readonly lambda: number;
+  /** Primal or dual solve (same answer; dual is smaller when shots < features). */
+  readonly form: RidgeForm;
+  /** Outer Adam learning rate for the body. */
+  readonly outerLr: number;
+}
+
+/** Defaults for sine regression with a 40-unit body. */
+export const DEFAULT_RIDGE: RidgeOptions = {
+  lambda: 0.1, // small enough to fit K = 5..20 points, large enough to keep ΦΦᵀ + λI well conditioned in float32
+  form: "auto", // dual when shots < features, as R2-D2 does
+  outerLr: 1e-3, // the same Adam rate as MAML
+};
+
+/** Query predictions after fitting a ridge head on each task's support features: [tasks, queries, out]. */
+export function ridgePredict(params: Params, support: SupportSet, queryX: tf.Tensor, model: Mlp, options: Partial<RidgeOptions> = {}): tf.Tensor {
+  const o = { ...DEFAULT_RIDGE, ...options };
+  return tf.tidy(() => {
+    const w = ridgeSolve(withBias(mlpFeatures(params, support.x, model.config)), support.y, o.lambda, o.form);
+    return tf.matMul(withBias(mlpFeatures(params, queryX, model.config)), w); // [tasks, queries, out]
+  });
+}
+
+/** Mean query loss with closed-form ridge heads: the R2-D2 meta-loss. */
+export function ridgeLoss(params: Params, batch: TaskBatch, model: Mlp, options: Partial<RidgeOptions> = {}): tf.Scalar {
+  return meanTaskLoss("mse", ridgePredict(params, { x: batch.supportX, y: batch.supportY }, batch.queryX, model, options), batch.queryY);
+}
+
+/** Names of the body parameters (all but the MLP's last layer, which the ridge head replaces). */
+export function bodyNames(model: Mlp): string[] {
+  const names: string[] = [];
+  for (let l = 0; l + 2 < model.config.sizes.length; l++) names.push(`w${l}`, `b${l}`);
+  if (names.length === 0) throw new Error("The ridge head needs an MLP with at least one hidden layer (sizes like [1, 40, 40, 1]).");
+  return names;
+}
+
+/** State of ridge-head meta-learning (Adam over the body only). */
+export interface RidgeState {
+  readonly params: Params;
+  readonly adam: AdamState;
+  readonly step: number;
+}
+
+/** Initial state from full MLP params (cloned; the last layer is kept but unused). */
+export function initRidgeState(params: Params, model: Mlp): RidgeState {
+  const p = cloneParams(params);
+  return { params: p, adam: initAdam(splitParams(p, bodyNames(model)).picked), step: 0 };
+}
+
+/** One Adam step on the ridge meta-loss, differentiating through the solve into the body. Pure. */
+export function ridgeStep(state: RidgeState, batch: TaskBatch, model: Mlp, options: Partial<RidgeOptions> = {}): { state: RidgeState; loss: number } {
+  const o = { ...DEFAULT_RIDGE, ...options };
+  const { picked: body, rest: head } = splitParams(state.params, bodyNames(model));
+  let loss = 0;
+  const grads = tf.tidy(() => {
+    const { value, grads } = valueAndGrad((b) => ridgeLoss({ ...head, ...b }, batch, model, o))(body);
+    loss = value.dataSync()[0]!;
+    return { ...grads };
+  });
+  const r = adamStep(body, grads, state.adam, { lr: o.outerLr });
+  disposeParams(grads);
+  const headCopy = cloneParams(head);
+  return { state: { params: { ...r.params, ...headCopy }, adam: r.state, step: state.step + 1 }, loss };
+}
+
+/** Disposes a ridge state. */
+export function disposeRidgeState(s: RidgeState): void {
+  disposeParams(s.params);
+  disposeAdam(s.adam);
+}
+
+/** A thin stateful wrapper over `ridgeStep`. */
+export class RidgeHead {
+  readonly options: RidgeOptions;
+  private state: RidgeState;
+
+  constructor(readonly model: Mlp, params: Params, options: Partial<RidgeOptions> = {}) {
+    this.options = { ...DEFAULT_RIDGE, ...options };
+    this.state = initRidgeState(params, model);
+  }
+
+  get params(): Params {
+    return this.state.params;
+  }
+
+  get steps(): number {
+    return this.state.step;
+  }
+
+  step(batch: TaskBatch): number {
+    const r = ridgeStep(this.state, batch, this.model, this.options);
+    disposeRidgeState(this.state);
+    this.state = r.state;
+    return r.loss;
+  }
+
+  /** Query predictions with heads fitted in closed form on `support`. */
+  predict(support: SupportSet, queryX: tf.Tensor): tf.Tensor {
+    return ridgePredict(this.state.params, support, queryX, this.model, this.options);
+  }
+
+  train(family: TaskFamily, rng: Rng, options: TrainOptions): Float32Array {
+    return trainLoop(family, rng, options, (b) => this.step(b));
+  }
+
+  dispose(): void {
+    disposeRidgeState(this.state);
+  }
+}
