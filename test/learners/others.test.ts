@@ -94,7 +94,7 @@ describe("ridge head", () => {
   it("solveSpd solves batched SPD systems", () => {
     const A = tf.tensor3d([[[4, 1], [1, 3]], [[2, 0.5], [0.5, 1]]]);
     const B = tf.tensor3d([[[1], [2]], [[3], [-1]]]);
-    const X = solveSpd(A, B).arraySync();
+    const X = solveSpd(A, B).arraySync() as number[][][];
     // [[4,1],[1,3]] x = [1,2] → x = [1/11, 7/11]
     expect(X[0]![0]![0]).toBeCloseTo(1 / 11, 5);
     expect(X[0]![1]![0]).toBeCloseTo(7 / 11, 5);
