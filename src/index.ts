@@ -36,3 +36,5 @@ export * from "./learners/lora";
 export * from "./learners/reptile";
 export * from "./learners/pretrain";
 export * from "./learners/ridge";
+export * from "./graph/scalar-graph";
+export * from "./graph/graph-svg";
