@@ -38,3 +38,4 @@ export * from "./learners/pretrain";
 export * from "./learners/ridge";
 export * from "./graph/scalar-graph";
 export * from "./graph/graph-svg";
+export * from "./eval/protocol";

@@ -1,0 +1,155 @@
+/**
+ * The K-shot evaluation protocol of Finn et al. (2017) as run by the reference: fixed, seeded held-out tasks,
+ * K random support points, SGD adaptation (lr 0.01, each task its own gradient), query MSE on a 100-point grid
+ * after 0..N steps. Any learner's initialisation can be evaluated; all tasks adapt in one batched call.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import pl from "nodejs-polars";
+import type { Params } from "../core/params";
+import { Rng } from "../core/random";
+import { perTaskMse } from "../models/losses";
+import { adaptSgd, type SupportSet } from "../learners/adapt-sgd";
+import type { TaskModel } from "../learners/model";
+import { linspace, SineFamily, type RegressionBatch, type RegressionFamily, type RegressionTasks } from "../tasks/regression";
+import { disposeBatch } from "../tasks/task-family";
+
+/** Settings of the evaluation; `DEFAULT_PROTOCOL` is the reference's. */
+export interface EvalProtocol {
+  /** Task family the held-out tasks come from. */
+  readonly family: RegressionFamily;
+  /** Number of held-out tasks. */
+  readonly tasks: number;
+  /** Support-set sizes K to evaluate. */
+  readonly shots: readonly number[];
+  /** Adaptation steps; the curve has steps + 1 points (0..steps). */
+  readonly steps: number;
+  /** SGD step size at test time. */
+  readonly lr: number;
+  /** Seed of the held-out tasks and support points (kept apart from training seeds). */
+  readonly seed: number;
+  /** Query inputs shared by every task. */
+  readonly grid: Float32Array;
+}
+
+/** The reference's protocol: 1000 sine tasks, K = 5, 10, 20, 10 SGD steps at 0.01, 100 grid points on [-5, 5]. */
+export const DEFAULT_PROTOCOL: EvalProtocol = {
+  family: new SineFamily(), // Finn et al.'s sine distribution
+  tasks: 1000, // the reference's held-out set size
+  shots: [5, 10, 20], // Finn et al.'s K values
+  steps: 10, // Finn et al. plot up to 10 gradient steps
+  lr: 0.01, // the inner rate MAML was trained with, as in the reference
+  seed: 1234, // the reference's evaluation seed (our generator differs, so the tasks do too)
+  grid: linspace(-5, 5, 100), // the reference's query grid
+};
+
+/** A learner to evaluate: its initialisation, or a closed-form predictor (e.g. a ridge head). */
+export interface EvalLearner {
+  /** Label in the results. */
+  readonly name: string;
+  /** Initialisation θ (shared, no task dimension). */
+  readonly params: Params;
+  readonly model: TaskModel;
+  /** Names adapted by SGD (all by default; the head only for a linear probe). */
+  readonly trainable?: readonly string[];
+  /** Closed-form adaptation: query predictions [tasks, queries, out] from the support set; its curve is flat in steps. */
+  readonly predict?: (support: SupportSet, queryX: tf.Tensor) => tf.Tensor;
+}
+
+/** The held-out tasks and, per K, their support points and grid queries. */
+export interface HeldOutSet {
+  readonly tasks: RegressionTasks;
+  readonly batches: ReadonlyMap<number, RegressionBatch>;
+}
+
+/** Builds the seeded held-out set: the same tasks for every K (as in the reference), support drawn per K. */
+export function heldOutSet(protocol: Partial<EvalProtocol> = {}): HeldOutSet {
+  const p = { ...DEFAULT_PROTOCOL, ...protocol };
+  const root = new Rng(p.seed);
+  const tasks = p.family.sampleTasks(root.fork("held-out tasks"), p.tasks);
+  const batches = new Map<number, RegressionBatch>();
+  for (const k of p.shots) batches.set(k, p.family.gridBatch(tasks, root.fork(`support K=${k}`), { shots: k, grid: p.grid }));
+  return { tasks, batches };
+}
+
+/** Disposes the tensors of a held-out set. */
+export function disposeHeldOut(set: HeldOutSet): void {
+  for (const b of set.batches.values()) disposeBatch(b);
+}
+
+/** One row of the results. */
+export interface CurveRow {
+  readonly learner: string;
+  readonly K: number;
+  readonly step: number;
+  /** Mean over tasks of the query MSE (what the reference reports). */
+  readonly mse: number;
+  /** Median over tasks: robust to a few diverging tasks. */
+  readonly median: number;
+  /** Standard error of the mean over tasks. */
+  readonly sem: number;
+  /** Largest per-task query MSE. */
+  readonly max: number;
+}
+
+function summarise(learner: string, K: number, step: number, perTask: Float32Array): CurveRow {
+  const n = perTask.length;
+  const mean = perTask.reduce((a, b) => a + b, 0) / n;
+  const sorted = Float64Array.from(perTask).sort();
+  const median = n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
+  const variance = perTask.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(n - 1, 1);
+  return { learner, K, step, mse: mean, median, sem: Math.sqrt(variance / n), max: sorted[n - 1]! };
+}
+
+/** Adaptation curves of one learner on a held-out set: one row per K and step. */
+export function learnerCurves(learner: EvalLearner, set: HeldOutSet, protocol: Partial<EvalProtocol> = {}): CurveRow[] {
+  const p = { ...DEFAULT_PROTOCOL, ...protocol };
+  const rows: CurveRow[] = [];
+  for (const [K, b] of set.batches) {
+    const support = { x: b.supportX, y: b.supportY };
+    if (learner.predict) {
+      const perTask = tf.tidy(() => perTaskMse(learner.predict!(support, b.queryX), b.queryY).dataSync() as Float32Array);
+      for (let s = 0; s <= p.steps; s++) rows.push(summarise(learner.name, K, s, perTask));
+      continue;
+    }
+    const adapted = adaptSgd(learner.params, support, learner.model, {
+      steps: p.steps, lr: p.lr, ...(learner.trainable ? { trainable: learner.trainable } : {}),
+      onStep: (s, params) => {
+        const perTask = tf.tidy(() => perTaskMse(learner.model.apply(params, b.queryX), b.queryY).dataSync() as Float32Array);
+        rows.push(summarise(learner.name, K, s, perTask));
+      },
+    });
+    for (const t of Object.values(adapted)) t.dispose();
+  }
+  return rows;
+}
+
+/** Adaptation curves of several learners as a DataFrame with columns learner, K, step, mse, median, sem, max. */
+export function adaptationCurves(learners: readonly EvalLearner[], protocol: Partial<EvalProtocol> = {}): pl.DataFrame {
+  const set = heldOutSet(protocol);
+  try {
+    return curvesFrame(learners.flatMap((l) => learnerCurves(l, set, protocol)));
+  } finally {
+    disposeHeldOut(set);
+  }
+}
+
+/** Rows to a typed DataFrame (K and step as integers). */
+export function curvesFrame(rows: readonly CurveRow[]): pl.DataFrame {
+  return pl.DataFrame([
+    pl.Series("learner", rows.map((r) => r.learner), pl.Utf8),
+    pl.Series("K", rows.map((r) => r.K), pl.Int32),
+    pl.Series("step", rows.map((r) => r.step), pl.Int32),
+    pl.Series("mse", rows.map((r) => r.mse), pl.Float64),
+    pl.Series("median", rows.map((r) => r.median), pl.Float64),
+    pl.Series("sem", rows.map((r) => r.sem), pl.Float64),
+    pl.Series("max", rows.map((r) => r.max), pl.Float64),
+  ]);
+}
+
+/** Writes a DataFrame as CSV, creating the folder if needed. */
+export function writeCsv(df: pl.DataFrame, file: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  df.writeCSV(file);
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { Rng } from "../../src/core/random";
+import { Mlp } from "../../src/models/mlp";
+import { perTaskMse } from "../../src/models/losses";
+import { adaptationCurves, heldOutSet, disposeHeldOut, writeCsv } from "../../src/eval/protocol";
+import { ridgePredict } from "../../src/learners/ridge";
+
+describe("evaluation protocol", () => {
+  const model = new Mlp({ sizes: [1, 8, 8, 1], activation: "relu" });
+  const params = model.init(new Rng(0));
+  const protocol = { tasks: 20, shots: [5, 10], steps: 3 };
+
+  it("is seeded: same tasks for every K and every call, 100 grid queries", () => {
+    const a = heldOutSet(protocol);
+    const b = heldOutSet(protocol);
+    expect(Array.from(a.tasks.params.amplitude!)).toEqual(Array.from(b.tasks.params.amplitude!));
+    expect(a.batches.get(10)!.queryX.shape).toEqual([20, 100, 1]);
+    expect(a.batches.get(5)!.supportX.shape).toEqual([20, 5, 1]);
+    expect(Array.from(a.batches.get(5)!.queryY.dataSync())).toEqual(Array.from(a.batches.get(10)!.queryY.dataSync()));
+    disposeHeldOut(a);
+    disposeHeldOut(b);
+  });
+
+  it("gives one row per learner, K and step; step 0 is the unadapted query MSE; no leaks", () => {
+    const before = tf.memory().numTensors;
+    const df = adaptationCurves([
+      { name: "random", params, model },
+      { name: "ridge", params, model, predict: (s, qx) => ridgePredict(params, s, qx, model) },
+    ], protocol);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(df.height).toBe(2 * 2 * 4);
+    expect(df.columns).toEqual(["learner", "K", "step", "mse", "median", "sem", "max"]);
+    const rows = df.toRecords() as { learner: string; K: number; step: number; mse: number }[];
+    const set = heldOutSet(protocol);
+    const b = set.batches.get(5)!;
+    const m0 = tf.tidy(() => tf.mean(perTaskMse(model.apply(params, b.queryX), b.queryY)).dataSync()[0]!);
+    const r0 = rows.find((r) => r.learner === "random" && r.K === 5 && r.step === 0)!;
+    expect(r0.mse).toBeCloseTo(m0, 4);
+    const curve = rows.filter((r) => r.learner === "random" && r.K === 10).map((r) => r.mse);
+    expect(curve[3]!).toBeLessThan(curve[0]!); // SGD on the support helps on the grid
+    const ridge = rows.filter((r) => r.learner === "ridge" && r.K === 10).map((r) => r.mse);
+    expect(new Set(ridge).size).toBe(1);
+    disposeHeldOut(set);
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "metalab-")), "curves.csv");
+    writeCsv(df, file);
+    expect(fs.readFileSync(file, "utf8").split("\n")[0]).toBe("learner,K,step,mse,median,sem,max");
+  });
+});
