@@ -39,3 +39,4 @@ export * from "./learners/ridge";
 export * from "./graph/scalar-graph";
 export * from "./graph/graph-svg";
 export * from "./eval/protocol";
+export * from "./learners/continual";
