@@ -34,7 +34,8 @@ async function tryLoad(name: BackendName): Promise<string | null> {
     await tf.ready();
     return null;
   } catch (e) {
-    return (e instanceof Error ? e.message : String(e)).split("\n")[0] ?? "unknown error";
+    const line = (e instanceof Error ? e.message : String(e)).split("\n")[0] ?? "";
+    return line.trim().replace(/\.$/, "") || "unknown error"; // no trailing period: callers append their own
   }
 }
 
