@@ -2,7 +2,7 @@
  * The notebook-facing entry points: `display(x)` for charts, tables and Markdown, `show(chart, name)` to
  * display a figure and save it under figures/ in one call.
  */
-import type { Chart, DataInput } from "../plot/chart";
+import { isFrame, type Chart, type DataInput } from "../plot/chart";
 import { writeFigureFiles } from "../plot/save";
 import { figureBundle } from "./figure";
 import { newDisplayId, sendDisplay } from "./sink";
@@ -10,7 +10,7 @@ import { displayMarkdown, displayTable, type TableOptions } from "./table";
 
 /** True for a rows array or a DataFrame-like object (anything with toRecords). */
 function isData(x: Chart | DataInput): x is DataInput {
-  return Array.isArray(x) || (typeof x === "object" && x !== null && "toRecords" in x && typeof x.toRecords === "function");
+  return Array.isArray(x) || isFrame(x);
 }
 
 /**

@@ -104,15 +104,17 @@ export class LiveTraining {
     });
   }
 
-  /** Closes the bar and draws the final chart; rethrows a rendering error from an earlier update. */
-  async finish(info?: ProgressInfo): Promise<readonly HistoryRow[]> {
+  /**
+   * Closes the bar and draws the final chart; rethrows a rendering error from an earlier update.
+   * Returns nothing (a cell ending in `await live.finish()` prints nothing); read `history()` for the data.
+   */
+  async finish(info?: ProgressInfo): Promise<void> {
     const last = this.rows.length ? this.rows[this.rows.length - 1]!.step + 1 : 0;
     this.bar.close(info, Math.min(this.total, last));
     if (this.rendering) await this.rendering;
     if (this.failure) throw this.failure;
     if (this.charts) await this.redraw();
     if (this.failure) throw this.failure;
-    return this.rows;
   }
 
   private async redraw(): Promise<void> {

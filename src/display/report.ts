@@ -14,8 +14,11 @@ const numbers = new Map<string, ReportValue>();
 /** Key names: letters, digits, underscores, dots and dashes, so they are stable column names. */
 const KEY = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 
-/** Records a key number, prints `key = value` and rewrites the sidecar file if one is configured; returns the value. */
-export function report<T extends ReportValue>(key: string, value: T, options: { readonly quiet?: boolean } = {}): T {
+/**
+ * Records a key number, prints `key = value` and rewrites the sidecar file if one is configured.
+ * Returns nothing, so a cell ending in `report(...)` does not print the value twice.
+ */
+export function report(key: string, value: ReportValue, options: { readonly quiet?: boolean } = {}): void {
   if (!KEY.test(key)) throw new Error(`report key "${key}" is not allowed: use letters, digits, _ . - and start with a letter, e.g. "maml_mse_k10_step1".`);
   numbers.set(key, value);
   if (!options.quiet) console.log(`${key} = ${typeof value === "number" ? formatReported(value) : String(value)}`);
@@ -24,7 +27,6 @@ export function report<T extends ReportValue>(key: string, value: T, options: { 
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     writeFileSync(file, JSON.stringify(reportedNumbers(), null, 2) + "\n");
   }
-  return value;
 }
 
 /** Numbers in reports keep 6 significant digits (enough to compare runs, short enough to read). */

@@ -2,7 +2,7 @@
  * Tables (rows or a nodejs-polars DataFrame) as text/plain plus text/html. The no-text/html rule is for
  * figures; for tables an HTML <table> is what JupyterLab, classic Notebook, nbconvert and GitHub all render well.
  */
-import { toRows, type DataInput, type Row } from "../plot/chart";
+import { isFrame, toRows, type DataInput, type Row } from "../plot/chart";
 import { newDisplayId, sendDisplay } from "./sink";
 
 /** Options of `displayTable` and `formatTable`. */
@@ -22,7 +22,8 @@ export interface FormattedTable {
 }
 
 function columnsOf(data: DataInput, rows: readonly Row[]): string[] {
-  if ("columns" in data && Array.isArray(data.columns) && data.columns.every((c): c is string => typeof c === "string")) return data.columns;
+  const declared: unknown = isFrame(data) ? Reflect.get(data, "columns") : undefined;
+  if (Array.isArray(declared) && declared.every((c): c is string => typeof c === "string")) return declared;
   const cols: string[] = [];
   for (const r of rows) for (const k of Object.keys(r)) if (!cols.includes(k)) cols.push(k);
   return cols;

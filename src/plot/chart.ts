@@ -103,12 +103,20 @@ export interface ConcatOptions {
 
 /** Converts any data input into JSON-safe rows (NaN and ±Infinity become null, bigint becomes number). */
 export function toRows(data: DataInput): Row[] {
-  const records: readonly object[] = "toRecords" in data && typeof data.toRecords === "function" ? data.toRecords() : (data as readonly object[]);
+  const records: readonly object[] = isFrame(data) ? data.toRecords() : data;
   return records.map((r) => {
     const out: Record<string, number | string | boolean | null> = {};
     for (const [k, v] of Object.entries(r)) out[k] = jsonSafe(v);
     return out;
   });
+}
+
+/**
+ * True for DataFrame-likes. Uses property access, not `in`: polars DataFrames are proxies whose `has` trap
+ * only knows column names.
+ */
+export function isFrame(data: unknown): data is { toRecords(): readonly object[] } {
+  return typeof data === "object" && data !== null && !Array.isArray(data) && typeof Reflect.get(data, "toRecords") === "function";
 }
 
 function jsonSafe(v: unknown): number | string | boolean | null {

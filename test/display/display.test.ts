@@ -1,3 +1,4 @@
+import pl from "nodejs-polars";
 import { describe, expect, it } from "vitest";
 import { lineChart } from "../../src/plot/chart";
 import { display, show } from "../../src/display/display";
@@ -60,7 +61,8 @@ describe("display", () => {
     const cap = captureDisplays();
     try {
       await display([{ k: 5, mse: 0.123456 }, { k: 10, mse: Number.NaN }]);
-      await display({ columns: ["b", "a"], toRecords: () => [{ a: "x<y", b: 1 }] });
+      const frame = { columns: ["b", "a"], toRecords: () => [{ a: "x<y", b: 1 }] };
+      await display(frame);
       await display("**bold**");
     } finally {
       cap.restore();
@@ -70,6 +72,11 @@ describe("display", () => {
     expect(String(cap.messages[1]!.data["text/html"])).toContain("<th style=\"text-align:right\">b</th><th>a</th>");
     expect(String(cap.messages[1]!.data["text/html"])).toContain("x&lt;y");
     expect(cap.messages[2]!.data).toEqual({ "text/markdown": "**bold**", "text/plain": "**bold**" });
+  });
+
+  it("formats a nodejs-polars DataFrame in its column order", () => {
+    const df = pl.DataFrame({ method: ["maml", "fomaml"], mse: [0.31, 0.42], k: [10, 10] });
+    expect(formatTable(df).text.split("\n").slice(0, 3)).toEqual(["method   mse   k", "------  ----  --", "maml    0.31  10"]);
   });
 
   it("elides long tables in the middle", () => {

@@ -16,7 +16,7 @@ describe("key-number reports", () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), "metalab-rep-")), "sub", "nb.json");
     vi.stubEnv("METALAB_REPORT_FILE", file);
     const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
-    expect(report("mse_k10", 0.1234567891)).toBe(0.1234567891);
+    report("mse_k10", 0.1234567891);
     report("diverged", Number.POSITIVE_INFINITY);
     report("backend", "wasm");
     expect(log.mock.calls.map((c) => c[0])).toEqual(["mse_k10 = 0.123457", "diverged = Infinity", "backend = wasm"]);
