@@ -17,6 +17,8 @@ import type { Params } from "../core/params";
 import type { MlpConfig } from "../models/mlp";
 import type { TaskBatch } from "../tasks/task-family";
 import type { ActivationName } from "../autodiff/activations";
+import { JsOps, type MathOps } from "./math-ops";
+import { hasWasmSimd, WasmSimdOps } from "./wasm-simd";
 
 /** Everything the fast path needs for one meta-gradient. */
 export interface FastMamlRequest {
@@ -92,12 +94,12 @@ function planRequest(req: FastMamlRequest): { kernel: MlpMamlKernel; tasks: numb
 
 const kernels = new Map<string, MlpMamlKernel>();
 
-/** A cached kernel per MLP shape and activation, so buffers are reused across meta-steps. */
-export function kernelFor(model: MlpConfig): MlpMamlKernel {
-  const key = `${model.activation}:${model.sizes.join(",")}`;
+/** A cached kernel per MLP shape, activation and backend, so buffers are reused across meta-steps. */
+export function kernelFor(model: MlpConfig, backend: KernelBackend = defaultKernelBackend()): MlpMamlKernel {
+  const key = `${backend}:${model.activation}:${model.sizes.join(",")}`;
   let k = kernels.get(key);
   if (!k) {
-    k = new MlpMamlKernel(model.sizes, model.activation);
+    k = new MlpMamlKernel(model.sizes, model.activation, backend);
     kernels.set(key, k);
   }
   return k;
@@ -154,132 +156,83 @@ export interface FlatTaskBatch {
   readonly queries: number;
 }
 
-/** Stored quantities of one forward/backward pass over n points, per layer. */
+/** Stored quantities of one forward/backward pass over n points, per layer, as heap offsets. */
 interface Pass {
   readonly n: number;
-  /** Activations a_l, [n, s_l], l = 0..L-1 (a_0 is the input). */
-  readonly A: Float64Array[];
-  /** σ'(z_l), [n, s_l], l = 1..L-1. */
-  readonly S1: Float64Array[];
-  /** σ''(z_l), [n, s_l], l = 1..L-1 (unused when σ'' = 0). */
-  readonly S2: Float64Array[];
-  /** dL/da_l, [n, s_l], l = 1..L-1 (kept for the σ'' term). */
-  readonly G: Float64Array[];
+  /** Activations a_l, [n, s_l], l = 0..L-1; a_0 (the input) is pointed at the task's rows before each pass. */
+  readonly A: number[];
+  /** σ'(z_l), [n, s_l], l = 1..L-1 (in the R-pass: RZ_l kept for the σ'' term). */
+  readonly S1: number[];
+  /** σ''(z_l), [n, s_l], l = 1..L-1. */
+  readonly S2: number[];
+  /** dL/da_l, [n, s_l], l = 1..L-1. */
+  readonly G: number[];
   /** dL/dz_l, [n, s_l], l = 1..L. */
-  readonly D: Float64Array[];
+  readonly D: number[];
   /** Network output z_L, [n, s_L]. */
-  readonly out: Float64Array;
+  readonly out: number;
 }
 
-function makePass(sizes: readonly number[], n: number): Pass {
+function makePass(ops: MathOps, sizes: readonly number[], n: number): Pass {
   const L = sizes.length - 1;
-  const mk = (l: number) => new Float64Array(n * sizes[l]!);
-  const A: Float64Array[] = [];
-  const S1: Float64Array[] = [];
-  const S2: Float64Array[] = [];
-  const G: Float64Array[] = [];
-  const D: Float64Array[] = [];
+  const mk = (l: number) => ops.alloc(n * sizes[l]!);
+  const A: number[] = [];
+  const S1: number[] = [];
+  const S2: number[] = [];
+  const G: number[] = [];
+  const D: number[] = [];
   for (let l = 0; l <= L; l++) {
-    A.push(l < L ? mk(l) : new Float64Array(0));
     const hidden = l >= 1 && l < L;
-    S1.push(hidden ? mk(l) : new Float64Array(0));
-    S2.push(hidden ? mk(l) : new Float64Array(0));
-    G.push(hidden ? mk(l) : new Float64Array(0));
-    D.push(l >= 1 ? mk(l) : new Float64Array(0));
+    A.push(hidden ? mk(l) : -1);
+    S1.push(hidden ? mk(l) : -1);
+    S2.push(hidden ? mk(l) : -1);
+    G.push(hidden ? mk(l) : -1);
+    D.push(l >= 1 ? mk(l) : -1);
   }
   return { n, A, S1, S2, G, D, out: mk(L) };
 }
 
-/** Z[n, O] = A[n, I] W[I, O] + b[O], with W and b read from `th` at offsets. Skips zero activations (ReLU sparsity). */
-function denseForward(A: Float64Array, n: number, I: number, th: Float64Array, wOff: number, bOff: number, O: number, Z: Float64Array): void {
-  for (let p = 0; p < n; p++) {
-    const zr = p * O;
-    for (let o = 0; o < O; o++) Z[zr + o] = th[bOff + o]!;
-    const ar = p * I;
-    for (let i = 0; i < I; i++) {
-      const a = A[ar + i]!;
-      if (a === 0) continue;
-      const wr = wOff + i * O;
-      for (let o = 0; o < O; o++) Z[zr + o] += a * th[wr + o]!;
-    }
-  }
-}
+/** Which kernels to run: WebAssembly SIMD in float32 (fast) or JavaScript in float64 (reference). */
+export type KernelBackend = "wasm-simd" | "js";
 
-/** Z[n, O] += A[n, I] W[I, O] (W from `w` at an offset), skipping zero rows of A. */
-function denseAccumulate(A: Float64Array, n: number, I: number, w: Float64Array, wOff: number, O: number, Z: Float64Array): void {
-  for (let p = 0; p < n; p++) {
-    const zr = p * O;
-    const ar = p * I;
-    for (let i = 0; i < I; i++) {
-      const a = A[ar + i]!;
-      if (a === 0) continue;
-      const wr = wOff + i * O;
-      for (let o = 0; o < O; o++) Z[zr + o] += a * w[wr + o]!;
-    }
-  }
-}
-
-/** out[I, O] (at offset) += A[n, I]^T D[n, O]; and outB[O] += column sums of D when bOff >= 0. */
-function weightGrad(A: Float64Array, n: number, I: number, D: Float64Array, O: number, out: Float64Array, wOff: number, bOff: number): void {
-  for (let p = 0; p < n; p++) {
-    const dr = p * O;
-    const ar = p * I;
-    for (let i = 0; i < I; i++) {
-      const a = A[ar + i]!;
-      if (a === 0) continue;
-      const wr = wOff + i * O;
-      for (let o = 0; o < O; o++) out[wr + o] += a * D[dr + o]!;
-    }
-    if (bOff >= 0) for (let o = 0; o < O; o++) out[bOff + o] += D[dr + o]!;
-  }
-}
-
-/** G[n, I] (+)= D[n, O] W[I, O]^T. */
-function backInput(D: Float64Array, n: number, O: number, w: Float64Array, wOff: number, I: number, G: Float64Array, accumulate: boolean): void {
-  for (let p = 0; p < n; p++) {
-    const dr = p * O;
-    const gr = p * I;
-    for (let i = 0; i < I; i++) {
-      const wr = wOff + i * O;
-      let s0 = 0;
-      let s1 = 0;
-      let o = 0;
-      for (; o + 1 < O; o += 2) {
-        s0 += D[dr + o]! * w[wr + o]!;
-        s1 += D[dr + o + 1]! * w[wr + o + 1]!;
-      }
-      if (o < O) s0 += D[dr + o]! * w[wr + o]!;
-      if (accumulate) G[gr + i] += s0 + s1;
-      else G[gr + i] = s0 + s1;
-    }
-  }
+/** The default kernel backend: WebAssembly SIMD when this runtime has it. */
+export function defaultKernelBackend(): KernelBackend {
+  return hasWasmSimd() ? "wasm-simd" : "js";
 }
 
 /**
- * MAML meta-gradients for one MLP shape on flat float64 buffers, reused across calls.
+ * MAML meta-gradients for one MLP shape on a flat heap, with buffers reused across calls.
  * Tasks are processed one after another inside one call; per-task work is a few small dense products.
  */
 export class MlpMamlKernel {
   readonly sizes: readonly number[];
   readonly activation: ActivationName;
   readonly numParams: number;
+  readonly ops: MathOps;
   private readonly L: number;
   private readonly wOff: number[];
   private readonly bOff: number[];
   private readonly hasSecond: boolean;
   private shapeKey = "";
   private supportPasses: Pass[] = [];
-  private queryPass: Pass | null = null;
-  private rPass: Pass | null = null;
-  private thetas: Float64Array[] = [];
-  private v = new Float64Array(0);
-  private hv = new Float64Array(0);
-  private g = new Float64Array(0);
+  private queryPass!: Pass;
+  private rPass!: Pass;
+  private thetas: number[] = [];
+  private v = 0;
+  private hv = 0;
+  private g = 0;
+  private meta = 0;
+  private ones = 0;
+  private sx = 0;
+  private sy = 0;
+  private qx = 0;
+  private qy = 0;
 
-  constructor(sizes: readonly number[], activation: ActivationName) {
+  constructor(sizes: readonly number[], activation: ActivationName, backend: KernelBackend = defaultKernelBackend()) {
     if (!FAST_ACTIVATIONS.includes(activation)) throw new Error(`MlpMamlKernel: activation "${activation}" is not supported; use one of ${FAST_ACTIVATIONS.join(", ")}.`);
     this.sizes = [...sizes];
     this.activation = activation;
+    this.ops = backend === "wasm-simd" ? new WasmSimdOps() : new JsOps();
     this.L = sizes.length - 1;
     this.wOff = [];
     this.bOff = [];
@@ -294,164 +247,119 @@ export class MlpMamlKernel {
     this.hasSecond = !(activation === "relu" || activation === "identity");
   }
 
-  private ensure(shots: number, queries: number, innerSteps: number): void {
-    const key = `${shots}:${queries}:${innerSteps}`;
+  private ensure(tasks: number, shots: number, queries: number, innerSteps: number): void {
+    const key = `${tasks}:${shots}:${queries}:${innerSteps}`;
     if (key === this.shapeKey) return;
-    const P = this.numParams;
-    this.supportPasses = Array.from({ length: Math.max(innerSteps, 1) }, () => makePass(this.sizes, shots));
-    this.queryPass = makePass(this.sizes, queries);
-    this.rPass = makePass(this.sizes, shots);
-    this.thetas = Array.from({ length: innerSteps + 1 }, () => new Float64Array(P));
-    this.v = new Float64Array(P);
-    this.hv = new Float64Array(P);
-    this.g = new Float64Array(P);
+    const { ops, sizes, L, numParams: P } = this;
+    ops.reset();
+    this.supportPasses = Array.from({ length: Math.max(innerSteps, 1) }, () => makePass(ops, sizes, shots));
+    this.queryPass = makePass(ops, sizes, queries);
+    this.rPass = makePass(ops, sizes, shots);
+    this.thetas = Array.from({ length: innerSteps + 1 }, () => ops.alloc(P));
+    this.v = ops.alloc(P);
+    this.hv = ops.alloc(P);
+    this.g = ops.alloc(P);
+    this.meta = ops.alloc(P);
+    const maxN = Math.max(shots, queries);
+    this.ones = ops.alloc(maxN);
+    this.sx = ops.alloc(tasks * shots * sizes[0]!);
+    this.sy = ops.alloc(tasks * shots * sizes[L]!);
+    this.qx = ops.alloc(tasks * queries * sizes[0]!);
+    this.qy = ops.alloc(tasks * queries * sizes[L]!);
+    ops.heap().fill(1, this.ones, this.ones + maxN);
     this.shapeKey = key;
   }
 
-  /** Forward pass at `th` over n points whose inputs are already in pass.A[0]; stores activations and σ', σ''. */
-  private forward(th: Float64Array, pass: Pass): void {
-    const { sizes, L } = this;
+  /** z[n, O] = b broadcast over rows, via a rank update with a column of ones. */
+  private bias(b: number, n: number, O: number, z: number): void {
+    this.ops.heap().fill(0, z, z + n * O);
+    this.ops.rankAcc(this.ones, n, 1, b, z, O, false);
+  }
+
+  /** Forward pass at `th` over n points whose inputs are at pass.A[0]; stores activations and σ', σ''. */
+  private forward(th: number, pass: Pass): void {
+    const { sizes, L, ops } = this;
     const n = pass.n;
     for (let l = 0; l < L; l++) {
       const I = sizes[l]!;
       const O = sizes[l + 1]!;
       const Z = l + 1 < L ? pass.A[l + 1]! : pass.out;
-      denseForward(pass.A[l]!, n, I, th, this.wOff[l]!, this.bOff[l]!, O, Z);
-      if (l + 1 < L) this.activate(Z, pass.S1[l + 1]!, pass.S2[l + 1]!, n * O);
+      this.bias(th + this.bOff[l]!, n, O, Z);
+      ops.rankAcc(pass.A[l]!, n, I, th + this.wOff[l]!, Z, O, false);
+      if (l + 1 < L) {
+        if (this.activation === "relu") ops.relu(Z, pass.S1[l + 1]!, n * O);
+        else activateSmooth(this.activation, ops.heap(), Z, pass.S1[l + 1]!, pass.S2[l + 1]!, n * O);
+      }
     }
   }
 
-  /** Applies σ in place to z (becoming a) and writes σ'(z), σ''(z). */
-  private activate(Z: Float64Array, S1: Float64Array, S2: Float64Array, m: number): void {
-    switch (this.activation) {
-      case "relu":
-        for (let j = 0; j < m; j++) {
-          const z = Z[j]!;
-          if (z > 0) S1[j] = 1;
-          else {
-            Z[j] = 0;
-            S1[j] = 0;
-          }
-        }
-        return;
-      case "tanh":
-        for (let j = 0; j < m; j++) {
-          const a = Math.tanh(Z[j]!);
-          const d = 1 - a * a;
-          Z[j] = a;
-          S1[j] = d;
-          S2[j] = -2 * a * d;
-        }
-        return;
-      case "sigmoid":
-        for (let j = 0; j < m; j++) {
-          const a = 1 / (1 + Math.exp(-Z[j]!));
-          const d = a * (1 - a);
-          Z[j] = a;
-          S1[j] = d;
-          S2[j] = d * (1 - 2 * a);
-        }
-        return;
-      case "softplus":
-        for (let j = 0; j < m; j++) {
-          const z = Z[j]!;
-          const s = 1 / (1 + Math.exp(-z));
-          Z[j] = z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
-          S1[j] = s;
-          S2[j] = s * (1 - s);
-        }
-        return;
-      case "exp":
-        for (let j = 0; j < m; j++) {
-          const a = Math.exp(Z[j]!);
-          Z[j] = a;
-          S1[j] = a;
-          S2[j] = a;
-        }
-        return;
-      case "identity":
-        S1.fill(1, 0, m);
-        return;
-    }
-  }
-
-  /** MSE loss (sum of squares times c/2... see below) and backward pass; writes ∇ into `grad` (overwritten). */
-  private backward(th: Float64Array, pass: Pass, y: ArrayLike<number>, yOff: number, c: number, grad: Float64Array): number {
-    const { sizes, L } = this;
+  /** Squared error and backward pass of (c/2)·Σ(out − y)²; writes the gradient at offset `grad` and returns Σ(out − y)². */
+  private backward(th: number, pass: Pass, y: number, c: number, grad: number): number {
+    const { sizes, L, ops, numParams: P } = this;
     const n = pass.n;
+    const h = ops.heap();
     const out = pass.out;
     const DL = pass.D[L]!;
     const m = n * sizes[L]!;
     let sq = 0;
     for (let j = 0; j < m; j++) {
-      const r = out[j]! - y[yOff + j]!;
+      const r = h[out + j]! - h[y + j]!;
       sq += r * r;
-      DL[j] = c * r;
+      h[DL + j] = c * r;
     }
-    grad.fill(0);
+    h.fill(0, grad, grad + P);
     for (let l = L - 1; l >= 0; l--) {
       const I = sizes[l]!;
       const O = sizes[l + 1]!;
       const D = pass.D[l + 1]!;
-      weightGrad(pass.A[l]!, n, I, D, O, grad, this.wOff[l]!, this.bOff[l]!);
+      ops.rankAcc(pass.A[l]!, n, I, D, grad + this.wOff[l]!, O, true);
+      ops.rankAcc(this.ones, n, 1, D, grad + this.bOff[l]!, O, true);
       if (l > 0) {
-        const G = pass.G[l]!;
-        backInput(D, n, O, th, this.wOff[l]!, I, G, false);
-        const S1 = pass.S1[l]!;
-        const Dl = pass.D[l]!;
-        for (let j = 0; j < n * I; j++) Dl[j] = G[j]! * S1[j]!;
+        ops.dotRows(D, n, O, th + this.wOff[l]!, I, pass.G[l]!, false);
+        ops.mul(pass.G[l]!, pass.S1[l]!, pass.D[l]!, n * I);
       }
     }
     return sq;
   }
 
-  /** hv = H v, the Hessian of the loss whose backward pass is stored in `pass` (at `th`, scale c), times v. */
-  private hvp(th: Float64Array, pass: Pass, c: number, v: Float64Array, hv: Float64Array): void {
-    const { sizes, L } = this;
-    const r = this.rPass!;
+  /** hv = H v: the Hessian of the loss whose backward pass is stored in `pass` (at `th`, scale c), times v. */
+  private hvp(th: number, pass: Pass, c: number, v: number, hv: number): void {
+    const { sizes, L, ops, numParams: P } = this;
+    const r = this.rPass;
     const n = pass.n;
-    // R-forward: RZ_{l+1} = RA_l W_l + A_l V_l + Vb_l; RA_l = σ'(z_l) RZ_l. r.A[l] holds RZ_l then RA_l; r.out holds RZ_L.
+    // R-forward: RZ_{l+1} = Vb_l + A_l V_l + RA_l W_l; RA_l = σ'(z_l) RZ_l. r.A[l] holds RA_l, r.S1[l] keeps RZ_l.
     for (let l = 0; l < L; l++) {
       const I = sizes[l]!;
       const O = sizes[l + 1]!;
       const RZ = l + 1 < L ? r.A[l + 1]! : r.out;
-      denseForward(pass.A[l]!, n, I, v, this.wOff[l]!, this.bOff[l]!, O, RZ);
-      if (l > 0) denseAccumulate(r.A[l]!, n, I, th, this.wOff[l]!, O, RZ);
+      this.bias(v + this.bOff[l]!, n, O, RZ);
+      ops.rankAcc(pass.A[l]!, n, I, v + this.wOff[l]!, RZ, O, false);
+      if (l > 0) ops.rankAcc(r.A[l]!, n, I, th + this.wOff[l]!, RZ, O, false);
       if (l + 1 < L) {
-        const S1 = pass.S1[l + 1]!;
-        const RZkeep = r.S1[l + 1]!; // RZ_l kept for the σ'' term
         const m = n * O;
-        if (this.hasSecond) for (let j = 0; j < m; j++) RZkeep[j] = RZ[j]!;
-        for (let j = 0; j < m; j++) RZ[j] = RZ[j]! * S1[j]!;
+        if (this.hasSecond) ops.heap().copyWithin(r.S1[l + 1]!, RZ, RZ + m);
+        ops.mul(RZ, pass.S1[l + 1]!, RZ, m);
       }
     }
-    // R-backward: RD_L = c RZ_L; hvW_l = RA_l^T D_{l+1} + A_l^T RD_{l+1}; RG_l = RD_{l+1} W_l^T + D_{l+1} V_l^T;
+    // R-backward: RD_L = c RZ_L; hvW_l = A_lᵀ RD_{l+1} + RA_lᵀ D_{l+1}; RG_l = RD_{l+1} W_lᵀ + D_{l+1} V_lᵀ;
     // RD_l = RG_l σ'(z_l) + G_l σ''(z_l) RZ_l.
+    const h = ops.heap();
     const RDL = r.D[L]!;
     const mL = n * sizes[L]!;
-    for (let j = 0; j < mL; j++) RDL[j] = c * r.out[j]!;
-    hv.fill(0);
+    for (let j = 0; j < mL; j++) h[RDL + j] = c * h[r.out + j]!;
+    h.fill(0, hv, hv + P);
     for (let l = L - 1; l >= 0; l--) {
       const I = sizes[l]!;
       const O = sizes[l + 1]!;
       const RD = r.D[l + 1]!;
-      weightGrad(pass.A[l]!, n, I, RD, O, hv, this.wOff[l]!, this.bOff[l]!);
+      ops.rankAcc(pass.A[l]!, n, I, RD, hv + this.wOff[l]!, O, true);
+      ops.rankAcc(this.ones, n, 1, RD, hv + this.bOff[l]!, O, true);
       if (l > 0) {
-        weightGrad(r.A[l]!, n, I, pass.D[l + 1]!, O, hv, this.wOff[l]!, -1);
-        const RG = r.G[l]!;
-        backInput(RD, n, O, th, this.wOff[l]!, I, RG, false);
-        backInput(pass.D[l + 1]!, n, O, v, this.wOff[l]!, I, RG, true);
-        const S1 = pass.S1[l]!;
-        const RDl = r.D[l]!;
-        const m = n * I;
-        if (this.hasSecond) {
-          const S2 = pass.S2[l]!;
-          const G = pass.G[l]!;
-          const RZ = r.S1[l]!;
-          for (let j = 0; j < m; j++) RDl[j] = RG[j]! * S1[j]! + G[j]! * S2[j]! * RZ[j]!;
-        } else {
-          for (let j = 0; j < m; j++) RDl[j] = RG[j]! * S1[j]!;
-        }
+        ops.rankAcc(r.A[l]!, n, I, pass.D[l + 1]!, hv + this.wOff[l]!, O, true);
+        ops.dotRows(RD, n, O, th + this.wOff[l]!, I, r.G[l]!, false);
+        ops.dotRows(pass.D[l + 1]!, n, O, v + this.wOff[l]!, I, r.G[l]!, true);
+        if (this.hasSecond) ops.secondTerm(r.G[l]!, pass.S1[l]!, pass.G[l]!, pass.S2[l]!, r.S1[l]!, r.D[l]!, n * I);
+        else ops.mul(r.G[l]!, pass.S1[l]!, r.D[l]!, n * I);
       }
     }
   }
@@ -460,8 +368,8 @@ export class MlpMamlKernel {
    * Meta-gradient of the contract above at `theta` (packed, see `packParams`) for a flat batch; writes it into
    * `gradOut` (length numParams) and returns the meta-loss.
    */
-  metaGradient(theta: Float64Array, batch: FlatTaskBatch, innerSteps: number, innerLr: number, firstOrder: boolean, gradOut: Float64Array): number {
-    const { sizes, L, numParams: P } = this;
+  metaGradient(theta: ArrayLike<number>, batch: FlatTaskBatch, innerSteps: number, innerLr: number, firstOrder: boolean, gradOut: Float64Array | Float32Array): number {
+    const { sizes, L, numParams: P, ops } = this;
     const { tasks: T, shots: nS, queries: nQ } = batch;
     if (theta.length !== P || gradOut.length !== P) throw new Error(`metaGradient: theta and gradOut need ${P} entries for MLP [${sizes}], got ${theta.length} and ${gradOut.length}.`);
     const din = sizes[0]!;
@@ -469,53 +377,121 @@ export class MlpMamlKernel {
     if (batch.supportX.length !== T * nS * din || batch.queryX.length !== T * nQ * din || batch.supportY.length !== T * nS * dout || batch.queryY.length !== T * nQ * dout) {
       throw new Error(`metaGradient: batch arrays do not match tasks=${T}, shots=${nS}, queries=${nQ} and MLP [${sizes}].`);
     }
-    this.ensure(nS, nQ, innerSteps);
-    const qp = this.queryPass!;
+    if (!Number.isInteger(innerSteps) || innerSteps < 0) throw new Error(`metaGradient: innerSteps must be a non-negative integer, got ${innerSteps}.`);
+    this.ensure(T, nS, nQ, innerSteps);
+    const h = ops.heap();
     const thetas = this.thetas;
-    const g = this.g;
-    const v = this.v;
-    const hv = this.hv;
+    const theta0 = thetas[0]!;
+    copyInto(h, theta, theta0);
+    copyInto(h, batch.supportX, this.sx);
+    copyInto(h, batch.supportY, this.sy);
+    copyInto(h, batch.queryX, this.qx);
+    copyInto(h, batch.queryY, this.qy);
+    const { g, v, hv, meta } = this;
+    const qp = this.queryPass;
     const cS = 2 / (nS * dout);
     const cQ = 2 / (nQ * dout * T);
-    gradOut.fill(0);
+    h.fill(0, meta, meta + P);
     let lossSum = 0;
     for (let t = 0; t < T; t++) {
       // Inner loop: θ_{i+1} = θ_i − α ∇L_s(θ_i), keeping each pass for the reverse sweep.
+      const xs = this.sx + t * nS * din;
+      const ys = this.sy + t * nS * dout;
       for (let i = 0; i < innerSteps; i++) {
-        const th = i === 0 ? theta : thetas[i]!;
         const pass = this.supportPasses[i]!;
-        copyRows(batch.supportX, t * nS * din, nS * din, pass.A[0]!);
-        this.forward(th, pass);
-        this.backward(th, pass, batch.supportY, t * nS * dout, cS, g);
-        const next = thetas[i + 1]!;
-        for (let j = 0; j < P; j++) next[j] = th[j]! - innerLr * g[j]!;
+        pass.A[0] = xs;
+        this.forward(thetas[i]!, pass);
+        this.backward(thetas[i]!, pass, ys, cS, g);
+        ops.axpy(thetas[i]!, g, -innerLr, thetas[i + 1]!, P);
       }
-      const thK = innerSteps === 0 ? theta : thetas[innerSteps]!;
-      copyRows(batch.queryX, t * nQ * din, nQ * din, qp.A[0]!);
+      const thK = thetas[innerSteps]!;
+      qp.A[0] = this.qx + t * nQ * din;
       this.forward(thK, qp);
-      lossSum += this.backward(thK, qp, batch.queryY, t * nQ * dout, cQ, v) / (nQ * dout);
+      lossSum += this.backward(thK, qp, this.qy + t * nQ * dout, cQ, v) / (nQ * dout);
       if (!firstOrder) {
         for (let i = innerSteps - 1; i >= 0; i--) {
-          const th = i === 0 ? theta : thetas[i]!;
-          this.hvp(th, this.supportPasses[i]!, cS, v, hv);
-          for (let j = 0; j < P; j++) v[j] = v[j]! - innerLr * hv[j]!;
+          this.hvp(thetas[i]!, this.supportPasses[i]!, cS, v, hv);
+          ops.axpy(v, hv, -innerLr, v, P);
         }
       }
-      for (let j = 0; j < P; j++) gradOut[j] += v[j]!;
+      ops.axpy(meta, v, 1, meta, P);
     }
+    for (let j = 0; j < P; j++) gradOut[j] = h[meta + j]!;
     return lossSum / T;
   }
 
-  /** Gradient of the mean MSE of the shared network on (x, y) [points, in] / [points, out]; for tests and pretraining. */
-  lossAndGrad(theta: Float64Array, x: ArrayLike<number>, y: ArrayLike<number>, points: number, gradOut: Float64Array): number {
-    const dout = this.sizes[this.L]!;
-    const pass = makePass(this.sizes, points);
-    copyRows(x, 0, points * this.sizes[0]!, pass.A[0]!);
-    this.forward(theta, pass);
-    return this.backward(theta, pass, y, 0, 2 / (points * dout), gradOut) / (points * dout);
+  /** Mean squared error of the shared network on (x, y), [points, in] and [points, out], and its gradient. */
+  lossAndGrad(theta: ArrayLike<number>, x: ArrayLike<number>, y: ArrayLike<number>, points: number, gradOut: Float64Array | Float32Array): number {
+    const { sizes, L, numParams: P, ops } = this;
+    this.shapeKey = "";
+    ops.reset();
+    const pass = makePass(ops, sizes, points);
+    const th = ops.alloc(P);
+    const xb = ops.alloc(points * sizes[0]!);
+    const yb = ops.alloc(points * sizes[L]!);
+    const grad = ops.alloc(P);
+    this.ones = ops.alloc(points);
+    const h = ops.heap();
+    h.fill(1, this.ones, this.ones + points);
+    copyInto(h, theta, th);
+    copyInto(h, x, xb);
+    copyInto(h, y, yb);
+    pass.A[0] = xb;
+    this.forward(th, pass);
+    const sq = this.backward(th, pass, yb, 2 / (points * sizes[L]!), grad);
+    for (let j = 0; j < P; j++) gradOut[j] = h[grad + j]!;
+    return sq / (points * sizes[L]!);
   }
 }
 
-function copyRows(src: ArrayLike<number>, off: number, m: number, dst: Float64Array): void {
-  for (let j = 0; j < m; j++) dst[j] = src[off + j]!;
+/** Applies a smooth σ in place to z (becoming a) and writes σ'(z), σ''(z). */
+function activateSmooth(kind: ActivationName, h: Float32Array | Float64Array, Z: number, S1: number, S2: number, m: number): void {
+  for (let j = 0; j < m; j++) {
+    const z = h[Z + j]!;
+    let a: number;
+    let d1: number;
+    let d2: number;
+    switch (kind) {
+      case "tanh":
+        a = Math.tanh(z);
+        d1 = 1 - a * a;
+        d2 = -2 * a * d1;
+        break;
+      case "sigmoid":
+        a = 1 / (1 + Math.exp(-z));
+        d1 = a * (1 - a);
+        d2 = d1 * (1 - 2 * a);
+        break;
+      case "softplus": {
+        const s = 1 / (1 + Math.exp(-z));
+        a = z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
+        d1 = s;
+        d2 = s * (1 - s);
+        break;
+      }
+      case "exp":
+        a = Math.exp(z);
+        d1 = a;
+        d2 = a;
+        break;
+      case "identity":
+        a = z;
+        d1 = 1;
+        d2 = 0;
+        break;
+      case "relu":
+        a = z > 0 ? z : 0;
+        d1 = z > 0 ? 1 : 0;
+        d2 = 0;
+        break;
+    }
+    h[Z + j] = a;
+    h[S1 + j] = d1;
+    h[S2 + j] = d2;
+  }
+}
+
+function copyInto(h: Float32Array | Float64Array, src: ArrayLike<number>, off: number): void {
+  if (src instanceof Float32Array || src instanceof Float64Array) h.set(src, off);
+  else for (let j = 0; j < src.length; j++) h[off + j] = src[j]!;
 }

@@ -5,7 +5,8 @@ import { disposeParams, type Params } from "../../src/core/params";
 import { initMlp, type MlpConfig } from "../../src/models/mlp";
 import type { TaskBatch } from "../../src/tasks/task-family";
 import { disposeBatch } from "../../src/tasks/task-family";
-import { fastMamlMetaGradient, fastMamlUnsupportedReason, kernelFor, packParams, type FlatTaskBatch } from "../../src/fast/mlp-maml";
+import { defaultKernelBackend, fastMamlMetaGradient, fastMamlUnsupportedReason, kernelFor, packParams, type FlatTaskBatch } from "../../src/fast/mlp-maml";
+import { hasWasmSimd } from "../../src/fast/wasm-simd";
 import { referenceMetaGradient } from "./reference-maml";
 
 /** Sine tasks as in Finn et al. (2017): amplitude in [0.1, 5], phase in [0, π], x in [-5, 5]. */
@@ -97,7 +98,7 @@ describe("fast MLP MAML meta-gradient", () => {
 
   it.each(["tanh", "sigmoid", "softplus", "exp", "relu"] as const)("matches central finite differences of its own meta-loss in float64: %s, 3 layers, 2 outputs", (activation) => {
     const model: MlpConfig = { sizes: [2, 5, 4, 3, 2], activation };
-    const kernel = kernelFor(model);
+    const kernel = kernelFor(model, "js");
     const rng = new Rng(5);
     const T = 3, nS = 4, nQ = 5;
     const scale = activation === "exp" ? 0.3 : 1; // exp nets blow up on large inputs
@@ -124,6 +125,34 @@ describe("fast MLP MAML meta-gradient", () => {
         maxMag = Math.max(maxMag, Math.abs(g[j]!));
       }
       if (!firstOrder) expect(maxErr / maxMag).toBeLessThan(1e-6);
+    }
+  });
+
+  it("uses WebAssembly SIMD by default here, and it agrees with the float64 JavaScript kernels", () => {
+    expect(hasWasmSimd()).toBe(true);
+    expect(defaultKernelBackend()).toBe("wasm-simd");
+    for (const activation of ["relu", "tanh", "softplus"] as const) {
+      const model: MlpConfig = { sizes: [1, 40, 40, 1], activation };
+      const rng = new Rng(9);
+      const T = 25, nS = 10, nQ = 10;
+      const arr = (n: number, s: number) => Float64Array.from({ length: n }, () => rng.uniform(-s, s));
+      const batch: FlatTaskBatch = { supportX: arr(T * nS, 5), supportY: arr(T * nS, 5), queryX: arr(T * nQ, 5), queryY: arr(T * nQ, 5), tasks: T, shots: nS, queries: nQ };
+      const js = kernelFor(model, "js");
+      const wasm = kernelFor(model, "wasm-simd");
+      const theta = Float64Array.from({ length: js.numParams }, () => rng.normal(0, 0.2));
+      for (const [steps, firstOrder] of [[1, false], [5, false], [3, true], [0, false]] as const) {
+        const gj = new Float64Array(js.numParams);
+        const gw = new Float64Array(js.numParams);
+        const lj = js.metaGradient(theta, batch, steps, 0.01, firstOrder, gj);
+        const lw = wasm.metaGradient(theta, batch, steps, 0.01, firstOrder, gw);
+        expect(Math.abs(lw - lj) / lj).toBeLessThan(1e-5);
+        let num = 0, den = 0;
+        for (let j = 0; j < gj.length; j++) {
+          num += (gw[j]! - gj[j]!) ** 2;
+          den += gj[j]! ** 2;
+        }
+        expect(Math.sqrt(num / den)).toBeLessThan(1e-5);
+      }
     }
   });
 
