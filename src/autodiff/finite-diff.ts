@@ -225,3 +225,44 @@ function secondOrderSample(f: ParamFn, p: Params, v: Params, h: number, u: numbe
     return { absError, magnitude, allowed: atol + noise + rtol * magnitude, step: h, auto: autoMag, fd: fdMag };
   });
 }
+
+/**
+ * Checks the gradient of a plain-number function (e.g. one traced with ScalarGraph, or derived by hand) against
+ * central differences along random directions; first order only, float64 tolerances unless `dtype` says otherwise.
+ */
+export function checkNumericGradient(
+  f: (x: readonly number[]) => number,
+  gradient: (x: readonly number[]) => readonly number[],
+  at: readonly number[],
+  rng: Rng,
+  options: Omit<GradCheckOptions, "order"> = {},
+): GradCheckReport {
+  const dtype = options.dtype ?? "float64";
+  const tol = FD_TOLERANCES[dtype];
+  const eps = options.eps ?? tol.eps;
+  const rtol = options.rtol ?? tol.rtol;
+  const atol = options.atol ?? tol.atol;
+  const directions = options.directions ?? 2;
+  const steps = options.steps ?? 5;
+  if (at.length === 0) throw new Error("checkNumericGradient: `at` is empty; pass the point as an array of numbers.");
+  const g = gradient(at);
+  if (g.length !== at.length) throw new Error(`checkNumericGradient: gradient has ${g.length} entries for ${at.length} inputs; return one partial per input.`);
+  const scale = Math.max(1, Math.sqrt(at.reduce((a, x) => a + x * x, 0) / at.length));
+  const samples: Sample[] = [];
+  for (let d = 0; d < directions; d++) {
+    const v = at.map(() => rng.normal());
+    const auto = g.reduce((a, gi, i) => a + gi * v[i]!, 0);
+    const tries = Array.from({ length: steps }, (_, k): Sample => {
+      const h = (eps * scale) / 4 ** k;
+      const fp = f(at.map((x, i) => x + h * v[i]!));
+      const fm = f(at.map((x, i) => x - h * v[i]!));
+      const fd = (fp - fm) / (2 * h);
+      const noise = (64 * tol.unitRoundoff * (Math.abs(fp) + Math.abs(fm))) / (2 * h);
+      const magnitude = Math.max(Math.abs(auto), Math.abs(fd));
+      return { absError: Math.abs(auto - fd), magnitude, allowed: atol + noise + rtol * magnitude, step: h, auto, fd };
+    });
+    samples.push(best(tries));
+  }
+  const first = summarise(1, samples);
+  return { pass: first.pass, dtype, first, summary: describe(first) };
+}

@@ -1,5 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
+import { checkNumericGradient } from "../../src/autodiff/finite-diff";
+import { Rng } from "../../src/core/random";
 import { formatNumber, ScalarGraph, ScalarNode, traceScalar } from "../../src/graph/scalar-graph";
 
 describe("ScalarGraph", () => {
@@ -116,4 +118,28 @@ describe("ScalarGraph gradients agree with tf.grads", () => {
       xs.forEach((x, i) => expect(rel(x.grad!, tfGrads[i]!.dataSync()[0]!)).toBeLessThan(1e-5));
     });
   }
+});
+
+describe("ScalarGraph gradients agree with float64 finite differences", () => {
+  for (const c of cases) {
+    it(c.name, () => {
+      const run = (at: readonly number[]) => {
+        const g = new ScalarGraph();
+        const xs = at.map((v, i) => g.input(`x${i + 1}`, v));
+        const F = c.f(graphOps(g), xs);
+        g.backward(F);
+        return { value: F.value, grads: xs.map((x) => x.grad!) };
+      };
+      const report = checkNumericGradient((x) => run(x).value, (x) => run(x).grads, c.at, new Rng(1));
+      expect(report.pass, report.summary).toBe(true);
+      expect(report.first!.maxRelError).toBeLessThan(1e-7);
+    });
+  }
+
+  it("the float64 check catches an off-by-a-little gradient that float32 tolerances would let through", () => {
+    const f = (x: readonly number[]) => x[0]! * x[0]! * x[1]!;
+    const wrong = (x: readonly number[]) => [2 * x[0]! * x[1]! * (1 + 1e-4), x[0]! * x[0]!];
+    expect(checkNumericGradient(f, wrong, [1.2, 0.7], new Rng(2)).pass).toBe(false);
+    expect(checkNumericGradient(f, wrong, [1.2, 0.7], new Rng(2), { dtype: "float32" }).pass).toBe(true);
+  });
 });
