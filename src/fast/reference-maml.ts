@@ -1,16 +1,16 @@
 /**
- * A general tfjs implementation of the fast-path contract (src/fast/mlp-maml.ts), for tests: task-batched
- * parameters, autodiff through the inner loop with `grad`, `stopGradient` on inner gradients for first order.
+ * The fast-path contract (src/fast/mlp-maml.ts) by plain tfjs autodiff, for tests and benchmarks: task-batched
+ * parameters, nested `grad` through the inner loop, `stopGradient` on inner gradients for first order.
  */
 import * as tf from "@tensorflow/tfjs";
-import { addScaled, mapParams, tileForTasks, type Params } from "../../src/core/params";
-import { grad, valueAndGrad } from "../../src/autodiff/functional";
-import { stopGradient } from "../../src/autodiff/activations";
-import { mlpApply, type MlpConfig } from "../../src/models/mlp";
-import type { TaskBatch } from "../../src/tasks/task-family";
+import { addScaled, mapParams, tileForTasks, type Params } from "../core/params";
+import { grad, valueAndGrad } from "../autodiff/functional";
+import { stopGradient } from "../autodiff/activations";
+import { mlpApply, type MlpConfig } from "../models/mlp";
+import type { TaskBatch } from "../tasks/task-family";
 
 /** Meta-loss and meta-gradient by tfjs autodiff; caller disposes the result. */
-export function referenceMetaGradient(params: Params, batch: TaskBatch, model: MlpConfig, innerSteps: number, innerLr: number, firstOrder: boolean): { loss: number; grads: Params } {
+export function referenceMamlMetaGradient(params: Params, batch: TaskBatch, model: MlpConfig, innerSteps: number, innerLr: number, firstOrder: boolean): { loss: number; grads: Params } {
   const T = batch.supportX.shape[0];
   const perTaskMse = (p: Params, x: tf.Tensor, y: tf.Tensor) => tf.mean(tf.square(tf.sub(mlpApply(p, x, model), y)), [1, 2]); // [tasks]
   const metaLoss = (p: Params): tf.Scalar => {

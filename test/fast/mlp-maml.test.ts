@@ -7,7 +7,7 @@ import type { TaskBatch } from "../../src/tasks/task-family";
 import { disposeBatch } from "../../src/tasks/task-family";
 import { defaultKernelBackend, fastMamlMetaGradient, fastMamlUnsupportedReason, kernelFor, packParams, type FlatTaskBatch } from "../../src/fast/mlp-maml";
 import { hasWasmSimd } from "../../src/fast/wasm-simd";
-import { referenceMetaGradient } from "./reference-maml";
+import { referenceMamlMetaGradient as referenceMetaGradient } from "../../src/fast/reference-maml";
 
 /** Sine tasks as in Finn et al. (2017): amplitude in [0.1, 5], phase in [0, π], x in [-5, 5]. */
 function sineBatch(rng: Rng, tasks: number, shots: number, queries: number, outputs = 1): TaskBatch {
