@@ -47,6 +47,12 @@ interface Item {
   y: number;
 }
 
+/**
+ * Explicit sans-serif families before the generic one: resvg-js 2.6 here draws a bare "sans-serif" with a serif face
+ * and no bold (measured), whereas this list renders in DejaVu Sans; browsers pick Helvetica or Arial.
+ */
+const FONT_FAMILY = "Helvetica, Arial, DejaVu Sans, sans-serif";
+
 /** Height reserved for a long edge passing through a layer. */
 const DUMMY_H = 8;
 
@@ -103,7 +109,10 @@ function linesFor(n: ScalarNode, g: ScalarGraph, showGrads: boolean): Line[] {
 export function graphToSvg(g: ScalarGraph, options: GraphSvgOptions = {}): string {
   if (g.nodes.length === 0) throw new Error("graphToSvg: the graph is empty; build it with g.input(...) and operations first.");
   const fs = options.fontSize ?? 14;
-  const layerGap = options.layerGap ?? (options.edgeLabels ? 110 : 70);
+  const edgeText = (to: ScalarNode, slot: number) => `∂${to.label}/∂${to.inputs[slot]!.label} = ${formatNumber(to.localGrads()[slot]!)}`;
+  // With edge labels, each gap is wide enough for the widest label plus room for the arrowhead.
+  const widestLabel = options.edgeLabels ? Math.max(0, ...g.nodes.flatMap((n) => n.inputs.map((_, j) => textWidth(edgeText(n, j), fs * 0.8)))) : 0;
+  const layerGap = options.layerGap ?? (options.edgeLabels ? Math.max(110, widestLabel + 44) : 70);
   const rowGap = options.rowGap ?? 26;
   const showGrads = options.showGrads ?? true;
   const lineH = Math.round(fs * 1.45);
@@ -208,7 +217,7 @@ export function graphToSvg(g: ScalarGraph, options: GraphSvgOptions = {}): strin
 
   const r = (v: number) => Number(v.toFixed(1));
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="${fs}">`);
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="${FONT_FAMILY}" font-size="${fs}">`);
   parts.push(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${COLORS.edge}"/></marker></defs>`);
   parts.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`);
   if (options.title) parts.push(`<text x="${margin}" y="${r(margin + fs * 1.1)}" font-size="${r(fs * 1.2)}" font-weight="bold" fill="${COLORS.text}">${esc(options.title)}</text>`);
@@ -236,8 +245,7 @@ export function graphToSvg(g: ScalarGraph, options: GraphSvgOptions = {}): strin
     }
     parts.push(`<path d="${d}" marker-end="url(#arrow)"/>`);
     if (options.edgeLabels) {
-      const local = to.localGrads()[slot]!;
-      const text = `∂${to.label}/∂${from.label} = ${formatNumber(local)}`;
+      const text = edgeText(to, slot);
       // Label the last segment, at its midpoint, on a white plate so the curve does not strike through it.
       const [xa, ya] = pts[pts.length - 2]!;
       const [xb, yb] = pts[pts.length - 1]!;

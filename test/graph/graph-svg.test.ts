@@ -29,7 +29,7 @@ describe("graphToSvg", () => {
     const svg = graphToSvg(example(), { title: "F(x1, x2) = (x1 + x2)(x2 + 1)" });
     expect(svg.startsWith("<svg xmlns=\"http://www.w3.org/2000/svg\"")).toBe(true);
     expect(svg.trimEnd().endsWith("</svg>")).toBe(true);
-    expect(svg).toContain('font-family="sans-serif"');
+    expect(svg).toMatch(/font-family="[^"]*DejaVu Sans, sans-serif"/);
     expect(svg).not.toMatch(/href="http|<script|<image/);
     expectBalanced(svg);
   });
