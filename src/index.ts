@@ -40,3 +40,4 @@ export * from "./graph/scalar-graph";
 export * from "./graph/graph-svg";
 export * from "./eval/protocol";
 export * from "./learners/continual";
+export * from "./learners/bn-maml";

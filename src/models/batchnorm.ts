@@ -244,7 +244,7 @@ function supportPlusOne(params: Params, state: Params, x: tf.Tensor, support: tf
 }
 
 /** Repeats task-batched parameters (rank one above the shared rank) `q` times per task: [tasks, ...] to [tasks*q, ...]. */
-function repeatTaskParams(params: Params, tasks: number, q: number): Params {
+export function repeatTaskParams(params: Params, tasks: number, q: number): Params {
   const out: Record<string, tf.Tensor> = {};
   for (const [name, p] of Object.entries(params)) {
     const sharedRank = name.startsWith("w") ? 2 : 1;
