@@ -1,0 +1,152 @@
+/**
+ * Runs a whole notebook in a fresh kernel (tslab by default) with per-cell and whole-notebook timeouts, and returns
+ * the notebook with its outputs (nbformat 4.5) plus a per-cell verdict from `judgeExecution`.
+ */
+import { judgeExecution } from "./failure";
+import { cloneNotebook, ensureCellIds, joinSource, type Notebook } from "./ipynb";
+import { KernelClient, type ExecuteOutcome } from "./kernel";
+import type { KernelSpec } from "./kernelspec";
+
+/** Options for `runNotebook`. */
+export interface RunOptions {
+  /** Kernel name; default the notebook's metadata.kernelspec.name, else "tslab". */
+  kernelName?: string;
+  /** A resolved kernel spec; overrides `kernelName`. */
+  kernelSpec?: KernelSpec;
+  /** Working directory of the kernel (relative imports and files resolve from here). */
+  cwd?: string;
+  /** Extra environment variables for the kernel. */
+  env?: Record<string, string>;
+  /** Per-cell wall-clock limit; a cell that exceeds it is interrupted, then the kernel is killed if it hangs on. */
+  cellTimeoutMs?: number;
+  /** Whole-notebook wall-clock limit, kernel start included. */
+  timeoutMs?: number;
+  /** Called after each executed code cell; `index` is the cell's position in `notebook.cells`, `total` their count. */
+  onCell?: (index: number, total: number, report: CellReport) => void;
+  /** Keep executing after a failed cell (default false: stop at the first failure, like nbconvert). */
+  allowErrors?: boolean;
+  /** V8 heap limit for the kernel in MB (NODE_OPTIONS=--max-old-space-size). */
+  memoryMb?: number;
+  /** Bytes of output kept per cell; more is dropped with a note and flagged in the report. Default 1 MB. */
+  maxOutputBytes?: number;
+  /** How long to wait for the kernel to start. Default 90 s. */
+  startTimeoutMs?: number;
+}
+
+/** The verdict on one executed code cell. */
+export interface CellReport {
+  /** Position in `notebook.cells`. */
+  index: number;
+  /** nbformat cell id. */
+  id: string;
+  ok: boolean;
+  /** Why it failed, in one line. */
+  error?: string;
+  durationMs: number;
+  timedOut?: boolean;
+  /** Set when the kernel died during this cell. */
+  kernelDied?: boolean;
+  /** Set when output beyond `maxOutputBytes` was dropped. */
+  outputTruncated?: boolean;
+}
+
+/** The result of `runNotebook`. Cells after a stop (failure, timeout, death) have no report and no outputs. */
+export interface RunResult {
+  /** A copy of the input with outputs and execution counts filled in. */
+  notebook: Notebook;
+  /** True when every code cell ran and passed. */
+  ok: boolean;
+  /** Reports for the code cells that were executed, in order. */
+  cells: CellReport[];
+  /** The first failure, human readable (e.g. "cell 3 (id abc): Error: boom"). */
+  error?: string;
+  kernelDied?: boolean;
+  durationMs: number;
+}
+
+/** Runs every non-empty code cell of `nb` in a fresh kernel; never throws for notebook-side failures. */
+export async function runNotebook(nb: Notebook, opts: RunOptions = {}): Promise<RunResult> {
+  const t0 = Date.now();
+  const out = ensureCellIds(cloneNotebook(nb));
+  const kernelName = opts.kernelName ?? out.metadata.kernelspec?.name ?? "tslab";
+  const deadline = opts.timeoutMs !== undefined ? t0 + opts.timeoutMs : Infinity;
+  const cells: CellReport[] = [];
+  const total = out.cells.length;
+  for (const c of out.cells) {
+    if (c.cell_type === "code") {
+      c.outputs = [];
+      c.execution_count = null;
+    }
+  }
+  const result = (extra: Partial<RunResult>): RunResult => {
+    const firstBad = cells.find((c) => !c.ok);
+    const error = extra.error ?? (firstBad ? `cell ${firstBad.index} (id ${firstBad.id}): ${firstBad.error ?? "failed"}` : undefined);
+    const res: RunResult = { notebook: out, ok: error === undefined, cells, durationMs: Date.now() - t0 };
+    if (error !== undefined) res.error = error;
+    if (extra.kernelDied === true) res.kernelDied = true;
+    return res;
+  };
+
+  let kernel: KernelClient;
+  try {
+    kernel = await KernelClient.start({
+      kernelName,
+      spec: opts.kernelSpec,
+      cwd: opts.cwd,
+      env: opts.env,
+      memoryMb: opts.memoryMb,
+      startTimeoutMs: Math.min(opts.startTimeoutMs ?? 90_000, Math.max(1000, deadline - Date.now())),
+    });
+  } catch (e) {
+    return result({ error: `could not start kernel: ${e instanceof Error ? e.message : String(e)}` });
+  }
+  if (!out.metadata.kernelspec) {
+    out.metadata.kernelspec = { name: kernel.spec.name, display_name: kernel.spec.displayName, language: kernel.spec.language };
+  }
+
+  let stopError: string | undefined;
+  let died = false;
+  try {
+    for (let i = 0; i < out.cells.length; i++) {
+      const cell = out.cells[i];
+      if (cell.cell_type !== "code" || joinSource(cell.source).trim() === "") continue;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        stopError = `notebook timed out after ${opts.timeoutMs} ms before cell ${i} (id ${cell.id})`;
+        break;
+      }
+      const cellLimit = Math.min(opts.cellTimeoutMs ?? Infinity, left);
+      const r: ExecuteOutcome = await kernel.execute(joinSource(cell.source), {
+        timeoutMs: Number.isFinite(cellLimit) ? cellLimit : undefined,
+        maxOutputBytes: opts.maxOutputBytes,
+      });
+      cell.outputs = r.outputs;
+      cell.execution_count = r.executionCount;
+      const v = judgeExecution(r, kernel.deathReport());
+      const report: CellReport = { index: i, id: cell.id, ok: v.ok, durationMs: r.durationMs };
+      if (v.error !== undefined) report.error = v.error;
+      if (v.timedOut) report.timedOut = true;
+      if (v.kernelDied || kernel.dead) report.kernelDied = true;
+      if (r.outputTruncated) report.outputTruncated = true;
+      if (!v.ok) {
+        const ename = v.kernelDied ? "KernelDied" : v.timedOut ? "CellTimeout" : "CellFailed";
+        r.outputs.push({ output_type: "error", ename, evalue: v.error ?? "failed", traceback: [] });
+      }
+      if (report.timedOut && cellLimit === left && opts.timeoutMs !== undefined && cellLimit < (opts.cellTimeoutMs ?? Infinity)) {
+        report.error = `notebook timed out after ${opts.timeoutMs} ms during this cell`;
+        stopError = `cell ${i} (id ${cell.id}): ${report.error}`;
+      }
+      cells.push(report);
+      opts.onCell?.(i, total, report);
+      if (kernel.dead) {
+        died = true;
+        break;
+      }
+      if (stopError !== undefined) break;
+      if (!report.ok && opts.allowErrors !== true) break;
+    }
+  } finally {
+    await kernel.shutdown();
+  }
+  return result({ error: stopError, kernelDied: died });
+}

@@ -1,0 +1,104 @@
+import { describe, expect, test } from "vitest";
+import { codeCell, emptyNotebook, joinSource, markdownCell, type Notebook } from "../../src/notebook/ipynb";
+import { findKernelSpec } from "../../src/notebook/kernelspec";
+import { runNotebook } from "../../src/notebook/runner";
+
+function nbOf(...sources: string[]): Notebook {
+  const nb = emptyNotebook();
+  nb.cells.push(markdownCell("# test", "md"));
+  sources.forEach((s, i) => nb.cells.push(codeCell(s, `c${i}`)));
+  return nb;
+}
+
+function text(nb: Notebook, id: string): string {
+  const c = nb.cells.find((x) => x.id === id);
+  if (c === undefined || c.cell_type !== "code") return "";
+  return c.outputs.map((o) => (o.output_type === "stream" ? joinSource(o.text) : o.output_type === "error" ? `[${o.ename}] ${o.evalue}` : "")).join("");
+}
+
+describe("kernelspec", () => {
+  test("falls back to node_modules tslab when no kernelspec is installed, and names the fix for unknown kernels", () => {
+    const env = { ...process.env, JUPYTER_PATH: "", JUPYTER_DATA_DIR: "/nonexistent-metalab", PATH: "/nonexistent" };
+    const spec = findKernelSpec("tslab", env);
+    expect(spec.argv.slice(-3)).toEqual(["kernel", "--config-path", "{connection_file}"]);
+    expect(spec.argv[0]).toBe(process.execPath);
+    expect(() => findKernelSpec("no-such-kernel", env)).toThrow(/No Jupyter kernel named "no-such-kernel".*Install it/);
+  });
+});
+
+describe("runNotebook (tslab)", () => {
+  test("detects each failure kind, lets console.error pass, and keeps going with allowErrors", async () => {
+    const nb = nbOf(
+      "const x: number = 40 + 2;\nx", // c0 ok, value printed
+      "console.error('just a warning');\nconsole.warn('careful');", // c1 ok despite stderr
+      "throw new Error('boom');", // c2 exception
+      "const y: number = 'str';", // c3 type error
+      "await Promise.reject(new Error('rejected'));", // c4 awaited rejection
+      "Promise.reject(new Error('unawaited'));\n1", // c5 unhandled rejection
+      "async function f(): Promise<void> { throw new Error('async'); }\nf()", // c6 rejected value
+      "console.log('still alive', x)", // c7 ok, state kept
+      "", // c8 empty: skipped
+    );
+    const seen: number[] = [];
+    const r = await runNotebook(nb, { allowErrors: true, cellTimeoutMs: 30_000, onCell: (i, total) => seen.push(i * 100 + total) });
+    const ok = Object.fromEntries(r.cells.map((c) => [r.notebook.cells[c.index].id, c.ok]));
+    expect(ok).toEqual({ c0: true, c1: true, c2: false, c3: false, c4: false, c5: false, c6: false, c7: true });
+    const err = Object.fromEntries(r.cells.map((c) => [r.notebook.cells[c.index].id, c.error ?? ""]));
+    expect(err.c2).toMatch(/Error: boom/);
+    expect(err.c3).toMatch(/Type 'string' is not assignable to type 'number'/);
+    expect(err.c4).toMatch(/Error: rejected/);
+    expect(err.c5).toMatch(/UnhandledPromiseRejection: Error: unawaited/);
+    expect(err.c6).toMatch(/Error: async/); // reported as an unhandled rejection or as a rejected value
+    expect(text(r.notebook, "c0")).toBe("42\n");
+    expect(text(r.notebook, "c1")).toBe("just a warning\ncareful\n");
+    expect(text(r.notebook, "c7")).toBe("still alive 42\n");
+    expect(text(r.notebook, "c2")).toMatch(/\[CellFailed\] Error: boom/);
+    expect(r.ok).toBe(false);
+    expect(r.error).toMatch(/^cell 3 \(id c2\): Error: boom/);
+    expect(r.notebook.nbformat_minor).toBe(5);
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((i) => i * 100 + 10));
+    const c0 = r.notebook.cells[1];
+    expect(c0.cell_type === "code" && c0.execution_count).toBe(1);
+    expect(nb.cells[1].cell_type === "code" && nb.cells[1].outputs.length).toBe(0); // input untouched
+  });
+
+  test("stops at the first failure by default; interrupts a hung cell and continues; truncates floods", async () => {
+    const stop = await runNotebook(nbOf("1", "throw new Error('first')", "console.log('never')"));
+    expect(stop.cells.map((c) => c.ok)).toEqual([true, false]);
+    expect(stop.error).toMatch(/Error: first/);
+    expect(text(stop.notebook, "c2")).toBe("");
+
+    const r = await runNotebook(
+      nbOf("while (true) {}", "console.log('after')", "for (let i = 0; i < 3000; i++) console.log('spam ' + i)"),
+      { allowErrors: true, cellTimeoutMs: 2000, maxOutputBytes: 2000 },
+    );
+    expect(r.cells[0]).toMatchObject({ ok: false, timedOut: true });
+    expect(r.cells[0].error).toMatch(/interrupted/);
+    expect(r.cells[1].ok).toBe(true);
+    expect(r.cells[2].error).toBeUndefined();
+    expect(r.cells[2]).toMatchObject({ ok: true, outputTruncated: true });
+    expect(text(r.notebook, "c2").length).toBeLessThan(3000);
+    expect(text(r.notebook, "c2")).toMatch(/output truncated at 2000 bytes/);
+    expect(r.kernelDied).toBeUndefined();
+  });
+
+  test("kills a kernel that ignores the interrupt, reports process.exit as kernel death, enforces the notebook timeout", async () => {
+    const hang = await runNotebook(nbOf("require('child_process').execSync('sleep 30');", "1"), {
+      cellTimeoutMs: 1500,
+      allowErrors: true,
+    });
+    expect(hang.cells).toHaveLength(1);
+    expect(hang.cells[0]).toMatchObject({ ok: false, timedOut: true, kernelDied: true });
+    expect(hang.kernelDied).toBe(true);
+
+    const exit = await runNotebook(nbOf("console.log('bye');\nprocess.exit(3);", "1"), { allowErrors: true });
+    expect(exit.kernelDied).toBe(true);
+    expect(exit.cells[0].error).toMatch(/Kernel died: kernel process exited with code 3/);
+    expect(text(exit.notebook, "c0")).toMatch(/^bye\n/);
+
+    const slow = await runNotebook(nbOf("await new Promise((r) => setTimeout(r, 60_000));", "1"), { timeoutMs: 6000, cellTimeoutMs: 60_000 });
+    expect(slow.ok).toBe(false);
+    expect(slow.error).toMatch(/notebook timed out after 6000 ms/);
+    expect(slow.durationMs).toBeLessThan(15_000);
+  });
+});
