@@ -41,3 +41,4 @@ export * from "./graph/graph-svg";
 export * from "./eval/protocol";
 export * from "./learners/continual";
 export * from "./learners/bn-maml";
+export * from "./learners/bn-pitfalls";
