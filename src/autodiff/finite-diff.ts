@@ -75,10 +75,9 @@ export interface GradCheckReport {
   readonly dtype: FdDtype;
   readonly first?: OrderCheck;
   readonly second?: OrderCheck;
-  /** One line per order, e.g. `first order: max abs 1.2e-6, rel 3.4e-5 (allowed 1.0e-3) ok`. */
+  /** One line per order, e.g. `first order (directional derivative): max abs error 2.31e-5, rel 2.11e-5 (allowed ...) ok`. */
   readonly summary: string;
 }
-
 
 interface Sample {
   readonly absError: number;
