@@ -276,9 +276,48 @@ function stripTopLevel(chart: Chart): NonNormalizedSpec {
   return inner as NonNormalizedSpec; // Every top-level spec minus its top-level-only keys is a nestable spec.
 }
 
+/** Marks a chart made by `svgFigure`, whose SVG is rendered as is instead of through Vega. */
+const SVG_FIGURE = "svg-figure";
+
+/**
+ * Wraps a ready-made SVG (e.g. a computational graph from `graphToSvg`) as a chart: a Vega-Lite image mark
+ * showing the SVG as a data URL, so it displays and saves like any other figure (with all four MIME types).
+ */
+export function svgFigure(svg: string, o: { readonly title?: string } = {}): Chart {
+  const root = /<svg\b[^>]*>/.exec(svg)?.[0];
+  const w = root ? /\bwidth="([\d.]+)/.exec(root)?.[1] : undefined;
+  const h = root ? /\bheight="([\d.]+)/.exec(root)?.[1] : undefined;
+  if (w === undefined || h === undefined) throw new Error("svgFigure needs an SVG whose root element has numeric width and height attributes.");
+  const width = Number(w);
+  const height = Number(h);
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    background: "white",
+    padding: 0,
+    ...(o.title ? { title: o.title } : {}),
+    usermeta: { metalab: SVG_FIGURE },
+    width,
+    height,
+    data: { values: [{}] },
+    mark: { type: "image", url: `data:image/svg+xml;base64,${Buffer.from(svg, "utf8").toString("base64")}`, width, height, align: "left", baseline: "top" },
+    encoding: { x: { value: 0 }, y: { value: 0 } },
+    config: { view: { stroke: null } },
+  };
+}
+
+/** The SVG inside a chart made by `svgFigure`, or null for ordinary charts. */
+export function svgOfFigure(chart: Chart): string | null {
+  if (chart.usermeta?.metalab !== SVG_FIGURE || !("mark" in chart)) return null;
+  const mark = chart.mark;
+  const url = typeof mark === "object" && "url" in mark ? mark.url : undefined;
+  const prefix = "data:image/svg+xml;base64,";
+  if (typeof url !== "string" || !url.startsWith(prefix)) return null;
+  return Buffer.from(url.slice(prefix.length), "base64").toString("utf8");
+}
+
 /** Short human-readable description used as the text/plain form of a figure. */
 export function describeChart(chart: Chart): string {
   const title = typeof chart.title === "string" ? chart.title : Array.isArray(chart.title) ? chart.title.join(" ") : chart.title && typeof chart.title === "object" && "text" in chart.title ? String(chart.title.text) : "untitled";
-  const kind = "layer" in chart ? "layered chart" : "concat" in chart ? "chart grid" : "facet" in chart ? "faceted chart" : "mark" in chart ? `${typeof chart.mark === "string" ? chart.mark : chart.mark.type} chart` : "chart";
+  const kind = svgOfFigure(chart) !== null ? "diagram" : "layer" in chart ? "layered chart" : "concat" in chart ? "chart grid" : "facet" in chart ? "faceted chart" : "mark" in chart ? `${typeof chart.mark === "string" ? chart.mark : chart.mark.type} chart` : "chart";
   return `<Figure: ${title} (${kind})>`;
 }

@@ -4,7 +4,7 @@
  */
 import { createHash } from "crypto";
 import { existsSync } from "fs";
-import type { Chart } from "./chart";
+import { svgOfFigure, type Chart } from "./chart";
 
 type VegaModule = typeof import("vega");
 type VegaLiteModule = typeof import("vega-lite");
@@ -49,6 +49,8 @@ export function compileChart(chart: Chart): import("vega").Spec {
 
 /** Renders a chart to an SVG string with element ids made unique per figure and stable across runs. */
 export async function renderSvg(chart: Chart): Promise<string> {
+  const raw = svgOfFigure(chart);
+  if (raw !== null) return uniquifyIds(raw); // A wrapped SVG (svgFigure) is its own best rendering.
   const v = vega();
   const view = new v.View(v.parse(compileChart(chart)), { renderer: "none" });
   try {

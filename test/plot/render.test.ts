@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
-import { fitsChart, lineChart } from "../../src/plot/chart";
-import { renderPng, renderSvg, svgSize, uniquifyIds } from "../../src/plot/render";
+import { describeChart, fitsChart, lineChart, svgFigure, svgOfFigure } from "../../src/plot/chart";
+import { compileChart, renderPng, renderSvg, svgSize, uniquifyIds } from "../../src/plot/render";
 import { figuresDir, saveFigure } from "../../src/plot/save";
 
 const chart = lineChart(
@@ -22,6 +22,19 @@ describe("rendering", () => {
     expect(ids(a).length).toBeGreaterThan(0);
     for (const id of ids(other)) expect(ids(a)).not.toContain(id);
     for (const m of a.matchAll(/url\(#([^)]+)\)/g)) expect(ids(a)).toContain(m[1]);
+  });
+
+  it("renders an svgFigure as its own SVG and PNG, and compiles its Vega-Lite image spec", async () => {
+    const raw = '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40"><rect width="120" height="40" fill="#cde"/><text x="10" y="25">F = 20</text></svg>';
+    const fig = svgFigure(raw, { title: "graph" });
+    expect(svgOfFigure(fig)).toBe(raw);
+    expect(svgOfFigure(chart)).toBeNull();
+    expect(await renderSvg(fig)).toBe(raw);
+    const png = await renderPng(fig);
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([240, 80]);
+    expect(() => compileChart(fig)).not.toThrow();
+    expect(describeChart(fig)).toBe("<Figure: graph (diagram)>");
+    expect(() => svgFigure("<svg></svg>")).toThrow(/width and height/);
   });
 
   it("leaves an SVG without ids alone", () => {
