@@ -42,3 +42,4 @@ export * from "./eval/protocol";
 export * from "./learners/continual";
 export * from "./learners/bn-maml";
 export * from "./learners/bn-pitfalls";
+export * from "./learners/transfer";

@@ -74,6 +74,27 @@ export class BlobClassification implements TaskFamily {
     return rng.permutation(c.poolSize).slice(0, c.ways).map((i) => this.pool[i]!);
   }
 
+  /**
+   * Labelled points of every pool class with the pool index as label (no permutation): one big supervised problem,
+   * x [1, poolSize * perClass, dim] and one-hot y [1, poolSize * perClass, poolSize], for pretraining a classifier.
+   */
+  samplePool(rng: Rng, perClass: number): { x: tf.Tensor3D; y: tf.Tensor3D } {
+    const c = this.config;
+    if (c.poolSize === 0) throw new Error("BlobClassification.samplePool needs a prototype pool; set poolSize > 0.");
+    const P = c.poolSize;
+    const n = P * perClass;
+    const x = new Float32Array(n * c.dim);
+    const y = new Float32Array(n * P);
+    const order = rng.permutation(n);
+    for (let i = 0; i < n; i++) {
+      const label = order[i]! % P;
+      const proto = this.pool[label]!;
+      for (let d = 0; d < c.dim; d++) x[i * c.dim + d] = proto[d]! + rng.normal(0, c.noiseStd);
+      y[i * P + label] = 1;
+    }
+    return { x: tf.tensor3d(x, [1, n, c.dim]), y: tf.tensor3d(y, [1, n, P]) };
+  }
+
   /** Samples a meta-batch; `shots` and `queries` are per class. */
   sample(rng: Rng, spec: BatchSpec): TaskBatch {
     const c = this.config;

@@ -54,3 +54,13 @@ describe("BlobClassification", () => {
     expect(() => new BlobClassification({ ...DEFAULT_BLOBS, poolSize: 3 })).toThrow(/poolSize/);
   });
 });
+
+describe("BlobClassification.samplePool", () => {
+  it("labels points by pool index, balanced, and centred on the pool prototypes", () => {
+    const fam = new BlobClassification({ ...DEFAULT_BLOBS, poolSize: 6, noiseStd: 0.01 });
+    const { x, y } = fam.samplePool(new Rng(0), 3);
+    expect(x.shape).toEqual([1, 18, 8]);
+    expect(y.shape).toEqual([1, 18, 6]);
+    expect(Array.from(tf.sum(y, 1).dataSync())).toEqual([3, 3, 3, 3, 3, 3]);
+  });
+});
