@@ -79,7 +79,8 @@ export class LiveTraining {
   async update(step: number, metrics: Readonly<Record<string, number>>): Promise<void> {
     for (const [metric, value] of Object.entries(metrics)) this.rows.push({ step, metric, value });
     const info: ProgressInfo = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, v]));
-    this.bar.update(step + 1, info);
+    const drew = this.bar.update(step + 1, info);
+    if (drew && this.charts) await yieldToEventLoop(); // Let the kernel flush the message while a loop runs.
     if (!this.charts || this.rendering || this.now() - this.lastChart < this.chartInterval) return;
     this.lastChart = this.now();
     this.rendering = this.redraw().finally(() => {
@@ -126,6 +127,11 @@ export class LiveTraining {
       this.failure = e;
     }
   }
+}
+
+/** Waits one macrotask, so queued I/O (the kernel's outgoing messages) gets a turn. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Creates a live progress bar + loss chart for a training loop of `total` steps. */

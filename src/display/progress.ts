@@ -84,17 +84,22 @@ export class ProgressBar {
     this.draw(false);
   }
 
-  /** Sets the amount of work done (and the values shown after the bar); redraws at most every minIntervalMs. */
-  update(done: number, info?: ProgressInfo): void {
-    if (this.closed) return;
+  /**
+   * Sets the amount of work done (and the values shown after the bar); redraws at most every minIntervalMs.
+   * Returns true when it redrew.
+   */
+  update(done: number, info?: ProgressInfo): boolean {
+    if (this.closed) return false;
     this.done = Math.min(this.total, Math.max(0, done));
     if (info) this.info = info;
-    if (this.now() - this.lastDraw >= this.minInterval) this.draw(false);
+    if (this.now() - this.lastDraw < this.minInterval) return false;
+    this.draw(false);
+    return true;
   }
 
   /** Adds `n` units of work done. */
-  tick(n = 1, info?: ProgressInfo): void {
-    this.update(this.done + n, info);
+  tick(n = 1, info?: ProgressInfo): boolean {
+    return this.update(this.done + n, info);
   }
 
   /** Marks the work finished (unless `done` says otherwise) and draws the final state. */
