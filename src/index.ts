@@ -42,4 +42,5 @@ export * from "./eval/protocol";
 export * from "./learners/continual";
 export * from "./learners/bn-maml";
 export * from "./learners/bn-pitfalls";
+export * from "./display/train-live";
 export * from "./learners/transfer";
