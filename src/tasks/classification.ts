@@ -140,3 +140,16 @@ function fillSet(rng: Rng, protos: readonly Float32Array[], shift: Float32Array,
 export function accuracy(logits: tf.Tensor, oneHot: tf.Tensor): number {
   return tf.tidy(() => tf.mean(perTaskAccuracy(logits, oneHot)).dataSync()[0]!);
 }
+
+/** Points of a batch as flat rows for plotting: task, set ("support" | "query"), the first two inputs and the label. */
+export function classificationRows(batch: TaskBatch): { task: number; set: string; x0: number; x1: number; label: number }[] {
+  const out: { task: number; set: string; x0: number; x1: number; label: number }[] = [];
+  const add = (x: tf.Tensor, y: tf.Tensor, set: string): void => {
+    const xs = x.arraySync() as number[][][];
+    const labels = tf.tidy(() => tf.argMax(y, -1).arraySync() as number[][]);
+    xs.forEach((task, t) => task.forEach((p, i) => out.push({ task: t, set, x0: p[0]!, x1: p.length > 1 ? p[1]! : 0, label: labels[t]![i]! })));
+  };
+  add(batch.supportX, batch.supportY, "support");
+  add(batch.queryX, batch.queryY, "query");
+  return out;
+}
