@@ -164,7 +164,7 @@ function topLevel(o: FrameOptions): { $schema: string; background: string; paddi
     config: {
       font: "DejaVu Sans, sans-serif",
       axis: { labelFontSize: 11, titleFontSize: 12, gridColor: "#e6e6e6" },
-      legend: { labelFontSize: 11, titleFontSize: 12 },
+      legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 360 }, // Long series names stay readable.
       title: { fontSize: 14, anchor: "start" },
       view: { stroke: "#cccccc" },
     },
@@ -282,8 +282,9 @@ const SVG_FIGURE = "svg-figure";
 /**
  * Wraps a ready-made SVG (e.g. a computational graph from `graphToSvg`) as a chart: a Vega-Lite image mark
  * showing the SVG as a data URL, so it displays and saves like any other figure (with all four MIME types).
+ * `description` is the text/plain form; the SVG draws its own title, so none is added.
  */
-export function svgFigure(svg: string, o: { readonly title?: string } = {}): Chart {
+export function svgFigure(svg: string, o: { readonly description?: string } = {}): Chart {
   const root = /<svg\b[^>]*>/.exec(svg)?.[0];
   const w = root ? /\bwidth="([\d.]+)/.exec(root)?.[1] : undefined;
   const h = root ? /\bheight="([\d.]+)/.exec(root)?.[1] : undefined;
@@ -294,7 +295,7 @@ export function svgFigure(svg: string, o: { readonly title?: string } = {}): Cha
     $schema: VEGA_LITE_SCHEMA,
     background: "white",
     padding: 0,
-    ...(o.title ? { title: o.title } : {}),
+    ...(o.description ? { description: o.description } : {}),
     usermeta: { metalab: SVG_FIGURE },
     width,
     height,
@@ -317,7 +318,7 @@ export function svgOfFigure(chart: Chart): string | null {
 
 /** Short human-readable description used as the text/plain form of a figure. */
 export function describeChart(chart: Chart): string {
-  const title = typeof chart.title === "string" ? chart.title : Array.isArray(chart.title) ? chart.title.join(" ") : chart.title && typeof chart.title === "object" && "text" in chart.title ? String(chart.title.text) : "untitled";
+  const title = chart.title === undefined && chart.description ? chart.description : typeof chart.title === "string" ? chart.title : Array.isArray(chart.title) ? chart.title.join(" ") : chart.title && typeof chart.title === "object" && "text" in chart.title ? String(chart.title.text) : "untitled";
   const kind = svgOfFigure(chart) !== null ? "diagram" : "layer" in chart ? "layered chart" : "concat" in chart ? "chart grid" : "facet" in chart ? "faceted chart" : "mark" in chart ? `${typeof chart.mark === "string" ? chart.mark : chart.mark.type} chart` : "chart";
   return `<Figure: ${title} (${kind})>`;
 }

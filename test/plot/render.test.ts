@@ -26,7 +26,7 @@ describe("rendering", () => {
 
   it("renders an svgFigure as its own SVG and PNG, and compiles its Vega-Lite image spec", async () => {
     const raw = '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40"><rect width="120" height="40" fill="#cde"/><text x="10" y="25">F = 20</text></svg>';
-    const fig = svgFigure(raw, { title: "graph" });
+    const fig = svgFigure(raw, { description: "graph" });
     expect(svgOfFigure(fig)).toBe(raw);
     expect(svgOfFigure(chart)).toBeNull();
     expect(await renderSvg(fig)).toBe(raw);
