@@ -6,7 +6,7 @@ Run:  /usr/bin/python3 ci/test_kernel.py            (kernelspec "tslab", as .ci/
 Set JUPYTER_PATH to the prefix the kernelspec was installed in (.ci/run does).
 """
 import os
-import sys
+import time
 import unittest
 
 import jupyter_kernel_test
@@ -99,6 +99,20 @@ class TslabKernelTests(jupyter_kernel_test.KernelTests):
         msg_id = self.kc.comm_info()
         reply = self.get_non_kernel_info_reply(timeout=TIMEOUT)
         validate_message(reply, "comm_info_reply", msg_id)
+
+    def test_interrupt_stops_awaiting_cell(self):
+        """Interrupt (JupyterLab's stop button) ends a cell waiting on a promise, as an error."""
+        self.flush_channels()
+        msg_id = self.kc.execute("await new Promise((resolve) => setTimeout(resolve, 60000));")
+        time.sleep(3)
+        self.km.interrupt_kernel()
+        reply = self.get_non_kernel_info_reply(timeout=20)
+        self.assertEqual(reply["parent_header"]["msg_id"], msg_id)
+        self.assertEqual(reply["content"]["status"], "error")
+        time.sleep(0.5)
+        self.flush_channels()
+        reply, output_msgs = self.execute_helper('console.log("alive")')
+        self.assertEqual(reply["content"]["status"], "ok")
 
     def test_metalab_imports(self):
         """The project's own package loads in the kernel (node_modules/metalab link + dist build)."""
