@@ -1,0 +1,216 @@
+/**
+ * Finn et al. (2017) sine regression, side by side with the PyTorch reference run.
+ *
+ * Trains second-order MAML (meta-batch 25, K = 10, one inner step α = 0.01, Adam 1e-3, 1-40-40-1 ReLU), the jointly
+ * pretrained baseline, first-order MAML, Reptile, ANIL and a ridge head; evaluates query MSE after 0..10 SGD steps
+ * (lr 0.01) for K = 5, 10, 20 on 1000 held-out tasks with 100 grid query points; prints a table beside the
+ * reference and writes bench/results/finn-sine.{csv,md} (and the trained parameters as JSON).
+ *
+ * Usage: node dist/bench/finn-sine.js [--iterations 70000] [--learners maml,pretrained,...] [--seed 0]
+ *        [--eval-only] [--out bench/results] [--reference /work/shared/reference/maml_sine_torch_70k_seed0.json]
+ * Environment: FINN_ITERATIONS, FINN_LEARNERS, FINN_REFERENCE do the same.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { ready, describeBackend } from "../src/core/backend";
+import { Rng } from "../src/core/random";
+import type { Params } from "../src/core/params";
+import { Mlp, FINN_SINE_MLP } from "../src/models/mlp";
+import { SineFamily } from "../src/tasks/regression";
+import type { TaskFamily } from "../src/tasks/task-family";
+import { Maml } from "../src/learners/maml";
+import { Reptile } from "../src/learners/reptile";
+import { Pretrain } from "../src/learners/pretrain";
+import { RidgeHead, ridgePredict } from "../src/learners/ridge";
+import { headNames } from "../src/learners/model";
+import { FINN_SINE_BATCH, type TrainOptions } from "../src/learners/train";
+import { DEFAULT_PROTOCOL, curvesFrame, heldOutSet, disposeHeldOut, learnerCurves, writeCsv, type CurveRow, type EvalLearner } from "../src/eval/protocol";
+
+const ALL_LEARNERS = ["maml", "pretrained", "fomaml", "reptile", "anil", "ridge"] as const;
+type LearnerName = (typeof ALL_LEARNERS)[number];
+
+interface Args {
+  readonly iterations: number;
+  readonly learners: readonly LearnerName[];
+  readonly seed: number;
+  readonly evalOnly: boolean;
+  readonly out: string;
+  readonly reference: string | null;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const get = (flag: string, env: string): string | undefined => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : process.env[env];
+  };
+  const iterations = Number(get("--iterations", "FINN_ITERATIONS") ?? 70_000);
+  if (!Number.isInteger(iterations) || iterations < 0) throw new Error(`--iterations must be a non-negative integer, e.g. --iterations 70000; got ${iterations}.`);
+  const learners = (get("--learners", "FINN_LEARNERS") ?? ALL_LEARNERS.join(",")).split(",").map((s) => s.trim());
+  for (const l of learners) if (!(ALL_LEARNERS as readonly string[]).includes(l)) throw new Error(`Unknown learner "${l}". Choose from ${ALL_LEARNERS.join(", ")}.`);
+  const ref = argv.includes("--no-reference") ? null : get("--reference", "FINN_REFERENCE") ?? "/work/shared/reference/maml_sine_torch_70k_seed0.json";
+  return {
+    iterations,
+    learners: learners as LearnerName[],
+    seed: Number(get("--seed", "FINN_SEED") ?? 0),
+    evalOnly: argv.includes("--eval-only"),
+    out: get("--out", "FINN_OUT") ?? "bench/results",
+    reference: ref,
+  };
+}
+
+type Reference = Record<string, { maml: number[]; pretrained: number[] }> & { iters?: number };
+
+function loadReference(file: string | null): Reference | null {
+  if (file === null) return null;
+  if (!fs.existsSync(file)) throw new Error(`Reference ${file} not found. Pass --reference <path> or --no-reference.`);
+  // Python's json writes bare Infinity and NaN, which JSON.parse rejects: quote them, then revive as numbers.
+  const text = fs.readFileSync(file, "utf8").replace(/-?Infinity|NaN/g, (m) => `"${m}"`);
+  return JSON.parse(text, (_k, v: unknown) => (v === "Infinity" || v === "-Infinity" || v === "NaN" ? Number(v) : v)) as Reference;
+}
+
+/** Serialises params as {name: {shape, data}}. */
+function paramsToJson(p: Params): Record<string, { shape: number[]; data: number[] }> {
+  return Object.fromEntries(Object.entries(p).map(([k, t]) => [k, { shape: t.shape, data: Array.from(t.dataSync()) }]));
+}
+
+function paramsFromJson(j: Record<string, { shape: number[]; data: number[] }>): Params {
+  return Object.fromEntries(Object.entries(j).map(([k, v]) => [k, tf.tensor(v.data, v.shape)]));
+}
+
+interface Trained {
+  readonly name: LearnerName;
+  readonly params: Params;
+  readonly seconds: number;
+  readonly iterations: number;
+  readonly finalLoss: number;
+}
+
+function train(name: LearnerName, model: Mlp, family: TaskFamily, args: Args): Trained {
+  const root = new Rng(args.seed);
+  const init = model.init(root.fork(`init ${name}`));
+  const rng = root.fork(`train ${name}`);
+  const t0 = performance.now();
+  let last = t0;
+  const opts: TrainOptions = {
+    iterations: args.iterations,
+    spec: FINN_SINE_BATCH,
+    progressEvery: 1000,
+    onProgress: (s, total, loss) => {
+      const now = performance.now();
+      console.log(`  ${name} ${s}/${total} loss ${loss.toFixed(4)} (${((now - last) / 1000).toFixed(1)} s per 1000)`);
+      last = now;
+    },
+  };
+  const learner =
+    name === "maml" ? new Maml(model, init) :
+    name === "fomaml" ? new Maml(model, init, { firstOrder: true }) :
+    name === "anil" ? new Maml(model, init, { adapt: "head" }) :
+    name === "reptile" ? new Reptile(model, init) :
+    name === "pretrained" ? new Pretrain(model, init) :
+    new RidgeHead(model, init);
+  const losses = learner.train(family, rng, opts);
+  const seconds = (performance.now() - t0) / 1000;
+  const tail = losses.slice(Math.max(0, losses.length - 1000));
+  const finalLoss = tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : NaN;
+  const params = Object.fromEntries(Object.entries(learner.params).map(([k, t]) => [k, t.clone()]));
+  learner.dispose();
+  for (const t of Object.values(init)) t.dispose();
+  return { name, params, seconds, iterations: args.iterations, finalLoss };
+}
+
+function fmt(x: number | undefined): string {
+  if (x === undefined) return "";
+  if (!Number.isFinite(x)) return String(x);
+  return Math.abs(x) >= 1e4 ? x.toExponential(2) : x.toFixed(4);
+}
+
+function markdownTables(rows: readonly CurveRow[], ref: Reference | null, learners: readonly string[]): string {
+  const out: string[] = [];
+  for (const K of DEFAULT_PROTOCOL.shots) {
+    const cols = [...learners];
+    const header = ["step", ...cols.flatMap((l) => (ref && (l === "maml" || l === "pretrained") ? [l, `${l} (torch)`] : [l]))];
+    out.push(`### K = ${K}: mean query MSE over ${DEFAULT_PROTOCOL.tasks} tasks (median in parentheses)`, "", `| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`);
+    for (let s = 0; s <= DEFAULT_PROTOCOL.steps; s++) {
+      const cells = [String(s)];
+      for (const l of cols) {
+        const r = rows.find((x) => x.learner === l && x.K === K && x.step === s);
+        cells.push(r ? `${fmt(r.mse)} (${fmt(r.median)})` : "");
+        if (ref && (l === "maml" || l === "pretrained")) cells.push(fmt(ref[`K${K}`]?.[l]?.[s]));
+      }
+      out.push(`| ${cells.join(" | ")} |`);
+    }
+    out.push("");
+  }
+  return out.join("\n");
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  await ready();
+  console.log(`backend: ${describeBackend()}`);
+  const ref = loadReference(args.reference);
+  const model = new Mlp(FINN_SINE_MLP);
+  const family = new SineFamily();
+  fs.mkdirSync(args.out, { recursive: true });
+  const paramsFile = path.join(args.out, "finn-sine-params.json");
+  const saved: Record<string, { iterations: number; seconds: number; finalLoss: number; params: ReturnType<typeof paramsToJson> }> =
+    fs.existsSync(paramsFile) ? JSON.parse(fs.readFileSync(paramsFile, "utf8")) : {};
+
+  const trained: Trained[] = [];
+  for (const name of args.learners) {
+    if (args.evalOnly) {
+      const s = saved[name];
+      if (!s) throw new Error(`--eval-only: no saved parameters for "${name}" in ${paramsFile}. Train it first (drop --eval-only).`);
+      trained.push({ name, params: paramsFromJson(s.params), seconds: s.seconds, iterations: s.iterations, finalLoss: s.finalLoss });
+      continue;
+    }
+    console.log(`training ${name} for ${args.iterations} iterations`);
+    const t = train(name, model, family, args);
+    console.log(`  ${name}: ${t.seconds.toFixed(1)} s, mean loss over the last 1000 steps ${t.finalLoss.toFixed(4)}`);
+    trained.push(t);
+    saved[name] = { iterations: t.iterations, seconds: t.seconds, finalLoss: t.finalLoss, params: paramsToJson(t.params) };
+    fs.writeFileSync(paramsFile, JSON.stringify(saved));
+  }
+
+  const evalLearners: EvalLearner[] = [{ name: "random", params: model.init(new Rng(args.seed).fork("random init")), model }];
+  for (const t of trained) {
+    if (t.name === "ridge") {
+      evalLearners.push({ name: "ridge", params: t.params, model, predict: (s, qx) => ridgePredict(t.params, s, qx, model) });
+      continue;
+    }
+    evalLearners.push({ name: t.name, params: t.params, model });
+    if (t.name === "anil") evalLearners.push({ name: "anil-head", params: t.params, model, trainable: headNames(t.params) });
+  }
+  const t0 = performance.now();
+  const set = heldOutSet();
+  const rows = evalLearners.flatMap((l) => learnerCurves(l, set));
+  disposeHeldOut(set);
+  console.log(`evaluation: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  writeCsv(curvesFrame(rows), path.join(args.out, "finn-sine.csv"));
+  const names = evalLearners.map((l) => l.name);
+  const tables = markdownTables(rows, ref, names);
+  const info = trained.map((t) => `| ${t.name} | ${t.iterations} | ${t.seconds.toFixed(1)} | ${t.finalLoss.toFixed(4)} |`).join("\n");
+  const md = [
+    "# Finn et al. sine regression: metalab vs the PyTorch reference",
+    "",
+    `Backend: ${describeBackend()}. Seed ${args.seed}. Reference: ${args.reference ?? "none"}${ref?.iters ? ` (${ref.iters} iterations)` : ""}.`,
+    "Evaluation: 1000 held-out tasks, K support points, SGD lr 0.01 with each task's own gradient, 100 grid query points on [-5, 5].",
+    "ridge: closed-form ridge head on the support features (no SGD steps, so its row is flat). anil-head: ANIL evaluated with head-only SGD.",
+    "",
+    "| learner | iterations | train seconds | mean train loss, last 1000 steps |",
+    "|---|---|---|---|",
+    info,
+    "",
+    tables,
+  ].join("\n");
+  fs.writeFileSync(path.join(args.out, "finn-sine.md"), md);
+  console.log(tables);
+  for (const t of trained) for (const v of Object.values(t.params)) v.dispose();
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
