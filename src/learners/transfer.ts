@@ -16,7 +16,7 @@ import { adapt, initHead, type AdaptationRow, type HeadInit } from "./adaptation
 import { adaptLora, type LoraConfig } from "./lora";
 
 /** Pretraining settings. */
-export interface PretrainConfig {
+export interface ClassifierPretrainConfig {
   /** The family whose whole prototype pool is the pretraining label set. */
   readonly family: BlobClassificationConfig;
   readonly hidden: readonly number[];
@@ -29,7 +29,7 @@ export interface PretrainConfig {
 }
 
 /** Default pretraining: 64 pool classes, 20 points each, a 32-32 ReLU MLP. */
-export const DEFAULT_PRETRAIN: PretrainConfig = {
+export const DEFAULT_CLASSIFIER_PRETRAIN: ClassifierPretrainConfig = {
   family: DEFAULT_BLOBS, // pool of 64 prototypes in 8 dimensions
   hidden: [32, 32], // same body as the BN and forgetting experiments
   perClass: 20, // 1,280 labelled points
@@ -39,7 +39,7 @@ export const DEFAULT_PRETRAIN: PretrainConfig = {
 };
 
 /** Pretrains a classifier on all pool classes; returns params with a [hidden, poolSize] head and the loss curve. */
-export function pretrainClassifier(c: PretrainConfig, rng: Rng, onStep?: (step: number, loss: number) => void): { params: Params; config: MlpConfig; curve: { step: number; loss: number }[] } {
+export function pretrainClassifier(c: ClassifierPretrainConfig, rng: Rng, onStep?: (step: number, loss: number) => void): { params: Params; config: MlpConfig; curve: { step: number; loss: number }[] } {
   const family = new BlobClassification(c.family);
   const config: MlpConfig = { sizes: [c.family.dim, ...c.hidden, c.family.poolSize], activation: "relu" };
   const { x, y } = family.samplePool(rng.fork("pool-data"), c.perClass);
@@ -83,7 +83,7 @@ export interface AdaptationMethodSpec {
 
 /** Settings of the comparison. */
 export interface AdaptationComparisonConfig {
-  readonly pretrain: PretrainConfig;
+  readonly pretrain: ClassifierPretrainConfig;
   /** Seed of the NEW classes' prototype pool (different from the pretraining pool's). */
   readonly novelPoolSeed: number;
   /** Few-shot tasks: shots and queries per class. */
@@ -99,7 +99,7 @@ export interface AdaptationComparisonConfig {
 
 /** Default comparison: 5-way 5-shot on new classes, 100 SGD steps, five methods. */
 export const DEFAULT_ADAPTATION_COMPARISON: AdaptationComparisonConfig = {
-  pretrain: DEFAULT_PRETRAIN,
+  pretrain: DEFAULT_CLASSIFIER_PRETRAIN,
   novelPoolSeed: 777, // any seed other than the pretraining pool's 1234
   tasks: { tasks: 50, shots: 5, queries: 15 }, // 50 tasks: accuracy standard error about 1%
   steps: 100, // enough for fine-tuning to converge on 25 support points

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../src/core/random";
-import { DEFAULT_ADAPTATION_COMPARISON, DEFAULT_PRETRAIN, compareAdaptation, pretrainClassifier } from "../../src/learners/transfer";
+import { DEFAULT_ADAPTATION_COMPARISON, DEFAULT_CLASSIFIER_PRETRAIN, compareAdaptation, pretrainClassifier } from "../../src/learners/transfer";
 import { DEFAULT_BLOBS } from "../../src/tasks/classification";
 
 const family = { ...DEFAULT_BLOBS, poolSize: 12 };
-const pretrain = { ...DEFAULT_PRETRAIN, family, hidden: [16], perClass: 10, steps: 150, batchSize: 32, lr: 1e-2 };
+const pretrain = { ...DEFAULT_CLASSIFIER_PRETRAIN, family, hidden: [16], perClass: 10, steps: 150, batchSize: 32, lr: 1e-2 };
 
 describe("transfer experiment", () => {
   it("pretraining lowers the pool-classification loss", () => {
