@@ -44,3 +44,6 @@ export * from "./learners/bn-maml";
 export * from "./learners/bn-pitfalls";
 export * from "./display/train-live";
 export * from "./learners/transfer";
+export * from "./display/notebook-state";
+export * from "./plot/fits";
+export * from "./eval/sharpness";
