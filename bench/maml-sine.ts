@@ -13,14 +13,13 @@ import * as path from "node:path";
 import * as os from "node:os";
 import { ready, describeBackend, type BackendInfo } from "../src/core/backend";
 import { Rng } from "../src/core/random";
-import { disposeParams, type Params } from "../src/core/params";
-import { initMlp, type MlpConfig } from "../src/models/mlp";
+import { disposeParams } from "../src/core/params";
+import { initMlp, Mlp, type MlpConfig } from "../src/models/mlp";
 import { SineFamily } from "../src/tasks/regression";
 import { disposeBatch } from "../src/tasks/task-family";
-import { adamStep, disposeAdam, initAdam } from "../src/optim/adam";
-import { fastMamlMetaGradient, defaultKernelBackend } from "../src/fast/mlp-maml";
+import { Maml } from "../src/learners/maml";
+import { defaultKernelBackend } from "../src/fast/mlp-maml";
 import { FastMamlTrainer } from "../src/fast/fast-maml-trainer";
-import { referenceMamlMetaGradient } from "../src/fast/reference-maml";
 
 /** One benchmark configuration (all Finn defaults unless varied). */
 interface Config {
@@ -74,56 +73,23 @@ function time(step: () => void, warmup: number, iters: number, maxSeconds: numbe
   return { ms: ts[Math.floor(ts.length / 2)]!, msMin: ts[0]!, iters: ts.length, rssMb: rss / 2 ** 20, tensorsLeaked: tf.memory().numTensors - tensorsBefore };
 }
 
-/** A meta-step through tfjs autodiff (the general path): nested grads over task-batched params, then Adam. */
-function generalStep(c: Config): { step: () => void; done: () => void } {
-  const model = modelOf(c);
-  const family = new SineFamily();
-  const rng = new Rng(0);
-  let params: Params = initMlp(rng.fork("init"), model);
-  let state = initAdam(params);
-  return {
-    step: () => {
-      const batch = family.sample(rng, { tasks: c.tasks, shots: c.shots, queries: c.queries });
-      const { grads } = referenceMamlMetaGradient(params, batch, model, c.steps, INNER_LR, c.firstOrder);
-      const next = adamStep(params, grads, state);
-      disposeParams(grads);
-      disposeParams(params);
-      disposeAdam(state);
-      disposeBatch(batch);
-      params = next.params;
-      state = next.state;
-    },
-    done: () => {
-      disposeParams(params);
-      disposeAdam(state);
-    },
-  };
-}
-
-/** A meta-step through the fast path's tensor API (what a learner calls), then tfjs Adam. */
-function fastTensorStep(c: Config): { step: () => void; done: () => void } {
-  const model = modelOf(c);
-  const family = new SineFamily();
-  const rng = new Rng(0);
-  let params: Params = initMlp(rng.fork("init"), model);
-  let state = initAdam(params);
-  return {
-    step: () => {
-      const batch = family.sample(rng, { tasks: c.tasks, shots: c.shots, queries: c.queries });
-      const r = fastMamlMetaGradient({ params, batch, model, innerSteps: c.steps, innerLr: INNER_LR, firstOrder: c.firstOrder });
-      if (r === null) throw new Error("fast path refused the Finn setting; this is a bug in src/fast/mlp-maml.ts");
-      const next = adamStep(params, r.grads, state);
-      disposeParams(r.grads);
-      disposeParams(params);
-      disposeAdam(state);
-      disposeBatch(batch);
-      params = next.params;
-      state = next.state;
-    },
-    done: () => {
-      disposeParams(params);
-      disposeAdam(state);
-    },
+/** A meta-step of the public `Maml` learner: SineFamily batch, `mamlStep` (fast path unless disabled), tfjs Adam. */
+function learnerStep(fastPath: boolean): (c: Config) => { step: () => void; done: () => void } {
+  return (c) => {
+    const model = new Mlp(modelOf(c));
+    const family = new SineFamily();
+    const rng = new Rng(0);
+    const init = model.init(rng.fork("init"));
+    const maml = new Maml(model, init, { innerSteps: c.steps, innerLr: INNER_LR, firstOrder: c.firstOrder, fastPath });
+    disposeParams(init);
+    return {
+      step: () => {
+        const batch = family.sample(rng, { tasks: c.tasks, shots: c.shots, queries: c.queries });
+        maml.step(batch);
+        disposeBatch(batch);
+      },
+      done: () => maml.dispose(),
+    };
   };
 }
 
@@ -241,13 +207,13 @@ async function main(): Promise<void> {
 
   const defaultName = tf.getBackend();
   for (const cfg of configs) {
-    run(cfg, "fast trainer (typed arrays)", fastTrainerStep, QUICK ? 20 : 100, QUICK ? 100 : 400);
-    run(cfg, `fast path via tensors + tfjs Adam (${defaultName})`, fastTensorStep, QUICK ? 10 : 50, QUICK ? 50 : 200);
-    run(cfg, `tfjs autodiff (${defaultName})`, generalStep, 3, QUICK ? 10 : 40);
+    run(cfg, `Maml learner, fast path (default; ${defaultName})`, learnerStep(true), QUICK ? 10 : 50, QUICK ? 50 : 300);
+    run(cfg, "FastMamlTrainer (typed-array Adam)", fastTrainerStep, QUICK ? 20 : 100, QUICK ? 100 : 400);
+    run(cfg, `Maml learner, fastPath: false (tfjs autodiff, ${defaultName})`, learnerStep(false), 3, QUICK ? 10 : 40);
   }
   if (defaultName !== "cpu" && !flag("--no-cpu")) {
     await tf.setBackend("cpu");
-    for (const cfg of configs) run(cfg, "tfjs autodiff (cpu)", generalStep, 2, QUICK ? 5 : 20);
+    for (const cfg of configs) run(cfg, "Maml learner, fastPath: false (tfjs autodiff, cpu)", learnerStep(false), 2, QUICK ? 5 : 20);
     await tf.setBackend(defaultName);
   }
 
