@@ -1,0 +1,240 @@
+#!/usr/bin/env node
+/**
+ * The `metalab` command: `run` a notebook, `assign` (release a student version), `grade` a folder of submissions,
+ * and `grade-one` (one submission, for Gradescope or one cluster job per submission). See docs/grading.md.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { assign } from "../grading/assign";
+import { AssignmentError, assignmentName, loadAssignment } from "../grading/assignment";
+import { gradeBatch, listSubmissions, safeStudentId, writeAtomic, writeStudentOutputs } from "../grading/grade-batch";
+import { GRADE_DEFAULTS, gradeSubmission, type StudentResult } from "../grading/grade-one";
+import { toGradescope } from "../grading/reports";
+import { readNotebook, writeNotebook } from "../notebook/ipynb";
+import { runNotebook } from "../notebook/runner";
+
+const USAGE = `usage:
+  metalab run <notebook.ipynb> [--out executed.ipynb] [--kernel tslab] [--cell-timeout 60] [--timeout 600] [--allow-errors]
+  metalab assign <x.instructor.ipynb>... [--release release/] [--no-check]
+  metalab grade --instructor <x.instructor.ipynb> --submissions <dir> --out <dir>
+                [--jobs 2] [--resume] [--cell-timeout 30] [--timeout 300] [--memory 2048] [--max-output 100000]
+  metalab grade-one --instructor <x.instructor.ipynb> --submission <file.ipynb|dir> --results <results.json>
+                [--out <dir>] [--student <id>] [same limits as grade]
+Times are in seconds, memory in MB (kernel V8 heap), output in bytes per cell.`;
+
+class UsageError extends Error {}
+
+function num(v: string | undefined, name: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got "${v}"`);
+  return n;
+}
+
+function need(v: string | undefined, name: string): string {
+  if (v === undefined || v === "") throw new UsageError(`missing --${name}`);
+  return v;
+}
+
+const limitOptions = {
+  "cell-timeout": { type: "string" },
+  timeout: { type: "string" },
+  memory: { type: "string" },
+  "max-output": { type: "string" },
+} as const;
+
+function limits(v: { "cell-timeout"?: string; timeout?: string; memory?: string; "max-output"?: string }) {
+  return {
+    cellTimeoutMs: num(v["cell-timeout"], "cell-timeout", GRADE_DEFAULTS.cellTimeoutMs / 1000) * 1000,
+    timeoutMs: num(v.timeout, "timeout", GRADE_DEFAULTS.timeoutMs / 1000) * 1000,
+    memoryMb: num(v.memory, "memory", GRADE_DEFAULTS.memoryMb),
+    maxOutputBytes: num(v["max-output"], "max-output", GRADE_DEFAULTS.maxOutputBytes),
+  };
+}
+
+/** A one-line progress bar on a terminal, plain lines otherwise. */
+function progress(total: number): (done: number, student: string, r?: StudentResult) => void {
+  const t0 = Date.now();
+  const tty = process.stderr.isTTY === true;
+  return (done, student, r) => {
+    const mins = (Date.now() - t0) / 60_000;
+    const rate = mins > 0 ? done / mins : 0;
+    if (tty) {
+      const width = 24;
+      const fill = total > 0 ? Math.round((done / total) * width) : width;
+      const bar = "#".repeat(fill) + "-".repeat(width - fill);
+      const last = r ? ` ${student}: ${r.status} ${r.score}/${r.maxScore}` : ` grading ${student}…`;
+      process.stderr.write(`\r\x1b[K[${bar}] ${done}/${total} ${rate.toFixed(1)}/min${last.slice(0, 60)}`);
+      if (done === total && r) process.stderr.write("\n");
+    } else if (r) {
+      process.stderr.write(`[${done}/${total}] ${student}: ${r.status} ${r.score}/${r.maxScore} ${r.flags.join(",")}\n`);
+    }
+  };
+}
+
+function summary(results: readonly StudentResult[]): string {
+  const w = Math.max(7, ...results.map((r) => r.student.length));
+  const lines = results.map(
+    (r) => `${r.student.padEnd(w)}  ${r.status.padEnd(11)}  ${`${r.score}/${r.maxScore}`.padStart(7)}  ${r.flags.join(",")}`,
+  );
+  return [`${"student".padEnd(w)}  ${"status".padEnd(11)}  ${"score".padStart(7)}  flags`, ...lines].join("\n");
+}
+
+async function cmdRun(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { out: { type: "string" }, kernel: { type: "string" }, "allow-errors": { type: "boolean" }, ...limitOptions },
+  });
+  if (positionals.length !== 1) throw new UsageError("run takes one notebook");
+  const file = positionals[0];
+  const nb = readNotebook(file);
+  const r = await runNotebook(nb, {
+    kernelName: values.kernel,
+    cwd: path.dirname(path.resolve(file)),
+    cellTimeoutMs: num(values["cell-timeout"], "cell-timeout", 600) * 1000,
+    timeoutMs: values.timeout !== undefined ? num(values.timeout, "timeout", 1) * 1000 : undefined,
+    memoryMb: values.memory !== undefined ? num(values.memory, "memory", 1) : undefined,
+    allowErrors: values["allow-errors"] === true,
+    onCell: (i, total, rep) => process.stderr.write(`cell ${i + 1}/${total} ${rep.ok ? "ok" : "FAILED"} ${(rep.durationMs / 1000).toFixed(1)} s\n`),
+  });
+  if (values.out !== undefined) writeNotebook(values.out, r.notebook);
+  process.stderr.write(r.ok ? `ok in ${(r.durationMs / 1000).toFixed(1)} s\n` : `FAILED: ${r.error}\n`);
+  return r.ok ? 0 : 1;
+}
+
+async function cmdAssign(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { release: { type: "string" }, "no-check": { type: "boolean" }, ...limitOptions },
+  });
+  if (positionals.length === 0) throw new UsageError("assign needs at least one instructor notebook");
+  const releaseDir = values.release ?? "release";
+  const check = values["no-check"] !== true;
+  for (const file of positionals) {
+    const rep = await assign(file, releaseDir, {
+      checkSolutions: check,
+      checkStudent: check,
+      run: { cellTimeoutMs: num(values["cell-timeout"], "cell-timeout", 60) * 1000 },
+    });
+    const a = rep.assignment;
+    process.stdout.write(
+      `${file}: ${a.tests.length} test cells, ${a.totalPoints} points; ` +
+        (check ? `solutions pass ${rep.solutionPasses.length}/${a.tests.length}, student version fails ${rep.studentFails.length}/${a.tests.length}; ` : "not checked; ") +
+        `released ${rep.releasePath}\n`,
+    );
+  }
+  return 0;
+}
+
+async function cmdGrade(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      instructor: { type: "string" },
+      submissions: { type: "string" },
+      out: { type: "string" },
+      jobs: { type: "string" },
+      resume: { type: "boolean" },
+      ...limitOptions,
+    },
+  });
+  const file = need(values.instructor, "instructor");
+  const a = loadAssignment(readNotebook(file), assignmentName(file));
+  const subsDir = need(values.submissions, "submissions");
+  const out = need(values.out, "out");
+  const total = listSubmissions(subsDir).length;
+  const bar = progress(total);
+  const res = await gradeBatch(a, subsDir, out, {
+    ...limits(values),
+    jobs: Math.round(num(values.jobs, "jobs", 2)),
+    resume: values.resume === true,
+    onProgress: (done, _t, student, r) => bar(done, student, r),
+  });
+  process.stdout.write(`\n${summary(res.results)}\n`);
+  const mins = res.durationMs / 60_000;
+  const graded = res.results.length - res.resumed.length;
+  process.stdout.write(
+    `\n${graded} graded${res.resumed.length ? `, ${res.resumed.length} resumed` : ""} in ${(res.durationMs / 1000).toFixed(1)} s ` +
+      `(${mins > 0 ? (graded / mins).toFixed(1) : "-"} submissions/min). Gradebook: ${res.gradebookPath}; feedback: ${path.join(out, "students")}\n`,
+  );
+  return 0;
+}
+
+async function cmdGradeOne(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      instructor: { type: "string" },
+      submission: { type: "string" },
+      results: { type: "string" },
+      out: { type: "string" },
+      student: { type: "string" },
+      ...limitOptions,
+    },
+  });
+  const file = need(values.instructor, "instructor");
+  const a = loadAssignment(readNotebook(file), assignmentName(file));
+  let sub = need(values.submission, "submission");
+  if (fs.existsSync(sub) && fs.statSync(sub).isDirectory()) {
+    const nbs = fs.readdirSync(sub).filter((f) => f.toLowerCase().endsWith(".ipynb") && !f.startsWith(".")).sort();
+    sub = nbs.length > 0 ? path.join(sub, nbs[0]) : path.join(sub, `${a.name}.ipynb`);
+  }
+  const student = safeStudentId(values.student ?? path.basename(sub));
+  const workRoot = fs.mkdtempSync(path.join(os.tmpdir(), "metalab-grade-"));
+  try {
+    const { result, graded } = await gradeSubmission(a, sub, student, { ...limits(values), workRoot });
+    writeAtomic(need(values.results, "results"), JSON.stringify(toGradescope(result), null, 2) + "\n");
+    if (values.out !== undefined) writeStudentOutputs(values.out, a, result, graded);
+    process.stdout.write(`${summary([result])}\n${result.message}\n`);
+  } finally {
+    fs.rmSync(workRoot, { recursive: true, force: true });
+  }
+  return 0;
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case "run":
+        return await cmdRun(rest);
+      case "assign":
+        return await cmdAssign(rest);
+      case "grade":
+        return await cmdGrade(rest);
+      case "grade-one":
+        return await cmdGradeOne(rest);
+      case undefined:
+      case "-h":
+      case "--help":
+      case "help":
+        process.stdout.write(`${USAGE}\n`);
+        return cmd === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${cmd}"`);
+    }
+  } catch (e) {
+    const parseError = e instanceof Error && "code" in e && typeof e.code === "string" && e.code.startsWith("ERR_PARSE_ARGS");
+    if (e instanceof UsageError || parseError) {
+      process.stderr.write(`metalab: ${e.message}\n${USAGE}\n`);
+      return 2;
+    }
+    if (e instanceof AssignmentError) {
+      process.stderr.write(`metalab: ${e.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`metalab: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

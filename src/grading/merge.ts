@@ -1,0 +1,124 @@
+/**
+ * Builds the notebook the grader executes from an assignment and one submission: official test and locked cells
+ * come from the instructor version (hidden tests included), answers and extra cells from the student.
+ * Edits to or deletions of official cells are ignored and reported.
+ */
+import { joinSource, type Cell, type Notebook } from "../notebook/ipynb";
+import { type Assignment, cellRole, gradeId } from "./assignment";
+
+/** The executable notebook plus what the merge noticed. */
+export interface MergedSubmission {
+  /** Notebook to execute (instructor kernel, official test cells with hidden tests). */
+  notebook: Notebook;
+  /** grade_id of each test cell → its index in `notebook.cells`. */
+  testIndex: Map<string, number>;
+  /** Human-readable notes (edited/deleted official cells, missing answers, duplicates). */
+  notes: string[];
+  /** Official cells the student edited or deleted. */
+  tampered: string[];
+  /** Solution cells the student deleted (the unanswered stub was used). */
+  missing: string[];
+}
+
+const norm = (s: string): string =>
+  s
+    .split("\n")
+    .map((l) => l.trimEnd())
+    .join("\n")
+    .trim();
+
+/** Key that identifies "the same cell" across versions: grade_id, else nbformat cell id. */
+function keyOf(c: Cell): string {
+  const g = gradeId(c);
+  return g !== undefined ? `g:${g}` : `id:${c.id}`;
+}
+
+/** Merges a submission into the assignment (see file comment). */
+export function mergeSubmission(a: Assignment, submission: Notebook): MergedSubmission {
+  const notes: string[] = [];
+  const tampered: string[] = [];
+  const missing: string[] = [];
+  const official = new Set(a.instructor.cells.map(keyOf));
+  const byKey = new Map<string, Cell>();
+  // Student cells not matching any official cell, grouped after the official cell they follow ("" = before all).
+  const extrasAfter = new Map<string, Cell[]>();
+  let anchor = "";
+  for (const c of submission.cells) {
+    const k = keyOf(c);
+    if (official.has(k) && !byKey.has(k)) {
+      byKey.set(k, c);
+      anchor = k;
+      continue;
+    }
+    if (official.has(k)) notes.push(`duplicate cell ${k.slice(2)} in the submission: the first copy was used, this one was kept as an extra cell`);
+    const list = extrasAfter.get(anchor) ?? [];
+    list.push(c);
+    extrasAfter.set(anchor, list);
+  }
+
+  const cells: Cell[] = [];
+  const testIndex = new Map<string, number>();
+  const push = (c: Cell): void => {
+    cells.push(structuredClone(c));
+  };
+  const pushExtras = (k: string): void => {
+    for (const c of extrasAfter.get(k) ?? []) {
+      const x = structuredClone(c);
+      // Extra student cells must not claim official roles or ids.
+      delete x.metadata.nbgrader;
+      cells.push(x);
+    }
+  };
+  pushExtras("");
+  a.instructor.cells.forEach((inst, i) => {
+    const k = keyOf(inst);
+    const released = a.student.cells[i];
+    const theirs = byKey.get(k);
+    const role = cellRole(inst);
+    const label = gradeId(inst) ?? inst.id;
+    if (role === "solution") {
+      if (theirs === undefined) {
+        missing.push(label);
+        notes.push(`answer cell ${label} is missing from the submission; the unanswered stub was used`);
+        push(released);
+      } else {
+        const c = structuredClone(released);
+        c.source = joinSource(theirs.source);
+        cells.push(c);
+      }
+    } else if (role === "test" || role === "locked") {
+      if (theirs === undefined) {
+        tampered.push(label);
+        notes.push(`${role === "test" ? "test" : "locked"} cell ${label} was deleted; the official version was re-inserted`);
+      } else if (norm(joinSource(theirs.source)) !== norm(joinSource(released.source))) {
+        tampered.push(label);
+        notes.push(`${role === "test" ? "test" : "locked"} cell ${label} was edited; the edit was ignored and the official version used`);
+      }
+      if (role === "test") testIndex.set(label, cells.length);
+      push(inst);
+    } else {
+      // Plain cells (setup code, instructions) always come from the assignment.
+      push(released);
+    }
+    pushExtras(k);
+  });
+  for (const c of cells) {
+    if (c.cell_type === "code") {
+      c.outputs = [];
+      c.execution_count = null;
+    }
+  }
+  const notebook: Notebook = {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: structuredClone(a.instructor.metadata),
+    cells,
+  };
+  // Extra cells may reuse ids of official ones; keep ids unique for nbformat 4.5.
+  const seen = new Set<string>();
+  cells.forEach((c, i) => {
+    if (seen.has(c.id)) c.id = `extra-${i}`;
+    seen.add(c.id);
+  });
+  return { notebook, testIndex, notes, tampered, missing };
+}

@@ -1,0 +1,167 @@
+/**
+ * End-to-end: a class of submissions (correct, partly correct, wrong, crashing, hanging, tampered, invalid, ...)
+ * graded with --jobs 2; each gets its exact expected score, status and flags.
+ */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { assignmentName, loadAssignment, type Assignment } from "../../src/grading/assignment";
+import { gradeBatch, type BatchResult } from "../../src/grading/grade-batch";
+import { codeCell, joinSource, readNotebook, serializeNotebook, type Notebook } from "../../src/notebook/ipynb";
+
+const FIXTURE = path.join(__dirname, "..", "fixtures", "grading", "squares.instructor.ipynb");
+const SQ_OK = "function square(x: number): number {\n  return x * x;\n}";
+const SS_OK = "function sumSquares(xs: number[]): number {\n  return xs.reduce((s, x) => s + square(x), 0);\n}";
+
+function answer(a: Assignment, answers: Record<string, string>, edit?: (nb: Notebook) => void): string {
+  const nb = structuredClone(a.student);
+  for (const [id, source] of Object.entries(answers)) {
+    const c = nb.cells.find((x) => x.id === id);
+    if (c === undefined) throw new Error(`no cell ${id}`);
+    c.source = source;
+  }
+  edit?.(nb);
+  return serializeNotebook(nb);
+}
+
+/** student → [status, score, flags] */
+const EXPECTED: Record<string, [string, number, string[]]> = {
+  correct: ["graded", 6, []],
+  partial: ["graded", 3, []],
+  wrong_forger: ["graded", 0, []],
+  exits: ["kernel_died", 2, []],
+  crashes: ["kernel_died", 2, []],
+  hangs: ["timeout", 3, []],
+  tampered: ["graded", 3, ["tampered"]],
+  oom: ["kernel_died", 2, []],
+  wrong_kernel: ["graded", 0, ["wrong_kernel"]],
+  missing_cell: ["graded", 3, ["missing_cells"]],
+  invalid_json: ["invalid", 0, []],
+  empty: ["invalid", 0, []],
+  no_notebook: ["missing", 0, []],
+};
+
+describe("grading a fixture class", () => {
+  let a: Assignment;
+  let subs: string;
+  let out: string;
+  let res: BatchResult;
+  let root = "";
+  afterAll(() => {
+    if (root) fs.rmSync(root, { recursive: true, force: true });
+  });
+  const hashes = new Map<string, string>();
+  const hash = (f: string) => createHash("sha256").update(fs.readFileSync(f)).digest("hex");
+
+  beforeAll(async () => {
+    a = loadAssignment(readNotebook(FIXTURE), assignmentName(FIXTURE));
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "metalab-class-"));
+    subs = path.join(root, "submissions");
+    out = path.join(root, "out");
+    fs.mkdirSync(subs);
+    const files: Record<string, string> = {
+      correct: answer(a, { square: SQ_OK, sum_squares: SS_OK }),
+      partial: answer(a, {
+        square: SQ_OK,
+        sum_squares: "function sumSquares(xs: number[]): number {\n  return xs.length === 0 ? 1 : xs.reduce((s, x) => s + square(x), 0);\n}",
+      }),
+      wrong_forger: answer(a, { square: "function square(x: number): number {\n  return x + x;\n}", sum_squares: SS_OK }, (nb) => {
+        for (const id of ["test_square", "test_sum_squares", "test_square_neg"]) {
+          const i = nb.cells.findIndex((c) => c.id === id);
+          nb.cells.splice(i + 1, 0, codeCell('console.log("square: ok");\nconsole.log("All tests passed! 6/6");', `forge-${id}`));
+        }
+      }),
+      exits: answer(a, { square: SQ_OK, sum_squares: `${SS_OK}\nprocess.exit(0);` }),
+      crashes: answer(a, { square: SQ_OK, sum_squares: `${SS_OK}\nprocess.kill(process.pid, "SIGSEGV");` }),
+      hangs: answer(a, { square: SQ_OK, sum_squares: "function sumSquares(xs: number[]): number {\n  while (true) {}\n}" }),
+      tampered: answer(
+        a,
+        { square: "function square(x: number): number {\n  return 0;\n}", sum_squares: "function sumSquares(xs: number[]): number {\n  return xs.reduce((s, x) => s + x * x, 0);\n}" },
+        (nb) => {
+          const t = nb.cells.find((c) => c.id === "test_square");
+          if (t) t.source = 'console.log("square: ok");';
+          nb.cells = nb.cells.filter((c) => c.id !== "test_square_neg");
+        },
+      ),
+      oom: answer(a, { square: SQ_OK, sum_squares: `${SS_OK}\nconst hog: number[][] = [];\nwhile (true) hog.push(new Array(1e6).fill(1));` }),
+      wrong_kernel: answer(a, { square: "def square(x):\n    return x * x", sum_squares: "def sum_squares(xs):\n    return sum(x * x for x in xs)" }, (nb) => {
+        nb.metadata.kernelspec = { name: "python3", display_name: "Python 3", language: "python" };
+      }),
+      missing_cell: answer(a, { square: SQ_OK }, (nb) => {
+        nb.cells = nb.cells.filter((c) => c.id !== "sum_squares");
+      }),
+      invalid_json: '{"cells": [ this is not json',
+      empty: "",
+    };
+    for (const [name, text] of Object.entries(files)) {
+      const f = path.join(subs, `${name}.ipynb`);
+      fs.writeFileSync(f, text);
+      hashes.set(f, hash(f));
+    }
+    fs.mkdirSync(path.join(subs, "no_notebook"));
+    fs.writeFileSync(path.join(subs, "no_notebook", "notes.txt"), "forgot to upload");
+    res = await gradeBatch(a, subs, out, { jobs: 2, cellTimeoutMs: 4000, timeoutMs: 60_000, memoryMb: 512 });
+  }, 300_000);
+
+  test("every student gets the exact expected status, score and flags", () => {
+    const got = Object.fromEntries(res.results.map((r) => [r.student, [r.status, r.score, r.flags]]));
+    expect(got).toEqual(EXPECTED);
+    for (const r of res.results) expect(r.maxScore).toBe(6);
+  });
+
+  test("per-test details explain failures", () => {
+    const by = new Map(res.results.map((r) => [r.student, r]));
+    const partial = by.get("partial")?.tests.find((t) => t.gradeId === "test_sum_squares");
+    expect(partial).toMatchObject({ ok: false, ran: true, hidden: true });
+    expect(partial?.error).toMatch(/sumSquares\(\[\]\) should be 0/);
+    const exits = by.get("exits");
+    expect(exits?.tests.map((t) => t.ran)).toEqual([true, false, false]);
+    expect(exits?.message).toMatch(/kernel died .*exited with code 0/);
+    expect(by.get("crashes")?.message).toMatch(/SIGSEGV/);
+    expect(by.get("oom")?.message).toMatch(/out of memory/);
+    expect(by.get("hangs")?.tests.find((t) => t.gradeId === "test_sum_squares")?.error).toMatch(/Timed out/);
+    expect(by.get("tampered")?.notes.join("\n")).toMatch(/test cell test_square was edited[\s\S]*test cell test_square_neg was deleted/);
+    expect(by.get("invalid_json")?.message).toMatch(/not valid JSON/);
+    expect(by.get("empty")?.message).toMatch(/is empty/);
+    expect(by.get("wrong_kernel")?.notes.join("\n")).toMatch(/saved with kernel "python3"/);
+  });
+
+  test("writes the gradebook, feedback, graded notebooks and Gradescope results without exposing hidden tests", () => {
+    const csv = fs.readFileSync(res.gradebookPath, "utf8").trim().split("\n");
+    expect(csv[0]).toBe("student,status,flags,test_square,test_sum_squares,test_square_neg,total,max_score");
+    expect(csv).toContain('correct,graded,"",2,3,1,6,6');
+    expect(csv).toContain("tampered,graded,tampered,0,3,0,3,6");
+    expect(csv).toHaveLength(1 + Object.keys(EXPECTED).length);
+    const dir = path.join(out, "students", "partial");
+    const gs = JSON.parse(fs.readFileSync(path.join(dir, "results.json"), "utf8"));
+    expect(gs.score).toBe(3);
+    expect(gs.tests.map((t: { name: string; score: number; max_score: number; visibility: string }) => [t.name, t.score, t.max_score, t.visibility])).toEqual([
+      ["test_square", 2, 2, "visible"],
+      ["test_sum_squares", 0, 3, "after_published"],
+      ["test_square_neg", 1, 1, "visible"],
+    ]);
+    expect(fs.readFileSync(path.join(dir, "feedback.html"), "utf8")).toMatch(/<b>3 \/ 6<\/b>/);
+    const graded = readNotebook(path.join(dir, "squares.graded.ipynb"));
+    const allSource = graded.cells.map((c) => joinSource(c.source)).join("\n");
+    expect(allSource).toMatch(/hidden tests ran here/);
+    expect(allSource).not.toMatch(/sumSquares\(\[-1, 3\]\)/);
+    const forged = readNotebook(path.join(out, "students", "wrong_forger", "squares.graded.ipynb"));
+    expect(JSON.stringify(forged)).toMatch(/All tests passed! 6\/6/); // printed, yet 0 points
+  });
+
+  test("never modifies submissions", () => {
+    for (const [f, h] of hashes) expect(hash(f)).toBe(h);
+    expect(fs.readdirSync(subs).sort()).toEqual([...Object.keys(EXPECTED)].map((s) => (s === "no_notebook" ? s : `${s}.ipynb`)).sort());
+  });
+
+  test("--resume skips finished students and re-grades only the missing one", async () => {
+    fs.rmSync(path.join(out, "students", "partial", "result.json"));
+    const seen: string[] = [];
+    const again = await gradeBatch(a, subs, out, { jobs: 2, resume: true, cellTimeoutMs: 4000, memoryMb: 512, onProgress: (_d, _t, s, r) => r && seen.push(s) });
+    expect(seen).toEqual(["partial"]);
+    expect(again.resumed).toHaveLength(Object.keys(EXPECTED).length - 1);
+    expect(Object.fromEntries(again.results.map((r) => [r.student, [r.status, r.score, r.flags]]))).toEqual(EXPECTED);
+  }, 120_000);
+});
