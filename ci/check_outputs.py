@@ -33,8 +33,12 @@ def benign(text):
 
 
 def check(path):
-    with open(path, encoding="utf-8") as f:
-        nb = json.load(f)
+    try:
+        with open(path, encoding="utf-8") as f:
+            nb = json.load(f)
+    except (OSError, ValueError) as e:
+        print(f"[FAIL] {path}: cannot read the executed notebook: {e}")
+        return False
     problems = []
     code_cells = plots = 0
     for index, cell in enumerate(nb.get("cells", [])):
