@@ -47,3 +47,4 @@ export * from "./learners/transfer";
 export * from "./display/notebook-state";
 export * from "./plot/fits";
 export * from "./eval/sharpness";
+export * from "./display/measure";

@@ -89,6 +89,8 @@ export interface FitsOptions extends FrameOptions {
   readonly panel?: string;
   /** Panels per row (default 3). */
   readonly columns?: number;
+  /** Order of the panels (default: sorted by name). */
+  readonly panelSort?: readonly string[];
   readonly yDomain?: readonly [number, number];
   readonly xTitle?: string;
   readonly yTitle?: string;
@@ -248,7 +250,7 @@ export function fitsChart(o: FitsOptions): Chart {
   return {
     ...topLevel(o),
     data: { values },
-    facet: { field: o.panel, type: "nominal", title: null },
+    facet: { field: o.panel, type: "nominal", title: null, ...(o.panelSort ? { sort: [...o.panelSort] } : {}) },
     columns: o.columns ?? 3,
     spec: layer,
   };
