@@ -267,16 +267,16 @@ function scaling(torchThreads: readonly number[]): void {
   const torch = flag("--no-torch") ? { available: false, note: "skipped (--no-torch)", results: [] } : runTorch(all, [torchThreads[0] ?? 1], maxS);
   console.log(`PyTorch: ${torch.note}`);
   console.log("");
-  console.log(`Second-order MAML, ReLU MLP; Finn defaults (meta-batch 25, K=10, 1 step, 1-40-40-1) except the varied quantity. PyTorch at ${torchThreads[0] ?? 1} thread(s).`);
+  console.log(`Second-order MAML, ReLU MLP; Finn defaults (meta-batch 25, K=10, 1 step, 1-40-40-1) except the varied quantity. PyTorch at ${torchThreads[0] ?? 1} thread(s). ms per meta-step as median / min; the ratio uses mins, which are the least disturbed by other load on the machine.`);
   console.log("");
-  console.log("| varied | value | fast trainer ms | PyTorch ms | ratio |");
+  console.log("| varied | value | FastMamlTrainer ms (median / min) | PyTorch ms (median / min) | ratio (mins) |");
   console.log("|---|---:|---:|---:|---:|");
   for (const v of vary) {
     for (const value of v.values) {
       const c = v.make(value);
-      const a = ours.get(c.name)!.ms;
-      const b = torch.results.find((x) => x.name === c.name)?.ms;
-      console.log(`| ${v.what} | ${value} | ${fmt(a)} | ${fmt(b)} | ${ratio(a, b)} |`);
+      const a = ours.get(c.name)!;
+      const b = torch.results.find((x) => x.name === c.name);
+      console.log(`| ${v.what} | ${value} | ${fmt(a.ms)} / ${fmt(a.msMin)} | ${fmt(b?.ms)} / ${fmt(b?.msMin)} | ${ratio(a.msMin, b?.msMin)} |`);
     }
   }
 }
