@@ -48,3 +48,5 @@ export * from "./display/notebook-state";
 export * from "./plot/fits";
 export * from "./eval/sharpness";
 export * from "./display/measure";
+export * from "./fast/mlp-maml";
+export * from "./fast/fast-maml-trainer";

@@ -53,7 +53,7 @@ export class FastMamlTrainer {
 
   /** One meta-step on a batch (tensors or flat arrays): meta-gradient, then Adam. Returns the meta-loss before the update. */
   metaStep(batch: TaskBatch | FlatTaskBatch): number {
-    const flat = "shots" in batch ? batch : flatten(batch);
+    const flat = "shots" in batch ? batch : flattenBatch(batch);
     const { innerSteps, innerLr, firstOrder } = this.config;
     const loss = this.kernel.metaGradient(this.theta, flat, innerSteps, innerLr, firstOrder, this.grad);
     this.adamUpdate();
@@ -84,7 +84,7 @@ export class FastMamlTrainer {
 }
 
 /** Reads a tensor batch into flat arrays. */
-export function flatten(batch: TaskBatch): FlatTaskBatch {
+export function flattenBatch(batch: TaskBatch): FlatTaskBatch {
   const [tasks, shots] = batch.supportX.shape;
   return {
     supportX: batch.supportX.dataSync(),
