@@ -47,6 +47,11 @@ export interface FrameOptions {
   readonly title?: string;
   readonly width?: number;
   readonly height?: number;
+  /**
+   * The chart shows measurements that vary between runs (wall time): it is marked in `usermeta.measured`,
+   * and reproducibility checks skip it.
+   */
+  readonly measured?: boolean;
 }
 
 /** Options of `lineChart`. */
@@ -158,7 +163,7 @@ function colorEncoding(c: string | SeriesSpec | undefined): Record<string, unkno
 }
 
 /** Top-level properties every figure gets: schema, white background, readable fonts, fixed padding. */
-function topLevel(o: FrameOptions): { $schema: string; background: string; padding: number; config: Config; title?: string } {
+function topLevel(o: FrameOptions): { $schema: string; background: string; padding: number; config: Config; title?: string; usermeta?: { measured: true } } {
   return {
     $schema: VEGA_LITE_SCHEMA,
     background: "white",
@@ -171,7 +176,13 @@ function topLevel(o: FrameOptions): { $schema: string; background: string; paddi
       view: { stroke: "#cccccc" },
     },
     ...(o.title ? { title: o.title } : {}),
+    ...(o.measured ? { usermeta: { measured: true } } : {}),
   };
+}
+
+/** True when a chart (or any chart inside a composition) was built with `measured: true`. */
+export function isMeasured(chart: Chart): boolean {
+  return chart.usermeta?.measured === true;
 }
 
 /** A line chart, one line per `color` series; invalid (null) values break the line. */
@@ -264,7 +275,7 @@ export function concatCharts(charts: readonly Chart[], o: ConcatOptions = {}): C
   if (charts.length === 0) throw new Error("concatCharts needs at least one chart; pass e.g. [lineChart(...), lineChart(...)].");
   const inner: NonNormalizedSpec[] = charts.map(stripTopLevel);
   return {
-    ...topLevel({ ...(o.title ? { title: o.title } : {}) }),
+    ...topLevel({ ...(o.title ? { title: o.title } : {}), measured: charts.some(isMeasured) }),
     concat: inner,
     ...(o.columns ? { columns: o.columns } : {}),
     spacing: 24,

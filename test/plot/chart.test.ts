@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { barChart, concatCharts, describeChart, fitsChart, lineChart, scatterChart, toRows } from "../../src/plot/chart";
+import { barChart, concatCharts, describeChart, fitsChart, isMeasured, lineChart, scatterChart, toRows } from "../../src/plot/chart";
 import { compileChart } from "../../src/plot/render";
 
 const rows = [
@@ -33,6 +33,15 @@ describe("chart builders", () => {
       expect(JSON.parse(JSON.stringify(c))).toEqual(c);
     }
     expect(describeChart(charts[0]!)).toBe("<Figure: lines (line chart)>");
+  });
+
+  it("marks measured charts, also inside compositions", () => {
+    const timed = barChart(rows, { x: "s", y: "y", measured: true });
+    const plain = barChart(rows, { x: "s", y: "y" });
+    expect(isMeasured(timed)).toBe(true);
+    expect(isMeasured(plain)).toBe(false);
+    expect(isMeasured(concatCharts([plain, timed]))).toBe(true);
+    expect(isMeasured(concatCharts([plain]))).toBe(false);
   });
 
   it("explains an empty concat", () => {
