@@ -118,6 +118,7 @@ async function reproduceOne(file: string, o: ReproduceOptions): Promise<Notebook
   const nb = readNotebook(file);
   const codeCells = nb.cells.filter((c) => c.cell_type === "code").length;
   process.stderr.write(`▶ ${name} (${codeCells} code cells)\n`);
+  let done = 0;
   const result = await runNotebook(nb, {
     cwd: path.dirname(file),
     env: {
@@ -127,9 +128,10 @@ async function reproduceOne(file: string, o: ReproduceOptions): Promise<Notebook
     },
     cellTimeoutMs: o.cellTimeoutMs,
     timeoutMs: o.timeoutMs,
-    onCell: (index, total, r) => {
-      // `index` is the 0-based position in the notebook, as in the runner's error messages.
-      process.stderr.write(`  cell ${index} of ${total} ${r.ok ? "ok" : "FAILED"} ${seconds(r.durationMs)}${r.error ? `: ${r.error}` : ""}\n`);
+    onCell: (index, _total, r) => {
+      done += 1;
+      // `index` is the 0-based position among all cells, as in the runner's error messages.
+      process.stderr.write(`  [${done}/${codeCells}] cell ${index} ${r.ok ? "ok" : "FAILED"} ${seconds(r.durationMs)}${r.error ? `: ${r.error}` : ""}\n`);
     },
   });
   mkdirSync(path.dirname(executedPath), { recursive: true });

@@ -1,0 +1,49 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import * as path from "path";
+import { describe, expect, it } from "vitest";
+import { formatSummary, labNotebooks, parseArgs, projectRoot } from "../../src/cli/reproduce";
+
+describe("reproduce CLI", () => {
+  it("finds the project root", () => {
+    expect(projectRoot(__dirname)).toBe(path.resolve(__dirname, "..", ".."));
+  });
+
+  it("parses options and defaults by mode", () => {
+    const root = "/r";
+    const full = parseArgs([], root, {});
+    expect(full).toMatchObject({ mode: "full", outDir: "/r/out", figuresDir: "/r/figures", cellTimeoutMs: 1_200_000, filters: [] });
+    const quick = parseArgs(["--quick", "--out", "/o", "--figures", "/f", "--cell-timeout-s", "5", "02", "03"], root, {});
+    expect(quick).toMatchObject({ mode: "quick", outDir: "/o", figuresDir: "/f", cellTimeoutMs: 5000, timeoutMs: 600_000, filters: ["02", "03"] });
+    expect(parseArgs([], root, { METALAB_QUICK: "1" }).mode).toBe("quick");
+    expect(() => parseArgs(["--bogus"], root, {})).toThrow(/Unknown option --bogus/);
+    expect(() => parseArgs(["--out"], root, {})).toThrow(/needs a value/);
+    expect(() => parseArgs(["--timeout-s", "-1"], root, {})).toThrow(/positive number/);
+  });
+
+  it("lists top-level notebooks only, sorted, filtered by substring", () => {
+    const root = mkdtempSync(path.join(tmpdir(), "metalab-repro-"));
+    mkdirSync(path.join(root, "notebooks", "instructor"), { recursive: true });
+    for (const f of ["02-b.ipynb", "01-a.ipynb", "instructor/01-key.ipynb", "notes.md"]) writeFileSync(path.join(root, "notebooks", f), "{}");
+    expect(labNotebooks(root).map((f) => path.basename(f))).toEqual(["01-a.ipynb", "02-b.ipynb"]);
+    expect(labNotebooks(root, ["02"]).map((f) => path.basename(f))).toEqual(["02-b.ipynb"]);
+    expect(() => labNotebooks(root, ["zz"])).toThrow(/No notebook matches zz; available: 01-a.ipynb, 02-b.ipynb/);
+  });
+
+  it("summarises pass/fail, time, errors and key numbers", () => {
+    const text = formatSummary("quick", [
+      { name: "01-a", ok: true, durationMs: 1500, cellsRun: 3, codeCells: 3, figureProblems: [], numbers: { x: 0.1234567, y: null }, executedPath: "" },
+      { name: "02-bb", ok: false, durationMs: 2000, cellsRun: 1, codeCells: 4, error: "cell 2 (id c): boom", figureProblems: ["cell 1: figure output lacks image/png"], numbers: {}, executedPath: "" },
+    ], 3500);
+    expect(text.split("\n")).toEqual([
+      "metalab reproduce — quick mode, 2 notebook(s), 3.5s total",
+      "PASS  01-a      1.5s  3/3 cells",
+      "      x = 0.123457",
+      "      y = non-finite",
+      "FAIL  02-bb     2.0s  1/4 cells",
+      "      error: cell 2 (id c): boom",
+      "      figure: cell 1: figure output lacks image/png",
+      "1 notebook(s) failed.",
+    ]);
+  });
+});
