@@ -3,6 +3,7 @@
  * The `metalab` command: `run` a notebook, `assign` (release a student version), `grade` a folder of submissions,
  * and `grade-one` (one submission, for Gradescope or one cluster job per submission). See docs/grading.md.
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -20,6 +21,7 @@ const USAGE = `usage:
   metalab assign <x.instructor.ipynb>... [--release release/] [--no-check]
   metalab grade --instructor <x.instructor.ipynb> --submissions <dir> --out <dir>
                 [--jobs 2] [--resume] [--cell-timeout 30] [--timeout 300] [--memory 2048] [--max-output 100000]
+                [--kernel-user nobody]   (run kernels as this user; the grader must run as root)
   metalab grade-one --instructor <x.instructor.ipynb> --submission <file.ipynb|dir> --results <results.json>
                 [--out <dir>] [--student <id>] [same limits as grade]
 Times are in seconds, memory in MB (kernel V8 heap), output in bytes per cell.`;
@@ -39,14 +41,27 @@ function need(v: string | undefined, name: string): string {
 }
 
 const limitOptions = {
+  "kernel-user": { type: "string" },
   "cell-timeout": { type: "string" },
   timeout: { type: "string" },
   memory: { type: "string" },
   "max-output": { type: "string" },
 } as const;
 
-function limits(v: { "cell-timeout"?: string; timeout?: string; memory?: string; "max-output"?: string }) {
+/** uid and gid of a user name (or numeric uid), via `id`. */
+function userIds(name: string): { uid: number; gid: number } {
+  const run = (flag: string): number => {
+    const r = spawnSync("id", [flag, name], { encoding: "utf8" });
+    const n = Number(r.stdout.trim());
+    if (r.status !== 0 || !Number.isInteger(n)) throw new UsageError(`--kernel-user: no user "${name}" (${r.stderr.trim()})`);
+    return n;
+  };
+  return { uid: run("-u"), gid: run("-g") };
+}
+
+function limits(v: { "kernel-user"?: string; "cell-timeout"?: string; timeout?: string; memory?: string; "max-output"?: string }) {
   return {
+    kernelUser: v["kernel-user"] !== undefined ? userIds(v["kernel-user"]) : undefined,
     cellTimeoutMs: num(v["cell-timeout"], "cell-timeout", GRADE_DEFAULTS.cellTimeoutMs / 1000) * 1000,
     timeoutMs: num(v.timeout, "timeout", GRADE_DEFAULTS.timeoutMs / 1000) * 1000,
     memoryMb: num(v.memory, "memory", GRADE_DEFAULTS.memoryMb),

@@ -62,6 +62,8 @@ export interface GradeOptions {
   workRoot: string;
   /** node_modules the kernel resolves imports from (linked into `workRoot`). Default: the one holding tslab. */
   nodeModulesDir?: string;
+  /** Run kernels as this unprivileged user (uid/gid; the grader must be root), so student code cannot read grader files. */
+  kernelUser?: { uid: number; gid: number };
 }
 
 /** Defaults, each with its reason. */
@@ -95,6 +97,7 @@ function emptyTests(a: Assignment, why: string): TestResult[] {
 /** Prepares `<workRoot>/node_modules` → modules, and an empty `<workRoot>/<student>` scratch folder. */
 function scratchDir(opts: GradeOptions, student: string): string {
   fs.mkdirSync(opts.workRoot, { recursive: true });
+  if (opts.kernelUser !== undefined) fs.chmodSync(opts.workRoot, 0o755); // The kernel user must reach its folder.
   const link = path.join(opts.workRoot, "node_modules");
   if (!fs.existsSync(link)) {
     try {
@@ -106,6 +109,7 @@ function scratchDir(opts: GradeOptions, student: string): string {
   const dir = path.join(opts.workRoot, student);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir);
+  if (opts.kernelUser !== undefined) fs.chownSync(dir, opts.kernelUser.uid, opts.kernelUser.gid);
   return dir;
 }
 
@@ -157,6 +161,8 @@ export async function gradeSubmission(
       timeoutMs: opts.timeoutMs ?? GRADE_DEFAULTS.timeoutMs,
       memoryMb: opts.memoryMb ?? GRADE_DEFAULTS.memoryMb,
       maxOutputBytes: opts.maxOutputBytes ?? GRADE_DEFAULTS.maxOutputBytes,
+      uid: opts.kernelUser?.uid,
+      gid: opts.kernelUser?.gid,
     });
   } finally {
     fs.rmSync(cwd, { recursive: true, force: true });

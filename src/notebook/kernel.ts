@@ -40,6 +40,9 @@ export interface KernelStartOptions {
   memoryMb?: number;
   /** How long to wait for the kernel to answer kernel_info; tslab warms its compiler for several seconds first. */
   startTimeoutMs?: number;
+  /** Run the kernel as this user and group (needs root): student code then cannot read the grader's files. */
+  uid?: number;
+  gid?: number;
 }
 
 /** Options for one execution. */
@@ -215,6 +218,7 @@ export class KernelClient {
       }),
       { mode: 0o600 },
     );
+    if (opts.uid !== undefined) fs.chownSync(connectionFile, opts.uid, opts.gid ?? opts.uid);
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
     Object.assign(env, spec.env, opts.env ?? {});
@@ -227,6 +231,8 @@ export class KernelClient {
       env,
       stdio: ["ignore", "pipe", "pipe"],
       detached: true, // Own process group, so a kill reaches anything the kernel spawned.
+      uid: opts.uid,
+      gid: opts.uid !== undefined ? opts.gid ?? opts.uid : undefined,
     });
     const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
     const client = new KernelClient(spec, child, key, connectionFile, ports);

@@ -31,6 +31,9 @@ export interface RunOptions {
   maxOutputBytes?: number;
   /** How long to wait for the kernel to start. Default 90 s. */
   startTimeoutMs?: number;
+  /** Run the kernel as this uid/gid (needs root), e.g. to keep student code away from hidden tests on disk. */
+  uid?: number;
+  gid?: number;
 }
 
 /** The verdict on one executed code cell. */
@@ -95,6 +98,8 @@ export async function runNotebook(nb: Notebook, opts: RunOptions = {}): Promise<
       cwd: opts.cwd,
       env: opts.env,
       memoryMb: opts.memoryMb,
+      uid: opts.uid,
+      gid: opts.gid,
       startTimeoutMs: Math.min(opts.startTimeoutMs ?? 90_000, Math.max(1000, deadline - Date.now())),
     });
   } catch (e) {

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Gradescope image setup (runs once when the autograder image is built, as root, with the zip in /autograder/source):
+# Node 20, the metalab project and its build, tslab's dependencies, and an unprivileged user for student code.
+set -euo pipefail
+SOURCE="${METALAB_SOURCE:-/autograder/source}"
+
+need_node=1
+if command -v node >/dev/null 2>&1 && [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ]; then need_node=0; fi
+if [ "$need_node" = 1 ]; then
+  apt-get update
+  apt-get install -y ca-certificates curl gnupg
+  curl -fsSL https://deb.nodesource.com/setup_20.x | bash -
+  apt-get install -y nodejs
+fi
+
+cd "$SOURCE"
+npm ci
+npm run build
+node scripts/link-self.cjs
+
+# Student code runs as this user (see run_autograder); it must be able to read the project but not the assignment.
+id -u student >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin student
+chmod -R a+rX "$SOURCE"
+chmod 700 "$SOURCE/assignment"
