@@ -25,6 +25,9 @@ import { Pretrain } from "../src/learners/pretrain";
 import { RidgeHead, ridgePredict } from "../src/learners/ridge";
 import { headNames } from "../src/learners/model";
 import { FINN_SINE_BATCH, type TrainOptions } from "../src/learners/train";
+import { adaptSgd } from "../src/learners/adapt-sgd";
+import { perTaskMse } from "../src/models/losses";
+import { supportSharpness } from "../src/eval/sharpness";
 import { DEFAULT_PROTOCOL, curvesFrame, heldOutSet, disposeHeldOut, learnerCurves, writeCsv, type CurveRow, type EvalLearner } from "../src/eval/protocol";
 
 const ALL_LEARNERS = ["maml", "pretrained", "fomaml", "reptile", "anil", "ridge"] as const;
@@ -145,6 +148,61 @@ function markdownTables(rows: readonly CurveRow[], ref: Reference | null, learne
   return out.join("\n");
 }
 
+/**
+ * Why do long adaptation curves blow up? For each K: which tasks diverge (query MSE after the last step above its
+ * step-0 value), and how sharp their support loss is at θ and after a few steps, against SGD's stability limit 2 / lr.
+ */
+function diagnose(name: string, params: Params, model: Mlp, set: ReturnType<typeof heldOutSet>): string {
+  const lr = DEFAULT_PROTOCOL.lr;
+  const steps = DEFAULT_PROTOCOL.steps;
+  const probeStep = 5;
+  const lines: string[] = [];
+  for (const [K, b] of set.batches) {
+    const curves: Float32Array[] = [];
+    const supportCurves: Float32Array[] = [];
+    let sharp0 = new Float32Array(0);
+    let sharpProbe = new Float32Array(0);
+    const rng = new Rng(99);
+    const support = { x: b.supportX, y: b.supportY };
+    const adapted = adaptSgd(params, support, model, {
+      steps, lr,
+      onStep: (s, p) => {
+        curves.push(tf.tidy(() => perTaskMse(model.apply(p, b.queryX), b.queryY).dataSync() as Float32Array));
+        supportCurves.push(tf.tidy(() => perTaskMse(model.apply(p, b.supportX), b.supportY).dataSync() as Float32Array));
+        if (s === 0) sharp0 = supportSharpness(p, support, model, rng, { taskBatched: true });
+        if (s === probeStep) sharpProbe = supportSharpness(p, support, model, rng, { taskBatched: true });
+      },
+    });
+    for (const t of Object.values(adapted)) t.dispose();
+    const n = curves[0]!.length;
+    const all = Array.from({ length: n }, (_, t) => t);
+    // SGD diverged on a task if its own support loss ends above where it started.
+    const diverged = all.filter((t) => !(supportCurves[steps]![t]! <= supportCurves[0]![t]!));
+    const rest = all.filter((t) => supportCurves[steps]![t]! <= supportCurves[0]![t]!);
+    const last = curves[steps]!;
+    const limit = 2 / lr;
+    const count = (a: Float32Array): number => Array.from(a).filter((v) => v > limit).length;
+    const divSharp = diverged.filter((t) => sharpProbe[t]! > limit || !Number.isFinite(sharpProbe[t]!)).length;
+    const sx = b.supportX.dataSync();
+    const maxAbsX = (t: number): number => Math.max(...Array.from(sx.subarray(t * K, (t + 1) * K)).map(Math.abs));
+    const mean = (ts: number[], f: (t: number) => number): number => (ts.length ? ts.reduce((a, t) => a + f(t), 0) / ts.length : NaN);
+    const median = (a: number[]): number => { const s = [...a].sort((x, y) => x - y); return s.length ? s[Math.floor(s.length / 2)]! : NaN; };
+    const sharpStats = (a: Float32Array): string => `median ${fmt(median(Array.from(a)))}, max ${fmt(Math.max(...Array.from(a)))}; ${count(a)} above ${limit}`;
+    const amp = set.tasks.params.amplitude!;
+    lines.push(
+      `| ${name} | ${K} | ${diverged.length} / ${n} | ${sharpStats(sharp0)} | ${sharpStats(sharpProbe)} | ${divSharp} / ${diverged.length} | ` +
+        `${fmt(mean(rest, (t) => last[t]!))} | ${fmt(mean(diverged, (t) => curves[0]![t]!))} → ${fmt(mean(diverged, (t) => last[t]!))} | ` +
+        `${fmt(mean(diverged, maxAbsX))} vs ${fmt(mean(rest, maxAbsX))} | ${fmt(mean(diverged, (t) => amp[t]!))} vs ${fmt(mean(rest, (t) => amp[t]!))} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+const DIAGNOSE_HEADER = [
+  `| learner | K | tasks whose support loss rose by step ${DEFAULT_PROTOCOL.steps} | support sharpness at θ | after 5 steps | of those tasks, sharper than 2/lr after 5 steps | final query MSE, other tasks | those tasks: query MSE step 0 → ${DEFAULT_PROTOCOL.steps} | max abs support x: those vs others | amplitude: those vs others |`,
+  "|---|---|---|---|---|---|---|---|---|---|",
+].join("\n");
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   await ready();
@@ -185,8 +243,11 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const set = heldOutSet();
   const rows = evalLearners.flatMap((l) => learnerCurves(l, set));
-  disposeHeldOut(set);
   console.log(`evaluation: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const diag = evalLearners.filter((l) => ["maml", "fomaml", "pretrained"].includes(l.name)).map((l) => diagnose(l.name, l.params, model, set));
+  disposeHeldOut(set);
+  const diagnosis = diag.length ? ["## Divergence of long adaptation (SGD lr 0.01)", "", DIAGNOSE_HEADER, ...diag, ""].join("\n") : "";
+  console.log(diagnosis);
 
   writeCsv(curvesFrame(rows), path.join(args.out, "finn-sine.csv"));
   const names = evalLearners.map((l) => l.name);
@@ -204,6 +265,7 @@ async function main(): Promise<void> {
     info,
     "",
     tables,
+    diagnosis,
   ].join("\n");
   fs.writeFileSync(path.join(args.out, "finn-sine.md"), md);
   console.log(tables);
