@@ -151,8 +151,8 @@ function positional(a: string | AxisSpec): Record<string, unknown> {
     type,
     title: s.title ?? s.field,
     ...(Object.keys(scale).length ? { scale } : {}),
-    // Log scales and fixed domains hide or clip invalid points instead of failing.
-    ...(type === "quantitative" ? { axis: { tickCount: 6 } } : {}),
+    // Log axes label decades compactly (1e+10, 0.3) instead of 10,000,000,000.
+    ...(type === "quantitative" ? { axis: { tickCount: 6, ...(s.scale === "log" || s.scale === "symlog" ? { format: "~g" } : {}) } } : {}),
   };
 }
 
