@@ -45,6 +45,8 @@ const op = {
   ifThen: [0x04, 0x40], end: [0x0b],
 } as const;
 const lane = (l: number): Code => [0xfd, 0x1f, l];
+const vloadAt = (off: number): Code => [0xfd, 0x00, 4, ...uleb(off)];
+const vstoreAt = (off: number): Code => [0xfd, 0x0b, 4, ...uleb(off)];
 /** x += k for an i32 local. */
 const inc = (x: number, k: number): Code => [...get(x), ...i32(k), ...op.add, ...set(x)];
 /** while (cond) { body } */
@@ -61,9 +63,10 @@ interface FnDef {
 /** rankAcc(a, n, I, x, y, O, tr): see MathOps.rankAcc; pointers in bytes. */
 function rankAcc(): FnDef {
   const [a, n, I, x, y, O, tr] = [0, 1, 2, 3, 4, 5, 6];
-  const [p, i, yp, xp, o, O4, row, av, avv] = [7, 8, 9, 10, 11, 12, 13, 14, 15];
+  const [p, i, yp, xp, o, O4, row, av, avv, O8] = [7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
   const body: Code = [
     ...get(O), ...i32(-4), ...op.and, ...set(O4),
+    ...get(O), ...i32(-8), ...op.and, ...set(O8),
     ...get(O), ...i32(2), ...op.shl, ...set(row),
     ...i32(0), ...set(p),
     ...whileLoop(lt(p, n), [
@@ -75,6 +78,12 @@ function rankAcc(): FnDef {
         ...get(x), ...get(p), ...get(i), ...get(tr), ...op.select, ...get(row), ...op.mul, ...op.add, ...set(xp),
         ...get(av), ...op.splat, ...set(avv),
         ...i32(0), ...set(o),
+        // Two vectors per iteration, then one, then scalars.
+        ...whileLoop(lt(o, O8), [
+          ...get(yp), ...get(yp), ...op.vload, ...get(avv), ...get(xp), ...op.vload, ...op.vmul, ...op.vadd, ...op.vstore,
+          ...get(yp), ...get(yp), ...vloadAt(16), ...get(avv), ...get(xp), ...vloadAt(16), ...op.vmul, ...op.vadd, ...vstoreAt(16),
+          ...inc(yp, 32), ...inc(xp, 32), ...inc(o, 8),
+        ]),
         ...whileLoop(lt(o, O4), [
           ...get(yp), ...get(yp), ...op.vload, ...get(avv), ...get(xp), ...op.vload, ...op.vmul, ...op.vadd, ...op.vstore,
           ...inc(yp, 16), ...inc(xp, 16), ...inc(o, 4),
@@ -89,15 +98,16 @@ function rankAcc(): FnDef {
       ...inc(p, 1),
     ]),
   ];
-  return { name: "rankAcc", params: [I32, I32, I32, I32, I32, I32, I32], locals: [I32, I32, I32, I32, I32, I32, I32, F32, V128], body };
+  return { name: "rankAcc", params: [I32, I32, I32, I32, I32, I32, I32], locals: [I32, I32, I32, I32, I32, I32, I32, F32, V128, I32], body };
 }
 
 /** dotRows(d, n, O, w, I, g, acc): see MathOps.dotRows. */
 function dotRows(): FnDef {
   const [d, n, O, w, I, g, acc] = [0, 1, 2, 3, 4, 5, 6];
-  const [p, i, dp, wp, o, O4, row, drow, t, s] = [7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+  const [p, i, dp, wp, o, O4, row, drow, t, s, s2, O8] = [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18];
   const body: Code = [
     ...get(O), ...i32(-4), ...op.and, ...set(O4),
+    ...get(O), ...i32(-8), ...op.and, ...set(O8),
     ...get(O), ...i32(2), ...op.shl, ...set(row),
     ...get(d), ...set(drow),
     ...i32(0), ...set(p),
@@ -107,7 +117,15 @@ function dotRows(): FnDef {
         ...get(drow), ...set(dp),
         ...get(w), ...get(i), ...get(row), ...op.mul, ...op.add, ...set(wp),
         ...op.vzero, ...set(s),
+        ...op.vzero, ...set(s2),
         ...i32(0), ...set(o),
+        // Two independent accumulators hide the add latency.
+        ...whileLoop(lt(o, O8), [
+          ...get(s), ...get(dp), ...op.vload, ...get(wp), ...op.vload, ...op.vmul, ...op.vadd, ...set(s),
+          ...get(s2), ...get(dp), ...vloadAt(16), ...get(wp), ...vloadAt(16), ...op.vmul, ...op.vadd, ...set(s2),
+          ...inc(dp, 32), ...inc(wp, 32), ...inc(o, 8),
+        ]),
+        ...get(s), ...get(s2), ...op.vadd, ...set(s),
         ...whileLoop(lt(o, O4), [
           ...get(s), ...get(dp), ...op.vload, ...get(wp), ...op.vload, ...op.vmul, ...op.vadd, ...set(s),
           ...inc(dp, 16), ...inc(wp, 16), ...inc(o, 4),
@@ -126,7 +144,7 @@ function dotRows(): FnDef {
       ...inc(p, 1),
     ]),
   ];
-  return { name: "dotRows", params: [I32, I32, I32, I32, I32, I32, I32], locals: [I32, I32, I32, I32, I32, I32, I32, I32, F32, V128], body };
+  return { name: "dotRows", params: [I32, I32, I32, I32, I32, I32, I32], locals: [I32, I32, I32, I32, I32, I32, I32, I32, F32, V128, V128, I32], body };
 }
 
 /**
