@@ -234,14 +234,15 @@ async function main(): Promise<void> {
   console.log(`PyTorch: ${torch.note}`);
   console.log(`peak RSS of this process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB${torch.peakRssMb ? `; PyTorch process: ${torch.peakRssMb.toFixed(0)} MB` : ""}`);
   console.log("");
-  const tcols = torch.available ? torchThreads.map((n) => `PyTorch ${n} thr ms`) : [];
-  console.log(`| setting | path | ms / meta-step (median) | min | peak RSS MB | ${tcols.join(" | ")}${tcols.length ? " | " : ""}ratio vs best PyTorch (medians) | ratio (mins) |`);
+  const tcols = torch.available ? torchThreads.map((n) => `PyTorch ${n} thr (median / min)`) : [];
+  console.log(`| setting | path | ms / meta-step (median) | min | process RSS so far, MB | ${tcols.join(" | ")}${tcols.length ? " | " : ""}ratio vs best PyTorch (medians) | ratio (mins) |`);
   console.log(`|---|---|---:|---:|---:|${tcols.map(() => "---:|").join("")}---:|---:|`);
   for (const r of rows) {
-    const ts = torchThreads.map((n) => torch.results.find((x) => x.name === r.cfg.name && x.threads === n)?.ms);
+    const tr = torchThreads.map((n) => torch.results.find((x) => x.name === r.cfg.name && x.threads === n));
+    const ts = tr.map((x) => x?.ms);
     const best = minOf(ts);
     const bestMin = minOf(torchThreads.map((n) => torch.results.find((x) => x.name === r.cfg.name && x.threads === n)?.msMin));
-    console.log(`| ${label(r.cfg)} | ${r.path} | ${fmt(r.t.ms)} | ${fmt(r.t.msMin)} | ${r.t.rssMb.toFixed(0)} | ${torch.available ? ts.map(fmt).join(" | ") + " | " : ""}${ratio(r.t.ms, best)} | ${ratio(r.t.msMin, bestMin)} |`);
+    console.log(`| ${label(r.cfg)} | ${r.path} | ${fmt(r.t.ms)} | ${fmt(r.t.msMin)} | ${r.t.rssMb.toFixed(0)} | ${torch.available ? tr.map((x) => `${fmt(x?.ms)} / ${fmt(x?.msMin)}`).join(" | ") + " | " : ""}${ratio(r.t.ms, best)} | ${ratio(r.t.msMin, bestMin)} |`);
   }
   const leaks = rows.filter((r) => r.t.tensorsLeaked !== 0);
   if (leaks.length) throw new Error(`Tensor leak in: ${leaks.map((r) => `${label(r.cfg)} ${r.path} (+${r.t.tensorsLeaked})`).join(", ")}. Fix the disposal in bench/maml-sine.ts or the path it calls.`);
