@@ -22,3 +22,4 @@ node scripts/link-self.cjs
 id -u student >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin student
 chmod -R a+rX "$SOURCE"
 chmod 700 "$SOURCE/assignment"
+chmod +x "$SOURCE/run_autograder" "$SOURCE/setup.sh"

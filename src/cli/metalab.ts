@@ -22,8 +22,8 @@ const USAGE = `usage:
   metalab grade --instructor <x.instructor.ipynb> --submissions <dir> --out <dir>
                 [--jobs 2] [--resume] [--cell-timeout 30] [--timeout 300] [--memory 2048] [--max-output 100000]
                 [--kernel-user nobody]   (run kernels as this user; the grader must run as root)
-  metalab grade-one --instructor <x.instructor.ipynb> --submission <file.ipynb|dir> --results <results.json>
-                [--out <dir>] [--student <id>] [same limits as grade]
+  metalab grade-one --instructor <x.instructor.ipynb> --submission <file.ipynb|dir> [--results <results.json>]
+                [--out <dir>] [--student <id>] [same limits as grade]   (one submission: Gradescope, cluster jobs)
 Times are in seconds, memory in MB (kernel V8 heap), output in bytes per cell.`;
 
 class UsageError extends Error {}
@@ -194,15 +194,19 @@ async function cmdGradeOne(argv: string[]): Promise<number> {
   const file = need(values.instructor, "instructor");
   const a = loadAssignment(readNotebook(file), assignmentName(file));
   let sub = need(values.submission, "submission");
+  if (values.results === undefined && values.out === undefined) throw new UsageError("grade-one needs --results and/or --out");
+  // Same student ids as `grade` (file name, or folder name for a folder), so `grade --resume` can collect the results.
+  let studentName = path.basename(sub);
   if (fs.existsSync(sub) && fs.statSync(sub).isDirectory()) {
+    studentName = path.basename(path.resolve(sub));
     const nbs = fs.readdirSync(sub).filter((f) => f.toLowerCase().endsWith(".ipynb") && !f.startsWith(".")).sort();
     sub = nbs.length > 0 ? path.join(sub, nbs[0]) : path.join(sub, `${a.name}.ipynb`);
   }
-  const student = safeStudentId(values.student ?? path.basename(sub));
+  const student = safeStudentId(values.student ?? studentName);
   const workRoot = fs.mkdtempSync(path.join(os.tmpdir(), "metalab-grade-"));
   try {
     const { result, graded } = await gradeSubmission(a, sub, student, { ...limits(values), workRoot });
-    writeAtomic(need(values.results, "results"), JSON.stringify(toGradescope(result), null, 2) + "\n");
+    if (values.results !== undefined) writeAtomic(values.results, JSON.stringify(toGradescope(result), null, 2) + "\n");
     if (values.out !== undefined) writeStudentOutputs(values.out, a, result, graded);
     process.stdout.write(`${summary([result])}\n${result.message}\n`);
   } finally {
