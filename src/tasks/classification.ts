@@ -137,7 +137,7 @@ function fillSet(rng: Rng, protos: readonly Float32Array[], shift: Float32Array,
 }
 
 /** Fraction of points whose arg-max logit matches the one-hot target, over all tasks and points: a number in [0, 1]. */
-export function accuracy(logits: tf.Tensor, oneHot: tf.Tensor): number {
+export function classificationAccuracy(logits: tf.Tensor, oneHot: tf.Tensor): number {
   return tf.tidy(() => tf.mean(perTaskAccuracy(logits, oneHot)).dataSync()[0]!);
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../src/core/random";
-import { BlobClassification, DEFAULT_BLOBS, accuracy } from "../../src/tasks/classification";
+import { BlobClassification, DEFAULT_BLOBS, classificationAccuracy } from "../../src/tasks/classification";
 import { disposeBatch } from "../../src/tasks/task-family";
 
 describe("BlobClassification", () => {
@@ -45,7 +45,7 @@ describe("BlobClassification", () => {
       const d = tf.sum(tf.square(tf.sub(tf.expandDims(b.queryX, 2), tf.expandDims(centres, 1))), -1); // [tasks, q, ways]
       return tf.neg(d);
     });
-    expect(accuracy(logits, b.queryY)).toBeGreaterThan(0.8);
+    expect(classificationAccuracy(logits, b.queryY)).toBeGreaterThan(0.8);
     logits.dispose();
     disposeBatch(b);
   });
