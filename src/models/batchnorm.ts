@@ -62,6 +62,38 @@ export function updateRunningStats(state: BatchNormState, batch: BnStats, points
   });
 }
 
+/** Options of the single-layer `batchNorm`. */
+export interface BatchNormOptions {
+  /** "train" (batch statistics, new running state), "transductive" (batch statistics), "running", or "support". */
+  readonly mode: "train" | "transductive" | "running" | "support";
+  /** Weight of the new batch in the running average (PyTorch: 0.1). */
+  readonly momentum?: number;
+  /** Added to the variance (PyTorch: 1e-5). */
+  readonly eps?: number;
+  /** Support features [tasks, shots, features] whose statistics normalise x in "support" mode. */
+  readonly support?: tf.Tensor;
+}
+
+/**
+ * One BN layer on x [tasks, points, features] with gamma and beta [features] (or [tasks, features]). Pure: returns
+ * the output and the running state to use next (new tensors in "train" mode, the same state otherwise).
+ */
+export function batchNorm(params: { readonly gamma: tf.Tensor; readonly beta: tf.Tensor }, state: BatchNormState, x: tf.Tensor, options: BatchNormOptions): { y: tf.Tensor; state: BatchNormState } {
+  const eps = options.eps ?? 1e-5;
+  let stats: BnStats;
+  if (options.mode === "running") {
+    stats = { mean: state.runningMean, variance: state.runningVar };
+  } else if (options.mode === "support") {
+    if (!options.support) throw new Error('batchNorm mode "support" needs options.support (support features [tasks, shots, features]).');
+    stats = taskStats(options.support);
+  } else {
+    stats = taskStats(x);
+  }
+  const y = batchNormalize(x, stats, params.gamma, params.beta, eps);
+  const next = options.mode === "train" ? updateRunningStats(state, stats, x.shape[1]!, options.momentum ?? 0.1) : state;
+  return { y, state: next };
+}
+
 /** Shape of a BN-MLP: dense (no bias) then BN then activation on every hidden layer, a linear output layer. */
 export interface BnMlpConfig {
   /** Layer widths from input to output, e.g. [8, 32, 32, 5]. */

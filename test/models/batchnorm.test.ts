@@ -7,6 +7,7 @@ import { assertGradientsMatch } from "../../src/autodiff/finite-diff";
 import { perTaskCrossEntropy as crossEntropyPerTask } from "../../src/models/losses";
 import {
   DEFAULT_BN_MLP,
+  batchNorm,
   batchNormalize,
   bnMlpApply,
   initBnMlp,
@@ -150,5 +151,26 @@ describe("BN-MLP", () => {
     }
     expect(tf.memory().numTensors).toBe(before);
     disposeParams(params);
+  });
+});
+
+describe("single-layer batchNorm", () => {
+  it("normalises to zero mean and unit variance per task in train mode, and uses running or support statistics otherwise", () => {
+    const rng = new Rng(9);
+    const x = rng.normalTensor([2, 50, 3], 4, 2);
+    const p = { gamma: tf.ones([3]), beta: tf.zeros([3]) };
+    const st = { runningMean: tf.zeros([3]), runningVar: tf.ones([3]) };
+    const tr = batchNorm(p, st, x, { mode: "train" });
+    const m = tf.mean(tr.y, 1);
+    const v = tf.mean(tf.square(tr.y), 1);
+    arr(m).forEach((a) => expect(Math.abs(a)).toBeLessThan(1e-4));
+    arr(v).forEach((a) => expect(a).toBeCloseTo(1, 3));
+    expect(arr(tr.state.runningMean).every((a) => a > 0.2)).toBe(true); // 0.1 * ~4
+    const run = batchNorm(p, st, x, { mode: "running" });
+    expect(tf.max(tf.abs(tf.sub(run.y, tf.div(x, Math.sqrt(1 + 1e-5))))).dataSync()[0]!).toBeLessThan(1e-5);
+    expect(run.state).toBe(st);
+    const sup = batchNorm(p, st, x, { mode: "support", support: tf.slice(x, [0, 0, 0], [2, 10, 3]) });
+    expect(sup.y.shape).toEqual([2, 50, 3]);
+    expect(() => batchNorm(p, st, x, { mode: "support" })).toThrow(/support/);
   });
 });
