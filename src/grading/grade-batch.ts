@@ -114,9 +114,13 @@ export function writeStudentOutputs(outDir: string, a: Assignment, result: Stude
 /** Grades every submission in `submissionsDir` into `outDir`; see the file comment. */
 export async function gradeBatch(a: Assignment, submissionsDir: string, outDir: string, opts: BatchOptions = {}): Promise<BatchResult> {
   const t0 = Date.now();
+  const outAbs = path.resolve(outDir);
+  const subsAbs = path.resolve(submissionsDir);
+  if (outAbs === subsAbs || outAbs.startsWith(subsAbs + path.sep)) {
+    throw new Error(`the output folder ${outDir} is inside the submissions folder ${submissionsDir}; choose an output folder outside it.`);
+  }
   const subs = listSubmissions(submissionsDir);
   const workRoot = opts.workRoot ?? fs.mkdtempSync(path.join(os.tmpdir(), "metalab-grade-"));
-  const outAbs = path.resolve(outDir);
   for (const s of subs) {
     if (s.file !== null && path.resolve(s.file).startsWith(outAbs + path.sep)) {
       throw new Error(`the output folder ${outDir} contains submission ${s.file}; choose an output folder outside the submissions.`);

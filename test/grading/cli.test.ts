@@ -53,5 +53,8 @@ describe("metalab CLI", () => {
     expect(r.out).toMatch(/bob_smith\s+invalid\s+0\/6/);
     expect(fs.readFileSync(path.join(out, "gradebook.csv"), "utf8")).toMatch(/^student,status,flags,test_square,test_sum_squares,test_square_neg,total,max_score\n/);
     expect(JSON.parse(fs.readFileSync(path.join(out, "students", "bob_smith", "result.json"), "utf8")).message).toMatch(/nbformat 3/);
+    const inside = await capture(["grade", "--instructor", FIXTURE, "--submissions", subs, "--out", path.join(subs, "out")]);
+    expect(inside.code).toBe(1);
+    expect(inside.err).toMatch(/inside the submissions folder/);
   });
 });
