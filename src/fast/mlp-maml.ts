@@ -1,5 +1,6 @@
 /**
- * Fast path for MAML on small MLPs: hand-derived forward, backward and Hessian-vector products on typed arrays.
+ * Fast path for MAML on small MLPs: hand-derived forward, backward and Hessian-vector products on flat buffers,
+ * run by WebAssembly SIMD kernels (float32) when available, else by float64 JavaScript (see math-ops.ts).
  *
  * Contract (shared with src/learners/maml.ts, which calls this first and falls back to the general tfjs path on null):
  * - inner loss of task t: L_t(θ_t) = mean over shots and outputs of (f(θ_t, x) - y)^2 on the support set;
@@ -195,9 +196,15 @@ function makePass(ops: MathOps, sizes: readonly number[], n: number): Pass {
 /** Which kernels to run: WebAssembly SIMD in float32 (fast) or JavaScript in float64 (reference). */
 export type KernelBackend = "wasm-simd" | "js";
 
-/** The default kernel backend: WebAssembly SIMD when this runtime has it. */
-export function defaultKernelBackend(): KernelBackend {
-  return hasWasmSimd() ? "wasm-simd" : "js";
+/** The default kernel backend: WebAssembly SIMD when this runtime has it; `METALAB_FAST_KERNELS=js|wasm-simd` forces one. */
+export function defaultKernelBackend(env: string | undefined = process.env.METALAB_FAST_KERNELS): KernelBackend {
+  if (env === undefined || env === "") return hasWasmSimd() ? "wasm-simd" : "js";
+  if (env === "js") return "js";
+  if (env === "wasm-simd") {
+    if (!hasWasmSimd()) throw new Error("METALAB_FAST_KERNELS=wasm-simd, but this runtime lacks WebAssembly SIMD. Use Node 16.4 or newer, or unset it.");
+    return "wasm-simd";
+  }
+  throw new Error(`METALAB_FAST_KERNELS="${env}" is not understood. Use js or wasm-simd, or unset it to choose automatically.`);
 }
 
 /**

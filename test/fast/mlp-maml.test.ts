@@ -130,7 +130,9 @@ describe("fast MLP MAML meta-gradient", () => {
 
   it("uses WebAssembly SIMD by default here, and it agrees with the float64 JavaScript kernels", () => {
     expect(hasWasmSimd()).toBe(true);
-    expect(defaultKernelBackend()).toBe("wasm-simd");
+    expect(defaultKernelBackend(undefined)).toBe("wasm-simd");
+    expect(defaultKernelBackend("js")).toBe("js");
+    expect(() => defaultKernelBackend("gpu")).toThrow(/js or wasm-simd/);
     for (const activation of ["relu", "tanh", "softplus"] as const) {
       const model: MlpConfig = { sizes: [1, 40, 40, 1], activation };
       const rng = new Rng(9);
