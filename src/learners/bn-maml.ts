@@ -158,3 +158,31 @@ export function disposeBnMaml(state: BnMamlState): void {
   for (const t of [...Object.values(state.params), ...Object.values(state.bnState)]) t.dispose();
   disposeAdam(state.adam);
 }
+
+/** A thin stateful wrapper over the pure BN-MAML functions: `step(batch)` trains, `evaluate(batch, mode)` scores. */
+export class BnMaml {
+  state: BnMamlState;
+  readonly options: BnMamlOptions;
+
+  constructor(readonly config: BnMlpConfig, rng: Rng, options: Partial<BnMamlOptions> = {}) {
+    this.options = { ...DEFAULT_BN_MAML, ...options };
+    this.state = initBnMaml(rng, config);
+  }
+
+  /** One meta-training step; returns the meta-loss. */
+  step(batch: TaskBatch): number {
+    const r = bnMamlStep(this.state, batch, this.config, this.options);
+    this.state = r.state;
+    return r.loss;
+  }
+
+  /** Query loss and accuracy after adaptation under a BN evaluation mode. */
+  evaluate(batch: TaskBatch, mode: BnEvalMode): BnEvalResult {
+    return bnMamlEvaluate(this.state, batch, this.config, mode, this.options);
+  }
+
+  /** Frees every tensor the learner holds. */
+  dispose(): void {
+    disposeBnMaml(this.state);
+  }
+}

@@ -5,7 +5,7 @@ import { assertGradientsMatch } from "../../src/autodiff/finite-diff";
 import { BlobClassification, DEFAULT_BLOBS } from "../../src/tasks/classification";
 import { disposeBatch } from "../../src/tasks/task-family";
 import { DEFAULT_BN_MLP, initBnMlp, initBnMlpState, type BnMlpConfig } from "../../src/models/batchnorm";
-import { bnMamlEvaluate, bnMamlLoss, bnMamlStep, disposeBnMaml, initBnMaml } from "../../src/learners/bn-maml";
+import { BnMaml, bnMamlEvaluate, bnMamlLoss, bnMamlStep, disposeBnMaml, initBnMaml } from "../../src/learners/bn-maml";
 
 const fam = new BlobClassification({ ...DEFAULT_BLOBS, ways: 3, dim: 4 });
 
@@ -58,5 +58,17 @@ describe("BN-MAML", () => {
     }
     disposeBatch(b);
     disposeBnMaml(st);
+  });
+});
+
+describe("BnMaml class", () => {
+  it("wraps the pure step and evaluation", () => {
+    const cfg: BnMlpConfig = { ...DEFAULT_BN_MLP, sizes: [4, 8, 3] };
+    const learner = new BnMaml(cfg, new Rng(5), { innerSteps: 1 });
+    const b = fam.sample(new Rng(6), { tasks: 2, shots: 1, queries: 2 });
+    expect(Number.isFinite(learner.step(b))).toBe(true);
+    expect(learner.evaluate(b, "per-example").accuracy).toBeCloseTo(1 / 3, 5);
+    learner.dispose();
+    disposeBatch(b);
   });
 });
