@@ -158,6 +158,38 @@ describe("fast MLP MAML meta-gradient", () => {
     }
   });
 
+  it("grows its WebAssembly memory for large batches and switches shapes without stale buffers", () => {
+    const model: MlpConfig = { sizes: [1, 40, 40, 1], activation: "relu" };
+    const rng = new Rng(12);
+    const js = kernelFor(model, "js");
+    const wasm = kernelFor(model, "wasm-simd");
+    const theta = Float64Array.from({ length: js.numParams }, () => rng.normal(0, 0.2));
+    const make = (T: number, nS: number, nQ: number): FlatTaskBatch => {
+      const arr = (n: number) => Float32Array.from({ length: n }, () => rng.uniform(-5, 5));
+      return { supportX: arr(T * nS), supportY: arr(T * nS), queryX: arr(T * nQ), queryY: arr(T * nQ), tasks: T, shots: nS, queries: nQ };
+    };
+    const small = make(3, 5, 7);
+    const big = make(400, 10, 100);
+    const run = (k: typeof js, b: FlatTaskBatch, steps: number) => {
+      const g = new Float64Array(k.numParams);
+      const loss = k.metaGradient(theta, b, steps, 0.01, false, g);
+      return { loss, g };
+    };
+    const first = run(wasm, small, 2);
+    const bigW = run(wasm, big, 1);
+    const bigJ = run(js, big, 1);
+    const again = run(wasm, small, 2);
+    expect(Math.abs(bigW.loss - bigJ.loss) / bigJ.loss).toBeLessThan(1e-5);
+    let num = 0, den = 0;
+    for (let j = 0; j < bigJ.g.length; j++) {
+      num += (bigW.g[j]! - bigJ.g[j]!) ** 2;
+      den += bigJ.g[j]! ** 2;
+    }
+    expect(Math.sqrt(num / den)).toBeLessThan(1e-5);
+    expect(again.loss).toBe(first.loss);
+    expect(Array.from(again.g)).toEqual(Array.from(first.g));
+  });
+
   it("returns null (with a reason) for requests outside the fast path", () => {
     const rng = new Rng(1);
     const model: MlpConfig = { sizes: [1, 4, 1], activation: "relu" };
