@@ -177,9 +177,10 @@ try {
   const shot = path.join(outDir, "notebook.png");
   await page.screenshot({ path: shot, fullPage: true });
   log(`screenshot: ${shot}`);
-  if (report.plots > 0) {
-    const plotShot = path.join(outDir, "notebook-plot.png");
-    await page.locator('[data-ci-plot="0"]').screenshot({ path: plotShot });
+  // Each plot on its own (the first as notebook-plot.png, then notebook-plot-2.png, ...; at most 8).
+  for (let i = 0; i < Math.min(report.plots, 8); i++) {
+    const plotShot = path.join(outDir, i === 0 ? "notebook-plot.png" : `notebook-plot-${i + 1}.png`);
+    await page.locator(`[data-ci-plot="${i}"]`).screenshot({ path: plotShot });
     log(`plot screenshot: ${plotShot}`);
   }
 
