@@ -244,6 +244,15 @@ async function main(): Promise<void> {
     const bestMin = minOf(torchThreads.map((n) => torch.results.find((x) => x.name === r.cfg.name && x.threads === n)?.msMin));
     console.log(`| ${label(r.cfg)} | ${r.path} | ${fmt(r.t.ms)} | ${fmt(r.t.msMin)} | ${r.t.rssMb.toFixed(0)} | ${torch.available ? tr.map((x) => `${fmt(x?.ms)} / ${fmt(x?.msMin)}`).join(" | ") + " | " : ""}${ratio(r.t.ms, best)} | ${ratio(r.t.msMin, bestMin)} |`);
   }
+  const headline = rows.find((r) => r.cfg.name === "so1" && r.path.startsWith("Maml learner, fast path"));
+  const torchSo1 = torch.results.filter((x) => x.name === "so1");
+  if (headline && torchSo1.length) {
+    const rMed = headline.t.ms / Math.min(...torchSo1.map((x) => x.ms));
+    const rMin = headline.t.msMin / Math.min(...torchSo1.map((x) => x.msMin));
+    const verdict = (r: number) => `${r.toFixed(2)} (bar ≤ 1.0 ${r <= 1 ? "met" : "NOT met"}, goal ≤ 0.5 ${r <= 0.5 ? "met" : "not met"})`;
+    console.log("");
+    console.log(`Headline, second-order MAML, 1 inner step, Maml learner on ${defaultName}: ratio to PyTorch ${verdict(rMed)} on medians, ${verdict(rMin)} on minimum times.`);
+  }
   const leaks = rows.filter((r) => r.t.tensorsLeaked !== 0);
   if (leaks.length) throw new Error(`Tensor leak in: ${leaks.map((r) => `${label(r.cfg)} ${r.path} (+${r.t.tensorsLeaked})`).join(", ")}. Fix the disposal in bench/maml-sine.ts or the path it calls.`);
 }
