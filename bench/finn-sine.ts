@@ -6,7 +6,7 @@
  * (lr 0.01) for K = 5, 10, 20 on 1000 held-out tasks with 100 grid query points; prints a table beside the
  * reference and writes bench/results/finn-sine.{csv,md} (and the trained parameters as JSON).
  *
- * Usage: node dist/bench/finn-sine.js [--iterations 70000] [--learners maml,pretrained,...] [--seed 0]
+ * Usage: node dist/bench/finn-sine.js [--iterations 70000] [--iterations-for reptile=20000] [--learners maml,...] [--seed 0]
  *        [--eval-only] [--out bench/results] [--reference /work/shared/reference/maml_sine_torch_70k_seed0.json]
  * Environment: FINN_ITERATIONS, FINN_LEARNERS, FINN_REFERENCE do the same.
  */
@@ -35,6 +35,8 @@ type LearnerName = (typeof ALL_LEARNERS)[number];
 
 interface Args {
   readonly iterations: number;
+  /** Per-learner overrides, e.g. `--iterations-for reptile=20000` (Reptile's 5 inner steps make it the slowest). */
+  readonly iterationsFor: Readonly<Record<string, number>>;
   readonly learners: readonly LearnerName[];
   readonly seed: number;
   readonly evalOnly: boolean;
@@ -52,8 +54,18 @@ function parseArgs(argv: readonly string[]): Args {
   const learners = (get("--learners", "FINN_LEARNERS") ?? ALL_LEARNERS.join(",")).split(",").map((s) => s.trim());
   for (const l of learners) if (!(ALL_LEARNERS as readonly string[]).includes(l)) throw new Error(`Unknown learner "${l}". Choose from ${ALL_LEARNERS.join(", ")}.`);
   const ref = argv.includes("--no-reference") ? null : get("--reference", "FINN_REFERENCE") ?? "/work/shared/reference/maml_sine_torch_70k_seed0.json";
+  const iterationsFor: Record<string, number> = {};
+  for (const pair of (get("--iterations-for", "FINN_ITERATIONS_FOR") ?? "").split(",").filter((x) => x.trim())) {
+    const [k, v] = pair.split("=");
+    const n = Number(v);
+    if (!k || !(ALL_LEARNERS as readonly string[]).includes(k.trim()) || !Number.isInteger(n) || n < 0) {
+      throw new Error(`--iterations-for expects name=count pairs like reptile=20000, got "${pair}".`);
+    }
+    iterationsFor[k.trim()] = n;
+  }
   return {
     iterations,
+    iterationsFor,
     learners: learners as LearnerName[],
     seed: Number(get("--seed", "FINN_SEED") ?? 0),
     evalOnly: argv.includes("--eval-only"),
@@ -95,8 +107,9 @@ function train(name: LearnerName, model: Mlp, family: TaskFamily, args: Args): T
   const rng = root.fork(`train ${name}`);
   const t0 = performance.now();
   let last = t0;
+  const iterations = args.iterationsFor[name] ?? args.iterations;
   const opts: TrainOptions = {
-    iterations: args.iterations,
+    iterations,
     spec: FINN_SINE_BATCH,
     progressEvery: 1000,
     onProgress: (s, total, loss) => {
@@ -119,7 +132,7 @@ function train(name: LearnerName, model: Mlp, family: TaskFamily, args: Args): T
   const params = Object.fromEntries(Object.entries(learner.params).map(([k, t]) => [k, t.clone()]));
   learner.dispose();
   for (const t of Object.values(init)) t.dispose();
-  return { name, params, seconds, iterations: args.iterations, finalLoss };
+  return { name, params, seconds, iterations, finalLoss };
 }
 
 function fmt(x: number | undefined): string {
@@ -223,7 +236,7 @@ async function main(): Promise<void> {
       trained.push({ name, params: paramsFromJson(s.params), seconds: s.seconds, iterations: s.iterations, finalLoss: s.finalLoss });
       continue;
     }
-    console.log(`training ${name} for ${args.iterations} iterations`);
+    console.log(`training ${name} for ${args.iterationsFor[name] ?? args.iterations} iterations`);
     const t = train(name, model, family, args);
     console.log(`  ${name}: ${t.seconds.toFixed(1)} s, mean loss over the last 1000 steps ${t.finalLoss.toFixed(4)}`);
     trained.push(t);
