@@ -283,6 +283,26 @@ export class MlpMamlKernel {
     this.ops.rankAcc(this.ones, n, 1, b, z, O, false);
   }
 
+  /** z[n, O] += a[n, I] w[I, O]; a single output column is a dot product per row, so it is vectorised over I. */
+  private matAcc(a: number, n: number, I: number, w: number, z: number, O: number): void {
+    if (O === 1) this.ops.dotRows(a, n, I, w, 1, z, true);
+    else this.ops.rankAcc(a, n, I, w, z, O, false);
+  }
+
+  /** out[I, O] += a[n, I]ᵀ d[n, O]; with one output column, rows of a are scaled and summed (vectorised over I). */
+  private gradAcc(a: number, n: number, I: number, d: number, out: number, O: number): void {
+    if (O === 1) this.ops.rankAcc(d, n, 1, a, out, I, true);
+    else this.ops.rankAcc(a, n, I, d, out, O, true);
+  }
+
+  /** g[n, I] (+)= d[n, O] w[I, O]ᵀ; with one output column, g's rows are multiples of w (vectorised over I). */
+  private backInput(d: number, n: number, O: number, w: number, I: number, g: number, acc: boolean): void {
+    if (O === 1) {
+      if (!acc) this.ops.heap().fill(0, g, g + n * I);
+      this.ops.rankAcc(d, n, 1, w, g, I, false);
+    } else this.ops.dotRows(d, n, O, w, I, g, acc);
+  }
+
   /** Forward pass at `th` over n points whose inputs are at pass.A[0]; stores activations and σ', σ''. */
   private forward(th: number, pass: Pass): void {
     const { sizes, L, ops } = this;
@@ -292,7 +312,7 @@ export class MlpMamlKernel {
       const O = sizes[l + 1]!;
       const Z = l + 1 < L ? pass.A[l + 1]! : pass.out;
       this.bias(th + this.bOff[l]!, n, O, Z);
-      ops.rankAcc(pass.A[l]!, n, I, th + this.wOff[l]!, Z, O, false);
+      this.matAcc(pass.A[l]!, n, I, th + this.wOff[l]!, Z, O);
       if (l + 1 < L) {
         if (this.activation === "relu") ops.relu(Z, pass.S1[l + 1]!, n * O);
         else activateSmooth(this.activation, ops.heap(), Z, pass.S1[l + 1]!, pass.S2[l + 1]!, n * O);
@@ -319,10 +339,10 @@ export class MlpMamlKernel {
       const I = sizes[l]!;
       const O = sizes[l + 1]!;
       const D = pass.D[l + 1]!;
-      ops.rankAcc(pass.A[l]!, n, I, D, grad + this.wOff[l]!, O, true);
+      this.gradAcc(pass.A[l]!, n, I, D, grad + this.wOff[l]!, O);
       ops.rankAcc(this.ones, n, 1, D, grad + this.bOff[l]!, O, true);
       if (l > 0) {
-        ops.dotRows(D, n, O, th + this.wOff[l]!, I, pass.G[l]!, false);
+        this.backInput(D, n, O, th + this.wOff[l]!, I, pass.G[l]!, false);
         ops.mul(pass.G[l]!, pass.S1[l]!, pass.D[l]!, n * I);
       }
     }
@@ -340,8 +360,8 @@ export class MlpMamlKernel {
       const O = sizes[l + 1]!;
       const RZ = l + 1 < L ? r.A[l + 1]! : r.out;
       this.bias(v + this.bOff[l]!, n, O, RZ);
-      ops.rankAcc(pass.A[l]!, n, I, v + this.wOff[l]!, RZ, O, false);
-      if (l > 0) ops.rankAcc(r.A[l]!, n, I, th + this.wOff[l]!, RZ, O, false);
+      this.matAcc(pass.A[l]!, n, I, v + this.wOff[l]!, RZ, O);
+      if (l > 0) this.matAcc(r.A[l]!, n, I, th + this.wOff[l]!, RZ, O);
       if (l + 1 < L) {
         const m = n * O;
         if (this.hasSecond) ops.heap().copyWithin(r.S1[l + 1]!, RZ, RZ + m);
@@ -359,12 +379,12 @@ export class MlpMamlKernel {
       const I = sizes[l]!;
       const O = sizes[l + 1]!;
       const RD = r.D[l + 1]!;
-      ops.rankAcc(pass.A[l]!, n, I, RD, hv + this.wOff[l]!, O, true);
+      this.gradAcc(pass.A[l]!, n, I, RD, hv + this.wOff[l]!, O);
       ops.rankAcc(this.ones, n, 1, RD, hv + this.bOff[l]!, O, true);
       if (l > 0) {
-        ops.rankAcc(r.A[l]!, n, I, pass.D[l + 1]!, hv + this.wOff[l]!, O, true);
-        ops.dotRows(RD, n, O, th + this.wOff[l]!, I, r.G[l]!, false);
-        ops.dotRows(pass.D[l + 1]!, n, O, v + this.wOff[l]!, I, r.G[l]!, true);
+        this.gradAcc(r.A[l]!, n, I, pass.D[l + 1]!, hv + this.wOff[l]!, O);
+        this.backInput(RD, n, O, th + this.wOff[l]!, I, r.G[l]!, false);
+        this.backInput(pass.D[l + 1]!, n, O, v + this.wOff[l]!, I, r.G[l]!, true);
         if (this.hasSecond) ops.secondTerm(r.G[l]!, pass.S1[l]!, pass.G[l]!, pass.S2[l]!, r.S1[l]!, r.D[l]!, n * I);
         else ops.mul(r.G[l]!, pass.S1[l]!, r.D[l]!, n * I);
       }

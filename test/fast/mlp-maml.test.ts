@@ -96,15 +96,21 @@ describe("fast MLP MAML meta-gradient", () => {
     disposeBatch(batch);
   });
 
-  it.each(["tanh", "sigmoid", "softplus", "exp", "relu"] as const)("matches central finite differences of its own meta-loss in float64: %s, 3 layers, 2 outputs", (activation) => {
-    const model: MlpConfig = { sizes: [2, 5, 4, 3, 2], activation };
+  it.each([
+    ...(["tanh", "sigmoid", "softplus", "exp", "relu"] as const).map((activation) => ({ activation, sizes: [2, 5, 4, 3, 2] })),
+    { activation: "tanh" as const, sizes: [2, 6, 5, 1] },
+    { activation: "relu" as const, sizes: [1, 7, 1] },
+  ])("matches central finite differences of its own meta-loss in float64: $activation, sizes $sizes", ({ activation, sizes }) => {
+    const model: MlpConfig = { sizes, activation };
+    const din = sizes[0]!;
+    const dout = sizes[sizes.length - 1]!;
     const kernel = kernelFor(model, "js");
     const rng = new Rng(5);
     const T = 3, nS = 4, nQ = 5;
     const scale = activation === "exp" ? 0.3 : 1; // exp nets blow up on large inputs
     const lr = activation === "exp" ? 0.02 : 0.3;
     const arr = (n: number) => Float64Array.from({ length: n }, () => rng.uniform(-1, 1) * scale);
-    const batch: FlatTaskBatch = { supportX: arr(T * nS * 2), supportY: arr(T * nS * 2), queryX: arr(T * nQ * 2), queryY: arr(T * nQ * 2), tasks: T, shots: nS, queries: nQ };
+    const batch: FlatTaskBatch = { supportX: arr(T * nS * din), supportY: arr(T * nS * dout), queryX: arr(T * nQ * din), queryY: arr(T * nQ * dout), tasks: T, shots: nS, queries: nQ };
     const theta = Float64Array.from({ length: kernel.numParams }, () => rng.normal(0, 0.6));
     for (const [steps, firstOrder] of [[2, false], [1, true]] as const) {
       const g = new Float64Array(kernel.numParams);
