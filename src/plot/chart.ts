@@ -108,7 +108,7 @@ export interface ConcatOptions {
   readonly columns?: number;
 }
 
-/** Converts any data input into JSON-safe rows (NaN and ±Infinity become null, bigint becomes number). */
+/** Converts any data input into JSON-safe rows (NaN and ±Infinity become null, bigint becomes number, 6 significant digits). */
 export function toRows(data: DataInput): Row[] {
   const records: readonly object[] = isFrame(data) ? data.toRecords() : data;
   return records.map((r) => {
@@ -127,7 +127,8 @@ export function isFrame(data: unknown): data is { toRecords(): readonly object[]
 }
 
 function jsonSafe(v: unknown): number | string | boolean | null {
-  if (typeof v === "number") return Number.isFinite(v) ? v : null;
+  // Six significant digits are far below what a plot can show, and halve the size of specs saved in notebooks.
+  if (typeof v === "number") return Number.isFinite(v) ? (Number.isInteger(v) ? v : Number(v.toPrecision(6))) : null;
   if (typeof v === "bigint") return Number(v);
   if (typeof v === "string" || typeof v === "boolean") return v;
   if (v === null || v === undefined) return null;

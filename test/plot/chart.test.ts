@@ -16,6 +16,7 @@ describe("chart builders", () => {
       { x: 2, y: null, s: "b" },
     ]);
     expect(toRows({ toRecords: () => [{ a: 1n }] })).toEqual([{ a: 1 }]);
+    expect(toRows([{ a: 0.123456789, b: 1234567 }])).toEqual([{ a: 0.123457, b: 1234567 }]);
   });
 
   it("builds specs that Vega-Lite compiles", () => {
