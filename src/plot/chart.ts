@@ -172,7 +172,7 @@ function topLevel(o: FrameOptions): { $schema: string; background: string; paddi
     config: {
       font: "DejaVu Sans, sans-serif",
       axis: { labelFontSize: 11, titleFontSize: 12, gridColor: "#e6e6e6" },
-      legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 360 }, // Long series names stay readable.
+      legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 0 }, // No truncation: series names are the explanation.
       title: { fontSize: 14, anchor: "start" },
       view: { stroke: "#cccccc" },
     },
