@@ -80,7 +80,11 @@ export class MetalabServer extends ZmqServer {
     super(runner.tslabHandler, configPath);
   }
 
+  private closed = false;
+
   private send(parent: Message, sock: Socket, msgType: string, content: Record<string, unknown>): void {
+    // After shutdown the sockets are closed; output from late timers has nowhere to go.
+    if (this.closed) return;
     const msg = parent.createReply();
     msg.header.msg_type = msgType;
     msg.content = content;
@@ -121,5 +125,12 @@ export class MetalabServer extends ZmqServer {
 
   override handleShutdown(sock: Socket, msg: Message): void {
     this.send(msg, sock, "shutdown_reply", { status: "ok", restart: field(msg.content, "restart") === true });
+  }
+
+  override close(): void {
+    this.closed = true;
+    super.close();
+    // Timers a notebook left running would keep Node alive after shutdown; Jupyter would then have to kill it.
+    setTimeout(() => process.exit(0), 1000).unref();
   }
 }
