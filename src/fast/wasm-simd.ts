@@ -45,6 +45,8 @@ const op = {
   ifThen: [0x04, 0x40], end: [0x0b],
 } as const;
 const lane = (l: number): Code => [0xfd, 0x1f, l];
+const F32_ONE = [0x43, 0x00, 0x00, 0x80, 0x3f];
+const F32_ZERO = [0x43, 0, 0, 0, 0];
 const vloadAt = (off: number): Code => [0xfd, 0x00, 4, ...uleb(off)];
 const vstoreAt = (off: number): Code => [0xfd, 0x0b, 4, ...uleb(off)];
 /** x += k for an i32 local. */
@@ -60,45 +62,73 @@ interface FnDef {
   readonly body: Code;
 }
 
-/** rankAcc(a, n, I, x, y, O, tr): see MathOps.rankAcc; pointers in bytes. */
-function rankAcc(): FnDef {
-  const [a, n, I, x, y, O, tr] = [0, 1, 2, 3, 4, 5, 6];
-  const [p, i, yp, xp, o, O4, row, av, avv, O8] = [7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+/**
+ * rankBlock(a, aRow, aK, K, x, y, rows, O): y[r, :] += Σ_k a[r·aRow + k·aK] x[k, :] (byte strides for a).
+ * Register-blocked: eight vectors (32 outputs) of a row of y stay in locals across the k loop, so each
+ * multiply-add costs one load of x; zero coefficients (ReLU) are skipped.
+ */
+function rankBlock(): FnDef {
+  const [a, aRow, aK, K, x, y, rows, O] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [r, k, ap, xp, yp, ob, O32, O4, rowB, yrow] = [8, 9, 10, 11, 12, 13, 14, 15, 16, 17];
+  const av = 18;
+  const avv = 19;
+  const acc = [20, 21, 22, 23, 24, 25, 26, 27];
+  const t = 28;
+  const startK: Code = [
+    ...get(a), ...get(r), ...get(aRow), ...op.mul, ...op.add, ...set(ap),
+    ...get(x), ...get(ob), ...i32(2), ...op.shl, ...op.add, ...set(xp),
+    ...i32(0), ...set(k),
+  ];
+  const nextK: Code = [...get(ap), ...get(aK), ...op.add, ...set(ap), ...get(xp), ...get(rowB), ...op.add, ...set(xp), ...inc(k, 1)];
   const body: Code = [
+    ...get(O), ...i32(-32), ...op.and, ...set(O32),
     ...get(O), ...i32(-4), ...op.and, ...set(O4),
-    ...get(O), ...i32(-8), ...op.and, ...set(O8),
-    ...get(O), ...i32(2), ...op.shl, ...set(row),
-    ...i32(0), ...set(p),
-    ...whileLoop(lt(p, n), [
-      ...i32(0), ...set(i),
-      ...whileLoop(lt(i, I), [
-        ...get(a), ...op.f32load, ...set(av), ...inc(a, 4),
-        ...get(av), 0x43, 0, 0, 0, 0, ...op.f32ne, ...op.ifThen,
-        ...get(y), ...get(i), ...get(p), ...get(tr), ...op.select, ...get(row), ...op.mul, ...op.add, ...set(yp),
-        ...get(x), ...get(p), ...get(i), ...get(tr), ...op.select, ...get(row), ...op.mul, ...op.add, ...set(xp),
-        ...get(av), ...op.splat, ...set(avv),
-        ...i32(0), ...set(o),
-        // Two vectors per iteration, then one, then scalars.
-        ...whileLoop(lt(o, O8), [
-          ...get(yp), ...get(yp), ...op.vload, ...get(avv), ...get(xp), ...op.vload, ...op.vmul, ...op.vadd, ...op.vstore,
-          ...get(yp), ...get(yp), ...vloadAt(16), ...get(avv), ...get(xp), ...vloadAt(16), ...op.vmul, ...op.vadd, ...vstoreAt(16),
-          ...inc(yp, 32), ...inc(xp, 32), ...inc(o, 8),
+    ...get(O), ...i32(2), ...op.shl, ...set(rowB),
+    ...i32(0), ...set(r),
+    ...whileLoop(lt(r, rows), [
+      ...get(y), ...get(r), ...get(rowB), ...op.mul, ...op.add, ...set(yrow),
+      ...i32(0), ...set(ob),
+      ...whileLoop(lt(ob, O32), [
+        ...get(yrow), ...get(ob), ...i32(2), ...op.shl, ...op.add, ...set(yp),
+        ...acc.flatMap((l, j) => [...get(yp), ...vloadAt(16 * j), ...set(l)]),
+        ...startK,
+        ...whileLoop(lt(k, K), [
+          ...get(ap), ...op.f32load, ...set(av),
+          ...get(av), ...F32_ZERO, ...op.f32ne, ...op.ifThen,
+          ...get(av), ...op.splat, ...set(avv),
+          ...acc.flatMap((l, j) => [...get(l), ...get(avv), ...get(xp), ...vloadAt(16 * j), ...op.vmul, ...op.vadd, ...set(l)]),
+          ...op.end,
+          ...nextK,
         ]),
-        ...whileLoop(lt(o, O4), [
-          ...get(yp), ...get(yp), ...op.vload, ...get(avv), ...get(xp), ...op.vload, ...op.vmul, ...op.vadd, ...op.vstore,
-          ...inc(yp, 16), ...inc(xp, 16), ...inc(o, 4),
-        ]),
-        ...whileLoop(lt(o, O), [
-          ...get(yp), ...get(yp), ...op.f32load, ...get(av), ...get(xp), ...op.f32load, ...op.f32mul, ...op.f32add, ...op.f32store,
-          ...inc(yp, 4), ...inc(xp, 4), ...inc(o, 1),
-        ]),
-        ...op.end,
-        ...inc(i, 1),
+        ...acc.flatMap((l, j) => [...get(yp), ...get(l), ...vstoreAt(16 * j)]),
+        ...inc(ob, 32),
       ]),
-      ...inc(p, 1),
+      ...whileLoop(lt(ob, O4), [
+        ...get(yrow), ...get(ob), ...i32(2), ...op.shl, ...op.add, ...set(yp),
+        ...get(yp), ...op.vload, ...set(acc[0]!),
+        ...startK,
+        ...whileLoop(lt(k, K), [
+          ...get(acc[0]!), ...get(ap), ...op.f32load, ...op.splat, ...get(xp), ...op.vload, ...op.vmul, ...op.vadd, ...set(acc[0]!),
+          ...nextK,
+        ]),
+        ...get(yp), ...get(acc[0]!), ...op.vstore,
+        ...inc(ob, 4),
+      ]),
+      ...whileLoop(lt(ob, O), [
+        ...get(yrow), ...get(ob), ...i32(2), ...op.shl, ...op.add, ...set(yp),
+        ...get(yp), ...op.f32load, ...set(t),
+        ...startK,
+        ...whileLoop(lt(k, K), [
+          ...get(t), ...get(ap), ...op.f32load, ...get(xp), ...op.f32load, ...op.f32mul, ...op.f32add, ...set(t),
+          ...nextK,
+        ]),
+        ...get(yp), ...get(t), ...op.f32store,
+        ...inc(ob, 1),
+      ]),
+      ...inc(r, 1),
     ]),
   ];
-  return { name: "rankAcc", params: [I32, I32, I32, I32, I32, I32, I32], locals: [I32, I32, I32, I32, I32, I32, I32, F32, V128, I32], body };
+  return { name: "rankBlock", params: [I32, I32, I32, I32, I32, I32, I32, I32], locals: [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, V128, V128, V128, V128, V128, V128, V128, V128, V128, F32], body };
 }
 
 /** dotRows(d, n, O, w, I, g, acc): see MathOps.dotRows. */
@@ -181,12 +211,10 @@ function elementwise(name: string, nIn: number, extra: number[], vec: (x: (k: nu
   return { name, params, locals: [I32, I32, I32], body };
 }
 
-const F32_ONE = [0x43, 0x00, 0x00, 0x80, 0x3f];
-const F32_ZERO = [0x43, 0, 0, 0, 0];
 
 function kernels(): FnDef[] {
   return [
-    rankAcc(),
+    rankBlock(),
     dotRows(),
     elementwise("mul", 2, [], (x) => [...x(0), ...x(1), ...op.vmul], (x) => [...x(0), ...x(1), ...op.f32mul]),
     // axpy(x, y, alpha, out, m): alpha is param 2.
@@ -245,12 +273,12 @@ type Kernel = (...args: number[]) => void;
 
 interface Exports {
   readonly mem: WebAssembly.Memory;
-  readonly rankAcc: Kernel;
   readonly dotRows: Kernel;
   readonly mul: Kernel;
   readonly axpy: Kernel;
   readonly relu: Kernel;
   readonly secondTerm: Kernel;
+  readonly rankBlock: Kernel;
 }
 
 function exportsOf(inst: WebAssembly.Instance): Exports {
@@ -262,7 +290,7 @@ function exportsOf(inst: WebAssembly.Instance): Exports {
   };
   const mem = e["mem"];
   if (!(mem instanceof WebAssembly.Memory)) throw new Error("metalab's SIMD module lacks its memory export; this is a bug in src/fast/wasm-simd.ts.");
-  return { mem, rankAcc: fn("rankAcc"), dotRows: fn("dotRows"), mul: fn("mul"), axpy: fn("axpy"), relu: fn("relu"), secondTerm: fn("secondTerm") };
+  return { mem, dotRows: fn("dotRows"), mul: fn("mul"), axpy: fn("axpy"), relu: fn("relu"), secondTerm: fn("secondTerm"), rankBlock: fn("rankBlock") };
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -316,8 +344,11 @@ export class WasmSimdOps implements MathOps {
   }
 
   rankAcc(a: number, n: number, I: number, x: number, y: number, O: number, tr: boolean): void {
-    this.ex.rankAcc(a << 2, n, I, x << 2, y << 2, O, tr ? 1 : 0);
+    // Rows of y are rows of A (K = I, a stride 1) or, transposed, columns of A (K = n, a stride I).
+    if (tr) this.ex.rankBlock(a << 2, 4, I << 2, n, x << 2, y << 2, I, O);
+    else this.ex.rankBlock(a << 2, I << 2, 4, I, x << 2, y << 2, n, O);
   }
+
 
   dotRows(d: number, n: number, O: number, w: number, I: number, g: number, acc: boolean): void {
     this.ex.dotRows(d << 2, n, O, w << 2, I, g << 2, acc ? 1 : 0);
