@@ -75,6 +75,8 @@ export const GRADE_DEFAULTS = {
 } as const;
 
 const OUTPUT_CHARS = 2000;
+/** Larger notebooks are rejected unread: lab notebooks with outputs are a few MB at most. */
+const MAX_SUBMISSION_BYTES = 50_000_000;
 
 /** The node_modules folder that holds tslab (and, after link-self, metalab). */
 export function defaultNodeModules(): string {
@@ -126,6 +128,11 @@ export async function gradeSubmission(
 
   let text: string;
   try {
+    const size = fs.statSync(file).size;
+    if (size > MAX_SUBMISSION_BYTES) {
+      const why = `the submission is ${(size / 1e6).toFixed(0)} MB, over the ${MAX_SUBMISSION_BYTES / 1e6} MB limit; clear its outputs (Kernel > Restart & Clear Output) and resubmit`;
+      return { result: finish({ status: "invalid", flags: [], score: 0, tests: emptyTests(a, "not graded: submission too large"), notes: [why], message: why }) };
+    }
     text = fs.readFileSync(file, "utf8");
   } catch (e) {
     const why = `cannot read the submission: ${e instanceof Error ? e.message : String(e)}`;

@@ -94,7 +94,7 @@ describe("scripts/gradescope/run_autograder", () => {
       METALAB_GRADE_ARGS: `--cell-timeout 20 --out ${out}`,
     });
     expect(results.score).toBe(6);
-    const nb = readNotebook(path.join(out, "students", "squares", "squares.graded.ipynb"));
+    const nb = readNotebook(path.join(out, "students", "submission", "squares.graded.ipynb"));
     const cell = nb.cells.find((c) => c.id === "square");
     const graded = cell?.cell_type === "code" ? JSON.stringify(cell.outputs) : "";
     expect(graded).toMatch(/uid 65534/);
