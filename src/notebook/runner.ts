@@ -133,7 +133,8 @@ export async function runNotebook(nb: Notebook, opts: RunOptions = {}): Promise<
       if (v.timedOut) report.timedOut = true;
       if (v.kernelDied || kernel.dead) report.kernelDied = true;
       if (r.outputTruncated) report.outputTruncated = true;
-      if (!v.ok) {
+      const kernelSentError = r.outputs.some((o) => o.output_type === "error");
+      if (!v.ok && !(kernelSentError && !v.timedOut && !v.kernelDied)) {
         const ename = v.kernelDied ? "KernelDied" : v.timedOut ? "CellTimeout" : "CellFailed";
         r.outputs.push({ output_type: "error", ename, evalue: v.error ?? "failed", traceback: [] });
       }

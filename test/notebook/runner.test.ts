@@ -1,6 +1,7 @@
+import { spawnSync } from "node:child_process";
 import { describe, expect, test } from "vitest";
 import { codeCell, emptyNotebook, joinSource, markdownCell, type Notebook } from "../../src/notebook/ipynb";
-import { findKernelSpec } from "../../src/notebook/kernelspec";
+import { findKernelSpec, listKernelSpecs } from "../../src/notebook/kernelspec";
 import { runNotebook } from "../../src/notebook/runner";
 
 function nbOf(...sources: string[]): Notebook {
@@ -100,5 +101,31 @@ describe("runNotebook (tslab)", () => {
     expect(slow.ok).toBe(false);
     expect(slow.error).toMatch(/notebook timed out after 6000 ms/);
     expect(slow.durationMs).toBeLessThan(15_000);
+  });
+});
+
+const hasIpykernel =
+  listKernelSpecs().includes("python3") && spawnSync(findKernelSpec("python3").argv[0], ["-c", "import ipykernel"]).status === 0;
+
+describe.runIf(hasIpykernel)("runNotebook (any kernel: ipykernel)", () => {
+  test("runs a Python notebook: execute_result, streams, error messages, interrupt", async () => {
+    const nb = emptyNotebook();
+    nb.metadata.kernelspec = { name: "python3" };
+    nb.cells.push(
+      codeCell("x = 41 + 1\nx", "a"),
+      codeCell("import sys\nprint('hi')\nprint('warn', file=sys.stderr)", "b"),
+      codeCell("1/0", "c"),
+      codeCell("import time\nwhile True: time.sleep(0.01)", "d"),
+      codeCell("print(x)", "e"),
+    );
+    const r = await runNotebook(nb, { allowErrors: true, cellTimeoutMs: 3000 });
+    expect(r.cells.map((c) => c.ok)).toEqual([true, true, false, false, true]);
+    expect(r.cells[2].error).toBe("ZeroDivisionError: division by zero");
+    expect(r.cells[3].timedOut).toBe(true);
+    const a = r.notebook.cells[0];
+    expect(a.cell_type === "code" && a.outputs).toEqual([{ output_type: "execute_result", execution_count: 1, data: { "text/plain": "42" }, metadata: {} }]);
+    const c = r.notebook.cells[2];
+    expect(c.cell_type === "code" && c.outputs.map((o) => o.output_type)).toEqual(["error"]); // the kernel's own error, not a duplicate
+    expect(text(r.notebook, "e")).toBe("42\n");
   });
 });
