@@ -162,6 +162,18 @@ describe("MAML meta-gradient (general tfjs path)", () => {
     disposeBatch(batch);
   });
 
+  it("first-order annealing uses first-order gradients before firstOrderUntil and second order after", () => {
+    const { model, params, batch } = smallSetup("tanh", 2, 8);
+    const base = { innerSteps: 1, innerLr: 0.1, fastPath: false };
+    const fo = mamlMetaGradient(params, batch, model, { ...base, firstOrder: true });
+    const so = mamlMetaGradient(params, batch, model, base);
+    const early = mamlMetaGradient(params, batch, model, { ...base, firstOrderUntil: 5 }, { step: 4 });
+    const late = mamlMetaGradient(params, batch, model, { ...base, firstOrderUntil: 5 }, { step: 5 });
+    expect(maxAbsDiff(flat(early.grads), flat(fo.grads))).toBeLessThan(1e-7);
+    expect(maxAbsDiff(flat(late.grads), flat(so.grads))).toBeLessThan(1e-7);
+    disposeBatch(batch);
+  });
+
   it("fastPath on and off give the same meta-gradient", () => {
     const { model, params, batch } = smallSetup("relu", 4, 6);
     for (const firstOrder of [false, true]) {
