@@ -102,7 +102,7 @@ describe("grading a fixture class", () => {
     }
     fs.mkdirSync(path.join(subs, "no_notebook"));
     fs.writeFileSync(path.join(subs, "no_notebook", "notes.txt"), "forgot to upload");
-    res = await gradeBatch(a, subs, out, { jobs: 2, cellTimeoutMs: 4000, timeoutMs: 60_000, memoryMb: 512 });
+    res = await gradeBatch(a, subs, out, { jobs: 2, cellTimeoutMs: 10_000, timeoutMs: 120_000, memoryMb: 512 });
   }, 300_000);
 
   test("every student gets the exact expected status, score and flags", () => {
@@ -159,7 +159,7 @@ describe("grading a fixture class", () => {
   test("--resume skips finished students and re-grades only the missing one", async () => {
     fs.rmSync(path.join(out, "students", "partial", "result.json"));
     const seen: string[] = [];
-    const again = await gradeBatch(a, subs, out, { jobs: 2, resume: true, cellTimeoutMs: 4000, memoryMb: 512, onProgress: (_d, _t, s, r) => r && seen.push(s) });
+    const again = await gradeBatch(a, subs, out, { jobs: 2, resume: true, cellTimeoutMs: 10_000, memoryMb: 512, onProgress: (_d, _t, s, r) => r && seen.push(s) });
     expect(seen).toEqual(["partial"]);
     expect(again.resumed).toHaveLength(Object.keys(EXPECTED).length - 1);
     expect(Object.fromEntries(again.results.map((r) => [r.student, [r.status, r.score, r.flags]]))).toEqual(EXPECTED);
