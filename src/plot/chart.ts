@@ -152,8 +152,8 @@ function positional(a: string | AxisSpec): Record<string, unknown> {
     type,
     title: s.title ?? s.field,
     ...(Object.keys(scale).length ? { scale } : {}),
-    // Log axes label decades compactly (1e+10, 0.3) instead of 10,000,000,000.
-    ...(type === "quantitative" ? { axis: { tickCount: 6, ...(s.scale === "log" || s.scale === "symlog" ? { format: "~g" } : {}) } } : {}),
+    // Log axes label decades compactly (0.3, 100, 1e+10) instead of 10000000000.
+    ...(type === "quantitative" ? { axis: { tickCount: 6, ...(s.scale === "log" || s.scale === "symlog" ? { format: ".3~g" } : {}) } } : {}),
   };
 }
 
