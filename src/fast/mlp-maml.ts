@@ -471,50 +471,56 @@ export class MlpMamlKernel {
   }
 }
 
-/** Applies a smooth σ in place to z (becoming a) and writes σ'(z), σ''(z). */
+/** Applies a smooth σ in place to z (becoming a) and writes σ'(z), σ''(z); one loop per activation keeps it monomorphic. */
 function activateSmooth(kind: ActivationName, h: Float32Array | Float64Array, Z: number, S1: number, S2: number, m: number): void {
-  for (let j = 0; j < m; j++) {
-    const z = h[Z + j]!;
-    let a: number;
-    let d1: number;
-    let d2: number;
-    switch (kind) {
-      case "tanh":
-        a = Math.tanh(z);
-        d1 = 1 - a * a;
-        d2 = -2 * a * d1;
-        break;
-      case "sigmoid":
-        a = 1 / (1 + Math.exp(-z));
-        d1 = a * (1 - a);
-        d2 = d1 * (1 - 2 * a);
-        break;
-      case "softplus": {
-        const s = 1 / (1 + Math.exp(-z));
-        a = z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
-        d1 = s;
-        d2 = s * (1 - s);
-        break;
+  switch (kind) {
+    case "tanh":
+      for (let j = 0; j < m; j++) {
+        const a = Math.tanh(h[Z + j]!);
+        const d1 = 1 - a * a;
+        h[Z + j] = a;
+        h[S1 + j] = d1;
+        h[S2 + j] = -2 * a * d1;
       }
-      case "exp":
-        a = Math.exp(z);
-        d1 = a;
-        d2 = a;
-        break;
-      case "identity":
-        a = z;
-        d1 = 1;
-        d2 = 0;
-        break;
-      case "relu":
-        a = z > 0 ? z : 0;
-        d1 = z > 0 ? 1 : 0;
-        d2 = 0;
-        break;
-    }
-    h[Z + j] = a;
-    h[S1 + j] = d1;
-    h[S2 + j] = d2;
+      return;
+    case "sigmoid":
+      for (let j = 0; j < m; j++) {
+        const a = 1 / (1 + Math.exp(-h[Z + j]!));
+        const d1 = a * (1 - a);
+        h[Z + j] = a;
+        h[S1 + j] = d1;
+        h[S2 + j] = d1 * (1 - 2 * a);
+      }
+      return;
+    case "softplus":
+      for (let j = 0; j < m; j++) {
+        const z = h[Z + j]!;
+        const s = 1 / (1 + Math.exp(-z));
+        h[Z + j] = z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
+        h[S1 + j] = s;
+        h[S2 + j] = s * (1 - s);
+      }
+      return;
+    case "exp":
+      for (let j = 0; j < m; j++) {
+        const a = Math.exp(h[Z + j]!);
+        h[Z + j] = a;
+        h[S1 + j] = a;
+        h[S2 + j] = a;
+      }
+      return;
+    case "identity":
+      h.fill(1, S1, S1 + m);
+      h.fill(0, S2, S2 + m);
+      return;
+    case "relu":
+      for (let j = 0; j < m; j++) {
+        const z = h[Z + j]!;
+        h[Z + j] = z > 0 ? z : 0;
+        h[S1 + j] = z > 0 ? 1 : 0;
+        h[S2 + j] = 0;
+      }
+      return;
   }
 }
 
