@@ -21,7 +21,7 @@ const USAGE = `usage:
   metalab assign <x.instructor.ipynb>... [--release release/] [--no-check]
   metalab grade --instructor <x.instructor.ipynb> --submissions <dir> --out <dir>
                 [--jobs 2] [--resume] [--cell-timeout 30] [--timeout 300] [--memory 2048] [--max-output 100000]
-                [--kernel-user nobody]   (run kernels as this user; the grader must run as root)
+                [--max-file-mb 100] [--kernel-user nobody]   (kernels run as this user; the grader must be root)
   metalab grade-one --instructor <x.instructor.ipynb> --submission <file.ipynb|dir> [--results <results.json>]
                 [--out <dir>] [--student <id>] [same limits as grade]   (one submission: Gradescope, cluster jobs)
 Times are in seconds, memory in MB (kernel V8 heap), output in bytes per cell.`;
@@ -46,6 +46,7 @@ const limitOptions = {
   timeout: { type: "string" },
   memory: { type: "string" },
   "max-output": { type: "string" },
+  "max-file-mb": { type: "string" },
 } as const;
 
 /** uid and gid of a user name (or numeric uid), via `id`. */
@@ -59,13 +60,16 @@ function userIds(name: string): { uid: number; gid: number } {
   return { uid: run("-u"), gid: run("-g") };
 }
 
-function limits(v: { "kernel-user"?: string; "cell-timeout"?: string; timeout?: string; memory?: string; "max-output"?: string }) {
+function limits(v: { "kernel-user"?: string; "cell-timeout"?: string; timeout?: string; memory?: string; "max-output"?: string; "max-file-mb"?: string }) {
+  const maxFile = v["max-file-mb"] === undefined ? GRADE_DEFAULTS.maxFileMb : Number(v["max-file-mb"]);
+  if (!Number.isFinite(maxFile) || maxFile < 0) throw new UsageError(`--max-file-mb must be 0 (off) or a positive number, got "${v["max-file-mb"]}"`);
   return {
     kernelUser: v["kernel-user"] !== undefined ? userIds(v["kernel-user"]) : undefined,
     cellTimeoutMs: num(v["cell-timeout"], "cell-timeout", GRADE_DEFAULTS.cellTimeoutMs / 1000) * 1000,
     timeoutMs: num(v.timeout, "timeout", GRADE_DEFAULTS.timeoutMs / 1000) * 1000,
     memoryMb: num(v.memory, "memory", GRADE_DEFAULTS.memoryMb),
     maxOutputBytes: num(v["max-output"], "max-output", GRADE_DEFAULTS.maxOutputBytes),
+    maxFileMb: maxFile,
   };
 }
 

@@ -64,6 +64,8 @@ export interface GradeOptions {
   nodeModulesDir?: string;
   /** Run kernels as this unprivileged user (uid/gid; the grader must be root), so student code cannot read grader files. */
   kernelUser?: { uid: number; gid: number };
+  /** Largest file student code may write, in MB (RLIMIT_FSIZE via prlimit); 0 turns the limit off. Default 100. */
+  maxFileMb?: number;
 }
 
 /** Defaults, each with its reason. */
@@ -72,6 +74,7 @@ export const GRADE_DEFAULTS = {
   timeoutMs: 300_000, // Five minutes bounds one student's share of a batch.
   memoryMb: 2048, // tslab's compiler plus tfjs need ~400 MB; 2 GB stops runaway allocations before the machine swaps.
   maxOutputBytes: 100_000, // 100 kB per cell is far more than any legitimate output and keeps feedback files small.
+  maxFileMb: 100, // Lab exercises write no files; 100 MB stops a student filling the grader's disk.
 } as const;
 
 const OUTPUT_CHARS = 2000;
@@ -157,6 +160,7 @@ export async function gradeSubmission(
   if (merged.tampered.length > 0) flags.push("tampered");
   if (merged.missing.length > 0) flags.push("missing_cells");
 
+  const maxFileMb = opts.maxFileMb ?? GRADE_DEFAULTS.maxFileMb;
   const cwd = scratchDir(opts, student);
   let run: RunResult;
   try {
@@ -170,6 +174,7 @@ export async function gradeSubmission(
       maxOutputBytes: opts.maxOutputBytes ?? GRADE_DEFAULTS.maxOutputBytes,
       uid: opts.kernelUser?.uid,
       gid: opts.kernelUser?.gid,
+      maxFileBytes: maxFileMb > 0 ? maxFileMb * 1e6 : undefined,
     });
   } finally {
     fs.rmSync(cwd, { recursive: true, force: true });

@@ -3,7 +3,7 @@
  * so running notebooks needs no Python. One `KernelClient` owns one kernel process.
  * https://jupyter-client.readthedocs.io/en/latest/messaging.html
  */
-import { ChildProcess, spawn } from "node:child_process";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
@@ -43,6 +43,8 @@ export interface KernelStartOptions {
   /** Run the kernel as this user and group (needs root): student code then cannot read the grader's files. */
   uid?: number;
   gid?: number;
+  /** Largest file the kernel may write, in bytes (RLIMIT_FSIZE: launched through `prlimit`, which also disables core dumps). */
+  maxFileBytes?: number;
 }
 
 /** Options for one execution. */
@@ -94,6 +96,13 @@ class Tail {
   toString(): string {
     return this.text;
   }
+}
+
+let prlimitFound: boolean | null = null;
+/** Whether util-linux's prlimit can be run. */
+function hasPrlimit(): boolean {
+  if (prlimitFound === null) prlimitFound = spawnSync("prlimit", ["--version"]).status === 0;
+  return prlimitFound;
 }
 
 const live = new Set<KernelClient>();
@@ -225,7 +234,16 @@ export class KernelClient {
     if (opts.memoryMb !== undefined) {
       env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ""} --max-old-space-size=${Math.round(opts.memoryMb)}`.trim();
     }
-    const argv = spec.argv.map((a) => a.replace("{connection_file}", connectionFile));
+    let argv = spec.argv.map((a) => a.replace("{connection_file}", connectionFile));
+    if (opts.maxFileBytes !== undefined) {
+      // prlimit sets the limits on itself (after the uid switch, so no privilege is needed) and execs the kernel.
+      if (!hasPrlimit()) {
+        fs.rmSync(connectionFile, { force: true });
+        throw new Error("limiting file sizes needs util-linux's `prlimit` on PATH; install it or turn the limit off (`--max-file-mb 0`).");
+      }
+      const n = Math.round(opts.maxFileBytes);
+      argv = ["prlimit", `--fsize=${n}:${n}`, "--core=0:0", "--", ...argv];
+    }
     const child = spawn(argv[0], argv.slice(1), {
       cwd: opts.cwd,
       env,

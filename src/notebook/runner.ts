@@ -34,6 +34,8 @@ export interface RunOptions {
   /** Run the kernel as this uid/gid (needs root), e.g. to keep student code away from hidden tests on disk. */
   uid?: number;
   gid?: number;
+  /** Largest file the kernel may write, in bytes (RLIMIT_FSIZE via `prlimit`, Linux). */
+  maxFileBytes?: number;
 }
 
 /** The verdict on one executed code cell. */
@@ -100,6 +102,7 @@ export async function runNotebook(nb: Notebook, opts: RunOptions = {}): Promise<
       memoryMb: opts.memoryMb,
       uid: opts.uid,
       gid: opts.gid,
+      maxFileBytes: opts.maxFileBytes,
       startTimeoutMs: Math.min(opts.startTimeoutMs ?? 90_000, Math.max(1000, deadline - Date.now())),
     });
   } catch (e) {

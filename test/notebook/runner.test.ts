@@ -1,4 +1,7 @@
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, expect, test } from "vitest";
 import { codeCell, emptyNotebook, joinSource, markdownCell, type Notebook } from "../../src/notebook/ipynb";
 import { findKernelSpec, listKernelSpecs } from "../../src/notebook/kernelspec";
@@ -69,10 +72,19 @@ describe("runNotebook (tslab)", () => {
     expect(stop.error).toMatch(/Error: first/);
     expect(text(stop.notebook, "c2")).toBe("");
 
+    const big = path.join(os.tmpdir(), `metalab-fsize-${process.pid}.bin`);
     const r = await runNotebook(
-      nbOf("while (true) {}", "console.log('after')", "for (let i = 0; i < 3000; i++) console.log('spam ' + i)"),
-      { allowErrors: true, cellTimeoutMs: 5000, maxOutputBytes: 2000 },
+      nbOf(
+        "while (true) {}",
+        "console.log('after')",
+        "for (let i = 0; i < 3000; i++) console.log('spam ' + i)",
+        `require("fs").writeFileSync(${JSON.stringify(big)}, Buffer.alloc(5_000_000));`,
+      ),
+      { allowErrors: true, cellTimeoutMs: 5000, maxOutputBytes: 2000, maxFileBytes: 1_000_000 },
     );
+    expect(r.cells[3].error).toMatch(/EFBIG/);
+    expect(fs.statSync(big).size).toBeLessThanOrEqual(1_000_000);
+    fs.rmSync(big, { force: true });
     expect(r.cells[0]).toMatchObject({ ok: false, timedOut: true });
     expect(r.cells[0].error).toMatch(/interrupted/);
     expect(r.cells[1].ok).toBe(true);
