@@ -114,6 +114,14 @@ class TslabKernelTests(jupyter_kernel_test.KernelTests):
         reply, output_msgs = self.execute_helper('console.log("alive")')
         self.assertEqual(reply["content"]["status"], "ok")
 
+    def test_history_request_answered(self):
+        """history_request gets a valid (empty) history_reply: JupyterLab's console asks for it on start."""
+        self.flush_channels()
+        msg_id = self.kc.history(hist_access_type="tail", n=10, output=False, raw=True)
+        reply = self.get_non_kernel_info_reply(timeout=TIMEOUT)
+        validate_message(reply, "history_reply", msg_id)
+        self.assertEqual(reply["content"]["history"], [])
+
     def test_metalab_imports(self):
         """The project's own package loads in the kernel (node_modules/metalab link + dist build)."""
         self.flush_channels()

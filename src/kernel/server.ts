@@ -2,6 +2,7 @@
  * tslab's ZeroMQ server with the protocol gaps of tslab 1.0.22 closed: execute_result for the last expression,
  * `error` messages and full error replies, execute_input, kernel_info status, and a correct comm_info_reply.
  */
+import { createHmac, randomBytes } from "crypto";
 import * as util from "util";
 import { ZmqServer } from "tslab/dist/jupyter";
 import { getVersion } from "tslab/dist/util";
@@ -11,6 +12,55 @@ import type { CellOutcome, CellRequest, CellRunner } from "./cell-runner";
 type Message = Parameters<ZmqServer["handleExecute"]>[1];
 /** A socket as tslab's server passes it to its handlers. */
 type Socket = Parameters<ZmqServer["handleExecute"]>[0];
+/** The shell/control socket type. */
+type Router = Parameters<ZmqServer["handleShellMessage"]>[0];
+
+const DELIM = "<IDS|MSG>";
+
+/** A raw multipart message split into routing identities and its parsed header, if its signature is valid. */
+export interface RawMessage {
+  readonly identities: readonly Buffer[];
+  readonly header: Record<string, unknown>;
+}
+
+/** Splits a raw shell message and checks its HMAC-SHA256 signature (the wire protocol); null if malformed or forged. */
+export function parseRaw(frames: readonly Buffer[], key: string): RawMessage | null {
+  const d = frames.findIndex((f) => f.toString() === DELIM);
+  if (d < 0 || frames.length < d + 6) return null;
+  const parts = frames.slice(d + 2, d + 6);
+  const hmac = createHmac("sha256", key);
+  for (const p of parts) hmac.update(p);
+  if (key !== "" && hmac.digest("hex") !== frames[d + 1]?.toString()) return null;
+  try {
+    const header: unknown = JSON.parse(parts[0]?.toString() ?? "");
+    if (typeof header !== "object" || header === null) return null;
+    return { identities: frames.slice(0, d), header: header as Record<string, unknown> };
+  } catch {
+    return null;
+  }
+}
+
+/** Builds signed frames for a message replying to `parent`. */
+export function signedFrames(
+  key: string,
+  identities: readonly Buffer[],
+  parent: Record<string, unknown>,
+  msgType: string,
+  content: Record<string, unknown>,
+): (Buffer | string)[] {
+  const header = {
+    msg_id: randomBytes(16).toString("hex"),
+    username: typeof parent.username === "string" ? parent.username : "kernel",
+    session: typeof parent.session === "string" ? parent.session : "",
+    date: new Date().toISOString(),
+    msg_type: msgType,
+    version: "5.3",
+  };
+  const bodies = [header, parent, {}, content].map((b) => JSON.stringify(b));
+  const hmac = createHmac("sha256", key);
+  for (const b of bodies) hmac.update(b);
+  return [...identities, DELIM, hmac.digest("hex"), ...bodies];
+}
 
 /** Which TypeScript cells are compiled with (tslab's fork). */
 function typescriptVersion(): string {
@@ -89,6 +139,17 @@ export class MetalabServer extends ZmqServer {
     msg.header.msg_type = msgType;
     msg.content = content;
     msg.signAndSend(this.connInfo.key, sock);
+  }
+
+  /** Answers history_request (tslab has no history: an empty list) instead of tslab's "unknown msg_type" warning. */
+  override async handleShellMessage(sock: Router, ...args: Buffer[]): Promise<void> {
+    const raw = parseRaw(args, this.connInfo.key);
+    if (raw === null || raw.header.msg_type !== "history_request") return super.handleShellMessage(sock, ...args);
+    const key = this.connInfo.key;
+    const ignore = (): undefined => undefined;
+    await this.iopub.send(signedFrames(key, [], raw.header, "status", { execution_state: "busy" })).catch(ignore);
+    await sock.send(signedFrames(key, raw.identities, raw.header, "history_reply", { status: "ok", history: [] })).catch(ignore);
+    await this.iopub.send(signedFrames(key, [], raw.header, "status", { execution_state: "idle" })).catch(ignore);
   }
 
   override handleKernelInfo(sock: Socket, msg: Message): void {

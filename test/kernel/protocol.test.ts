@@ -48,3 +48,17 @@ describe("kernel protocol pieces", () => {
     expect(spec.argv).toEqual(["/usr/bin/node", "/p/dist/src/kernel/launch.js", "--config-path", "{connection_file}"]);
   });
 });
+
+describe("raw wire messages", () => {
+  it("signs frames so that parseRaw accepts them, and rejects a forged signature", async () => {
+    const { parseRaw, signedFrames } = await import("../../src/kernel/server");
+    const parent = { msg_id: "p1", username: "u", session: "s", msg_type: "history_request", version: "5.3", date: "" };
+    const frames = signedFrames("secret", [Buffer.from("id1")], parent, "history_reply", { status: "ok", history: [] });
+    const buffers = frames.map((f) => (typeof f === "string" ? Buffer.from(f) : f));
+    const raw = parseRaw(buffers, "secret");
+    expect(raw?.identities.map(String)).toEqual(["id1"]);
+    expect(raw?.header.msg_type).toBe("history_reply");
+    expect(parseRaw(buffers, "other key")).toBeNull();
+    expect(parseRaw([Buffer.from("no delimiter")], "secret")).toBeNull();
+  });
+});
