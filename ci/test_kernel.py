@@ -118,7 +118,7 @@ class TslabKernelTests(jupyter_kernel_test.KernelTests):
         """history_request gets a valid (empty) history_reply: JupyterLab's console asks for it on start."""
         self.flush_channels()
         msg_id = self.kc.history(hist_access_type="tail", n=10, output=False, raw=True)
-        reply = self.get_non_kernel_info_reply(timeout=TIMEOUT)
+        reply = self.get_non_kernel_info_reply(timeout=15)  # Answered in milliseconds when supported.
         validate_message(reply, "history_reply", msg_id)
         self.assertEqual(reply["content"]["history"], [])
 
