@@ -79,13 +79,13 @@ function progress(total: number): (done: number, student: string, r?: StudentRes
   const tty = process.stderr.isTTY === true;
   return (done, student, r) => {
     const mins = (Date.now() - t0) / 60_000;
-    const rate = mins > 0 ? done / mins : 0;
+    const rate = mins > 5 / 60 ? `${(done / mins).toFixed(1)}/min` : "-/min"; // A rate over the first seconds means nothing.
     if (tty) {
       const width = 24;
       const fill = total > 0 ? Math.round((done / total) * width) : width;
       const bar = "#".repeat(fill) + "-".repeat(width - fill);
       const last = r ? ` ${student}: ${r.status} ${r.score}/${r.maxScore}` : ` grading ${student}…`;
-      process.stderr.write(`\r\x1b[K[${bar}] ${done}/${total} ${rate.toFixed(1)}/min${last.slice(0, 60)}`);
+      process.stderr.write(`\r\x1b[K[${bar}] ${done}/${total} ${rate}${last.slice(0, 60)}`);
       if (done === total && r) process.stderr.write("\n");
     } else if (r) {
       process.stderr.write(`[${done}/${total}] ${student}: ${r.status} ${r.score}/${r.maxScore} ${r.flags.join(",")}\n`);
