@@ -384,8 +384,8 @@ export class KernelClient {
   }
 
   private appendCapped(c: Collector, out: Output): void {
-    const size = JSON.stringify(out).length;
     if (c.truncated) return;
+    const size = JSON.stringify(out).length;
     if (c.bytes + size > c.maxBytes) {
       c.truncated = true;
       let kept = "";
