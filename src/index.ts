@@ -50,3 +50,4 @@ export * from "./eval/sharpness";
 export * from "./display/measure";
 export * from "./fast/mlp-maml";
 export * from "./fast/fast-maml-trainer";
+export * from "./display/check-outputs";
