@@ -73,6 +73,14 @@ export function heldOutSet(protocol: Partial<EvalProtocol> = {}): HeldOutSet {
   return { tasks, batches };
 }
 
+/** A held-out set from explicit tasks and support inputs per K (e.g. the PyTorch reference's own draw). */
+export function heldOutSetFrom(tasks: RegressionTasks, supportX: ReadonlyMap<number, Float32Array>, protocol: Partial<EvalProtocol> = {}): HeldOutSet {
+  const p = { ...DEFAULT_PROTOCOL, ...protocol };
+  const batches = new Map<number, RegressionBatch>();
+  for (const [k, x] of supportX) batches.set(k, p.family.gridBatchAt(tasks, x, k, p.grid));
+  return { tasks, batches };
+}
+
 /** Disposes the tensors of a held-out set. */
 export function disposeHeldOut(set: HeldOutSet): void {
   for (const b of set.batches.values()) disposeBatch(b);

@@ -76,6 +76,16 @@ export abstract class RegressionFamily implements TaskFamily {
     return this.build(tasks, sx, spec.shots, qx, grid.length);
   }
 
+  /** Given support inputs [tasks * shots] (e.g. another library's held-out set) and the fixed query grid. */
+  gridBatchAt(tasks: RegressionTasks, supportX: Float32Array, shots: number, grid: Float32Array = linspace(-5, 5, 100)): RegressionBatch {
+    if (supportX.length !== tasks.count * shots) {
+      throw new Error(`gridBatchAt: expected ${tasks.count} tasks x ${shots} shots = ${tasks.count * shots} support inputs, got ${supportX.length}.`);
+    }
+    const qx = new Float32Array(tasks.count * grid.length);
+    for (let t = 0; t < tasks.count; t++) qx.set(grid, t * grid.length);
+    return this.build(tasks, supportX, shots, qx, grid.length);
+  }
+
   /** True curves of every task at `x`: an array of `tasks.count` Float32Arrays (for plotting). */
   trueCurves(tasks: RegressionTasks, x: Float32Array): Float32Array[] {
     return Array.from({ length: tasks.count }, (_, t) => this.targetsOf(tasks, t, x));

@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../src/core/random";
 import { Mlp } from "../../src/models/mlp";
 import { perTaskMse } from "../../src/models/losses";
-import { adaptationCurves, heldOutSet, disposeHeldOut, writeCsv } from "../../src/eval/protocol";
+import { adaptationCurves, heldOutSet, heldOutSetFrom, disposeHeldOut, writeCsv } from "../../src/eval/protocol";
 import { ridgePredict } from "../../src/learners/ridge";
 
 describe("evaluation protocol", () => {
@@ -23,6 +23,16 @@ describe("evaluation protocol", () => {
     expect(Array.from(a.batches.get(5)!.queryY.dataSync())).toEqual(Array.from(a.batches.get(10)!.queryY.dataSync()));
     disposeHeldOut(a);
     disposeHeldOut(b);
+  });
+
+  it("heldOutSetFrom uses the given tasks and support inputs", () => {
+    const tasks = { count: 2, params: { amplitude: new Float32Array([1, 2]), phase: new Float32Array([0, 0.5]) } };
+    const set = heldOutSetFrom(tasks, new Map([[3, new Float32Array([0, 1, 2, -1, -2, -3])]]));
+    const b = set.batches.get(3)!;
+    expect(b.supportY.dataSync()[4]).toBeCloseTo(2 * Math.sin(-2 - 0.5), 5);
+    expect(b.queryX.shape).toEqual([2, 100, 1]);
+    expect(() => heldOutSetFrom(tasks, new Map([[4, new Float32Array(3)]]))).toThrow(/expected 2 tasks x 4 shots/);
+    disposeHeldOut(set);
   });
 
   it("gives one row per learner, K and step; step 0 is the unadapted query MSE; no leaks", () => {
