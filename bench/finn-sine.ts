@@ -28,7 +28,7 @@ import { FINN_SINE_BATCH, type TrainOptions } from "../src/learners/train";
 import { adaptSgd } from "../src/learners/adapt-sgd";
 import { perTaskMse } from "../src/models/losses";
 import { supportSharpness } from "../src/eval/sharpness";
-import { DEFAULT_PROTOCOL, curvesFrame, heldOutSet, disposeHeldOut, learnerCurves, writeCsv, type CurveRow, type EvalLearner } from "../src/eval/protocol";
+import { DEFAULT_PROTOCOL, curvesFrame, heldOutSet, heldOutSetFrom, type HeldOutSet, disposeHeldOut, learnerCurves, writeCsv, type CurveRow, type EvalLearner } from "../src/eval/protocol";
 
 const ALL_LEARNERS = ["maml", "pretrained", "fomaml", "reptile", "anil", "ridge"] as const;
 type LearnerName = (typeof ALL_LEARNERS)[number];
@@ -42,6 +42,8 @@ interface Args {
   readonly evalOnly: boolean;
   readonly out: string;
   readonly reference: string | null;
+  /** Evaluate on these tasks (JSON from bench/results/torch_reference_tasks.py) instead of our seeded draw. */
+  readonly tasksFrom: string | null;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -71,6 +73,7 @@ function parseArgs(argv: readonly string[]): Args {
     evalOnly: argv.includes("--eval-only"),
     out: get("--out", "FINN_OUT") ?? "bench/results",
     reference: ref,
+    tasksFrom: get("--tasks-from", "FINN_TASKS_FROM") ?? null,
   };
 }
 
@@ -165,7 +168,7 @@ function markdownTables(rows: readonly CurveRow[], ref: Reference | null, learne
  * Why do long adaptation curves blow up? For each K: which tasks diverge (query MSE after the last step above its
  * step-0 value), and how sharp their support loss is at θ and after a few steps, against SGD's stability limit 2 / lr.
  */
-function diagnose(name: string, params: Params, model: Mlp, set: ReturnType<typeof heldOutSet>): string {
+function diagnose(name: string, params: Params, model: Mlp, set: HeldOutSet): string {
   const lr = DEFAULT_PROTOCOL.lr;
   const steps = DEFAULT_PROTOCOL.steps;
   const probeStep = 5;
@@ -216,6 +219,14 @@ const DIAGNOSE_HEADER = [
   "|---|---|---|---|---|---|---|---|---|---|",
 ].join("\n");
 
+/** The reference's held-out tasks, as dumped by bench/results/torch_reference_tasks.py. */
+function loadTasks(file: string): HeldOutSet {
+  if (!fs.existsSync(file)) throw new Error(`${file} not found. Create it with: python3 bench/results/torch_reference_tasks.py > ${file}`);
+  const j = JSON.parse(fs.readFileSync(file, "utf8")) as { amplitude: number[]; phase: number[]; K: Record<string, number[]> };
+  const tasks = { count: j.amplitude.length, params: { amplitude: Float32Array.from(j.amplitude), phase: Float32Array.from(j.phase) } };
+  return heldOutSetFrom(tasks, new Map(Object.entries(j.K).map(([k, xs]) => [Number(k), Float32Array.from(xs)])));
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   await ready();
@@ -254,7 +265,7 @@ async function main(): Promise<void> {
     if (t.name === "anil") evalLearners.push({ name: "anil-head", params: t.params, model, trainable: headNames(t.params) });
   }
   const t0 = performance.now();
-  const set = heldOutSet();
+  const set = args.tasksFrom ? loadTasks(args.tasksFrom) : heldOutSet();
   const rows = evalLearners.flatMap((l) => learnerCurves(l, set));
   console.log(`evaluation: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const diag = evalLearners.filter((l) => ["maml", "fomaml", "pretrained"].includes(l.name)).map((l) => diagnose(l.name, l.params, model, set));
@@ -262,7 +273,8 @@ async function main(): Promise<void> {
   const diagnosis = diag.length ? ["## Divergence of long adaptation (SGD lr 0.01)", "", DIAGNOSE_HEADER, ...diag, ""].join("\n") : "";
   console.log(diagnosis);
 
-  writeCsv(curvesFrame(rows), path.join(args.out, "finn-sine.csv"));
+  const stem = args.tasksFrom ? "finn-sine-reftasks" : "finn-sine";
+  writeCsv(curvesFrame(rows), path.join(args.out, `${stem}.csv`));
   const names = evalLearners.map((l) => l.name);
   const tables = markdownTables(rows, ref, names);
   const info = trained.map((t) => `| ${t.name} | ${t.iterations} | ${t.seconds.toFixed(1)} | ${t.finalLoss.toFixed(4)} |`).join("\n");
@@ -270,6 +282,7 @@ async function main(): Promise<void> {
     "# Finn et al. sine regression: metalab vs the PyTorch reference",
     "",
     `Backend: ${describeBackend()}. Seed ${args.seed}. Reference: ${args.reference ?? "none"}${ref?.iters ? ` (${ref.iters} iterations)` : ""}.`,
+    args.tasksFrom ? `Held-out tasks: the reference's own draw, loaded from ${args.tasksFrom}.` : "Held-out tasks: metalab's seeded draw (seed 1234), not the reference's.",
     "Evaluation: 1000 held-out tasks, K support points, SGD lr 0.01 with each task's own gradient, 100 grid query points on [-5, 5].",
     "ridge: closed-form ridge head on the support features (no SGD steps, so its row is flat). anil-head: ANIL evaluated with head-only SGD.",
     "",
@@ -280,7 +293,7 @@ async function main(): Promise<void> {
     tables,
     diagnosis,
   ].join("\n");
-  fs.writeFileSync(path.join(args.out, "finn-sine.md"), md);
+  fs.writeFileSync(path.join(args.out, `${stem}.md`), md);
   console.log(tables);
   for (const t of trained) for (const v of Object.values(t.params)) v.dispose();
 }
