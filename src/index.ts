@@ -18,6 +18,7 @@ export * from "./tasks/classification";
 export * from "./models/batchnorm";
 export * from "./learners/model";
 export * from "./learners/train";
+export * from "./learners/learner";
 export * from "./learners/adapt-sgd";
 export * from "./learners/maml";
 export * from "./core/run-mode";

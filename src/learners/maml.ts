@@ -16,9 +16,7 @@ import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
 import { clipByGlobalNorm } from "../optim/clip";
 import { cosineSchedule } from "../optim/schedule";
 import { headNames, splitParams, type TaskModel } from "./model";
-import { trainLoop, type TrainOptions } from "./train";
-import type { Rng } from "../core/random";
-import type { TaskFamily } from "../tasks/task-family";
+import { StepLearner } from "./learner";
 
 /** Options of MAML and its variants; every field has a default in `DEFAULT_MAML`. */
 export interface MamlOptions {
@@ -243,18 +241,13 @@ export function disposeMamlState(state: MamlState): void {
 }
 
 /** A thin stateful wrapper over `mamlStep`. */
-export class Maml {
+export class Maml extends StepLearner<MamlState> {
   readonly options: MamlOptions;
-  private state: MamlState;
 
   constructor(readonly model: TaskModel, params: Params, options: Partial<MamlOptions> = {}) {
-    this.options = mamlOptions(options);
-    this.state = initMamlState(params, this.options);
-  }
-
-  /** Current meta-parameters (owned by this object; clone to keep them past the next step). */
-  get params(): Params {
-    return this.state.params;
+    const o = mamlOptions(options);
+    super(initMamlState(params, o), (s, b) => mamlStep(s, b, model, o), disposeMamlState);
+    this.options = o;
   }
 
   /** Current learned inner rates as numbers, keyed `lr/<param>/<step>`, or null. */
@@ -263,28 +256,5 @@ export class Maml {
     const out: Record<string, number> = {};
     for (const [k, t] of Object.entries(this.state.innerLrs)) out[k] = t.dataSync()[0]!;
     return out;
-  }
-
-  /** Outer steps taken. */
-  get steps(): number {
-    return this.state.step;
-  }
-
-  /** One outer step on a meta-batch; returns the meta-loss. The batch is not disposed. */
-  step(batch: TaskBatch): number {
-    const r = mamlStep(this.state, batch, this.model, this.options);
-    disposeMamlState(this.state);
-    this.state = r.state;
-    return r.loss;
-  }
-
-  /** Trains for `options.iterations` outer steps on meta-batches from `family`; returns the per-step meta-losses. */
-  train(family: TaskFamily, rng: Rng, options: TrainOptions): Float32Array {
-    return trainLoop(family, rng, options, (b) => this.step(b));
-  }
-
-  /** Releases the tensors. */
-  dispose(): void {
-    disposeMamlState(this.state);
   }
 }

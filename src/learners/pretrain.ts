@@ -6,12 +6,12 @@ import { cloneParams, disposeParams, type Params } from "../core/params";
 import type { Rng } from "../core/random";
 import { valueAndGrad } from "../autodiff/functional";
 import { meanTaskLoss } from "../models/losses";
-import type { TaskBatch, TaskFamily, TaskLoss } from "../tasks/task-family";
+import type { TaskBatch, TaskLoss } from "../tasks/task-family";
 import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
 import { clipByGlobalNorm } from "../optim/clip";
 import { cosineSchedule } from "../optim/schedule";
 import type { TaskModel } from "./model";
-import { trainLoop, type TrainOptions } from "./train";
+import { StepLearner } from "./learner";
 
 /** Options of joint pretraining. */
 export interface PretrainOptions {
@@ -78,36 +78,13 @@ export function disposePretrainState(s: PretrainState): void {
 }
 
 /** A thin stateful wrapper over `pretrainStep`. */
-export class Pretrain {
+export class Pretrain extends StepLearner<PretrainState> {
   readonly options: PretrainOptions;
-  private state: PretrainState;
 
   constructor(readonly model: TaskModel, params: Params, options: Partial<PretrainOptions> = {}) {
-    this.options = { ...DEFAULT_PRETRAIN, ...options };
-    this.state = initPretrainState(params);
-  }
-
-  get params(): Params {
-    return this.state.params;
-  }
-
-  get steps(): number {
-    return this.state.step;
-  }
-
-  step(batch: TaskBatch): number {
-    const r = pretrainStep(this.state, batch, this.model, this.options);
-    disposePretrainState(this.state);
-    this.state = r.state;
-    return r.loss;
-  }
-
-  train(family: TaskFamily, rng: Rng, options: TrainOptions): Float32Array {
-    return trainLoop(family, rng, options, (b) => this.step(b));
-  }
-
-  dispose(): void {
-    disposePretrainState(this.state);
+    const o = { ...DEFAULT_PRETRAIN, ...options };
+    super(initPretrainState(params), (s, b) => pretrainStep(s, b, model, o), disposePretrainState);
+    this.options = o;
   }
 }
 

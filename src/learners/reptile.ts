@@ -4,12 +4,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { cloneParams, disposeParams, type Params } from "../core/params";
-import type { Rng } from "../core/random";
 import { meanTaskLoss } from "../models/losses";
-import type { TaskBatch, TaskFamily, TaskLoss } from "../tasks/task-family";
+import type { TaskBatch, TaskLoss } from "../tasks/task-family";
 import { adaptSgd } from "./adapt-sgd";
 import type { TaskModel } from "./model";
-import { trainLoop, type TrainOptions } from "./train";
+import { StepLearner } from "./learner";
 
 /** Options of Reptile. */
 export interface ReptileOptions {
@@ -88,39 +87,13 @@ export function reptileStep(state: ReptileState, batch: TaskBatch, model: TaskMo
   return { state: { params, step: state.step + 1 }, loss };
 }
 
-/** A thin stateful wrapper over `reptileStep`. */
-export class Reptile {
+/** A thin stateful wrapper over `reptileStep`; `step` returns the mean pre-adaptation loss. */
+export class Reptile extends StepLearner<ReptileState> {
   readonly options: ReptileOptions;
-  private state: ReptileState;
 
   constructor(readonly model: TaskModel, params: Params, options: Partial<ReptileOptions> = {}) {
-    this.options = reptileOptions(options);
-    this.state = { params: cloneParams(params), step: 0 };
-  }
-
-  /** Current initialisation (owned by this object). */
-  get params(): Params {
-    return this.state.params;
-  }
-
-  get steps(): number {
-    return this.state.step;
-  }
-
-  /** One outer step; returns the mean pre-adaptation loss. */
-  step(batch: TaskBatch): number {
-    const r = reptileStep(this.state, batch, this.model, this.options);
-    disposeParams(this.state.params);
-    this.state = r.state;
-    return r.loss;
-  }
-
-  /** Trains for `options.iterations` outer steps. */
-  train(family: TaskFamily, rng: Rng, options: TrainOptions): Float32Array {
-    return trainLoop(family, rng, options, (b) => this.step(b));
-  }
-
-  dispose(): void {
-    disposeParams(this.state.params);
+    const o = reptileOptions(options);
+    super({ params: cloneParams(params), step: 0 }, (s, b) => reptileStep(s, b, model, o), (s) => disposeParams(s.params));
+    this.options = o;
   }
 }

@@ -5,15 +5,14 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { cloneParams, disposeParams, type Params } from "../core/params";
-import type { Rng } from "../core/random";
 import { valueAndGrad } from "../autodiff/functional";
 import { meanTaskLoss } from "../models/losses";
 import { mlpFeatures, type Mlp } from "../models/mlp";
-import type { TaskBatch, TaskFamily } from "../tasks/task-family";
+import type { TaskBatch } from "../tasks/task-family";
 import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
 import { splitParams } from "./model";
 import type { SupportSet } from "./adapt-sgd";
-import { trainLoop, type TrainOptions } from "./train";
+import { StepLearner } from "./learner";
 
 /**
  * Solves A X = B for a batch of symmetric positive-definite A [tasks, n, n] and B [tasks, n, m] by Gauss-Jordan
@@ -141,40 +140,17 @@ export function disposeRidgeState(s: RidgeState): void {
 }
 
 /** A thin stateful wrapper over `ridgeStep`. */
-export class RidgeHead {
+export class RidgeHead extends StepLearner<RidgeState> {
   readonly options: RidgeOptions;
-  private state: RidgeState;
 
   constructor(readonly model: Mlp, params: Params, options: Partial<RidgeOptions> = {}) {
-    this.options = { ...DEFAULT_RIDGE, ...options };
-    this.state = initRidgeState(params, model);
-  }
-
-  get params(): Params {
-    return this.state.params;
-  }
-
-  get steps(): number {
-    return this.state.step;
-  }
-
-  step(batch: TaskBatch): number {
-    const r = ridgeStep(this.state, batch, this.model, this.options);
-    disposeRidgeState(this.state);
-    this.state = r.state;
-    return r.loss;
+    const o = { ...DEFAULT_RIDGE, ...options };
+    super(initRidgeState(params, model), (s, b) => ridgeStep(s, b, model, o), disposeRidgeState);
+    this.options = o;
   }
 
   /** Query predictions with heads fitted in closed form on `support`. */
   predict(support: SupportSet, queryX: tf.Tensor): tf.Tensor {
-    return ridgePredict(this.state.params, support, queryX, this.model, this.options);
-  }
-
-  train(family: TaskFamily, rng: Rng, options: TrainOptions): Float32Array {
-    return trainLoop(family, rng, options, (b) => this.step(b));
-  }
-
-  dispose(): void {
-    disposeRidgeState(this.state);
+    return ridgePredict(this.params, support, queryX, this.model, this.options);
   }
 }
