@@ -1,13 +1,14 @@
 import { describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../src/core/random";
-import { disposeParams, type Params } from "../../src/core/params";
+import { disposeParams } from "../../src/core/params";
 import { initMlp, type MlpConfig } from "../../src/models/mlp";
 import type { TaskBatch } from "../../src/tasks/task-family";
 import { disposeBatch } from "../../src/tasks/task-family";
 import { defaultKernelBackend, fastMamlMetaGradient, fastMamlUnsupportedReason, kernelFor, packParams, type FlatTaskBatch } from "../../src/fast/mlp-maml";
 import { hasWasmSimd } from "../../src/fast/wasm-simd";
 import { referenceMamlMetaGradient as referenceMetaGradient } from "../../src/fast/reference-maml";
+import { relError } from "./rel-error";
 
 /** Sine tasks as in Finn et al. (2017): amplitude in [0.1, 5], phase in [0, π], x in [-5, 5]. */
 function sineBatch(rng: Rng, tasks: number, shots: number, queries: number, outputs = 1): TaskBatch {
@@ -28,21 +29,6 @@ function sineBatch(rng: Rng, tasks: number, shots: number, queries: number, outp
   const [supportX, supportY] = make(shots);
   const [queryX, queryY] = make(queries);
   return { supportX, supportY, queryX, queryY };
-}
-
-/** Relative error ||a - b|| / ||b|| over all parameters together. */
-function relError(a: Params, b: Params): number {
-  let num = 0;
-  let den = 0;
-  for (const k of Object.keys(b)) {
-    const x = a[k]!.dataSync();
-    const y = b[k]!.dataSync();
-    for (let i = 0; i < y.length; i++) {
-      num += (x[i]! - y[i]!) ** 2;
-      den += y[i]! ** 2;
-    }
-  }
-  return Math.sqrt(num / den);
 }
 
 const CASES: { activation: MlpConfig["activation"]; steps: number; firstOrder: boolean }[] = [];

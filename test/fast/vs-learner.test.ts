@@ -1,25 +1,12 @@
 import { describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../src/core/random";
-import { disposeParams, type Params } from "../../src/core/params";
+import { disposeParams } from "../../src/core/params";
 import { Mlp, type MlpConfig } from "../../src/models/mlp";
 import { SineFamily } from "../../src/tasks/regression";
 import { disposeBatch } from "../../src/tasks/task-family";
 import { mamlMetaGradient } from "../../src/learners/maml";
-
-function relError(a: Params, b: Params): number {
-  let num = 0;
-  let den = 0;
-  for (const k of Object.keys(b)) {
-    const x = a[k]!.dataSync();
-    const y = b[k]!.dataSync();
-    for (let i = 0; i < y.length; i++) {
-      num += (x[i]! - y[i]!) ** 2;
-      den += y[i]! ** 2;
-    }
-  }
-  return Math.sqrt(num / den);
-}
+import { relError } from "./rel-error";
 
 describe("fast path inside the MAML learner", () => {
   it.each([
