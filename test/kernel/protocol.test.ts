@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { executeReplyContent, kernelInfo, plainText, readExecuteRequest } from "../../src/kernel/server";
+import { executeReplyContent, kernelInfo, parseRaw, plainText, readExecuteRequest, signedFrames } from "../../src/kernel/server";
 import { parseConfigPath } from "../../src/kernel/launch";
 import { kernelJson, parseInstallArgs } from "../../src/kernel/install";
 
@@ -51,10 +51,9 @@ describe("kernel protocol pieces", () => {
 
 describe("raw wire messages", () => {
   it("signs frames so that parseRaw accepts them, and rejects a forged signature", async () => {
-    const { parseRaw, signedFrames } = await import("../../src/kernel/server");
     const parent = { msg_id: "p1", username: "u", session: "s", msg_type: "history_request", version: "5.3", date: "" };
     const frames = signedFrames("secret", [Buffer.from("id1")], parent, "history_reply", { status: "ok", history: [] });
-    const buffers = frames.map((f) => (typeof f === "string" ? Buffer.from(f) : f));
+    const buffers = frames.map((f: string | Buffer) => (typeof f === "string" ? Buffer.from(f) : f));
     const raw = parseRaw(buffers, "secret");
     expect(raw?.identities.map(String)).toEqual(["id1"]);
     expect(raw?.header.msg_type).toBe("history_reply");
