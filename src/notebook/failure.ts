@@ -5,7 +5,7 @@
  *   1. execute_reply status is not "ok" (tslab replies "error" for a throw, a type error, a rejected top-level await), or
  *   2. it timed out or the kernel died, or
  *   3. tslab's process handlers reported "UncaughtException:" or "UnhandledPromiseRejection:" on stderr while it ran, or
- *   4. its value is a rejected promise (tslab prints `Promise { <rejected> ... }` to stdout).
+ *   4. its value is a rejected promise (`Promise { <rejected> ... }` on stdout, or as execute_result under metalab's launcher).
  * Other stderr text (console.error, console.warn, library warnings) does NOT fail a cell.
  */
 import { joinSource, type Output } from "./ipynb";
@@ -39,9 +39,18 @@ function firstMeaningfulLines(text: string, max = 3): string {
     .slice(0, 400);
 }
 
-/** The stdout text of outputs. */
-function stdoutText(outputs: readonly Output[]): string {
-  return outputs.map((o) => (o.output_type === "stream" && o.name === "stdout" ? joinSource(o.text) : "")).join("");
+/** The cell's printed value: stdout (plain tslab echoes it there) plus execute_result text (metalab's launcher). */
+function valueText(outputs: readonly Output[]): string {
+  return outputs
+    .map((o) => {
+      if (o.output_type === "stream" && o.name === "stdout") return joinSource(o.text);
+      if (o.output_type === "execute_result") {
+        const t = o.data["text/plain"];
+        return t === undefined ? "" : typeof t === "string" ? t : Array.isArray(t) ? t.join("") : "";
+      }
+      return "";
+    })
+    .join("");
 }
 
 /** Applies the failure rule to one execution outcome. */
@@ -65,7 +74,7 @@ export function judgeExecution(r: ExecuteOutcome, deathReport = "the kernel died
   }
   const m = ASYNC_FAILURE.exec(r.stderr);
   if (m !== null) return { ok: false, error: firstMeaningfulLines(r.stderr.slice(m.index)) };
-  const out = stdoutText(r.outputs);
+  const out = valueText(r.outputs);
   if (REJECTED_VALUE.test(out)) {
     return { ok: false, error: `The cell's value is a rejected promise: ${firstMeaningfulLines(out.replace(REJECTED_VALUE, ""), 1)}` };
   }
