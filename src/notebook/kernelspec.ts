@@ -61,9 +61,29 @@ export function localTslabBin(): string | null {
   }
 }
 
-/** The built-in spec for tslab/jslab: `node <tslab bin> kernel --config-path {connection_file}` (what tslab's kernel.json runs). */
+/** metalab's built kernel launcher (tslab with conforming replies), or null when dist/ is not built. */
+export function localLauncher(): string | null {
+  const launcher = path.resolve(__dirname, "..", "kernel", "launch.js");
+  return fs.existsSync(launcher) ? launcher : null;
+}
+
+/**
+ * The built-in spec for tslab/jslab: metalab's launcher for tslab when built (what environment.md registers),
+ * else `node <tslab bin> kernel --config-path {connection_file}` (what tslab's own kernel.json runs).
+ */
 export function builtinSpec(name: string): KernelSpec | null {
   if (name !== "tslab" && name !== "jslab") return null;
+  const launcher = name === "tslab" ? localLauncher() : null;
+  if (launcher !== null) {
+    return {
+      name,
+      argv: [process.execPath, launcher, "--config-path", "{connection_file}"],
+      displayName: "TypeScript",
+      language: "typescript",
+      env: {},
+      source: "builtin:metalab-launcher",
+    };
+  }
   const bin = localTslabBin();
   if (bin === null) return null;
   const argv = [process.execPath, bin, "kernel", "--config-path", "{connection_file}"];
