@@ -6,7 +6,6 @@
 import { lineChart, type Chart } from "../plot/chart";
 import { displayChart, type FigureHandle } from "./figure";
 import { ProgressBar, type ProgressInfo, type ProgressOptions } from "./progress";
-import { hasDisplayTarget } from "./sink";
 
 /** Options of `liveTraining`. */
 export interface LiveTrainingOptions extends ProgressOptions {
@@ -71,15 +70,13 @@ export class LiveTraining {
     this.maxPoints = options.maxPoints ?? 300;
     this.now = options.now ?? Date.now;
     this.lastChart = this.now();
-    const target = options.target ?? "auto";
-    this.charts = target === "display" || (target === "auto" && hasDisplayTarget());
+    this.charts = this.bar.target === "display";
   }
 
   /** Records `metrics` at `step` (0-based), moves the bar to step + 1, and redraws the chart when it is due. */
   async update(step: number, metrics: Readonly<Record<string, number>>): Promise<void> {
     for (const [metric, value] of Object.entries(metrics)) this.rows.push({ step, metric, value });
-    const info: ProgressInfo = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, v]));
-    const drew = this.bar.update(step + 1, info);
+    const drew = this.bar.update(step + 1, { ...metrics });
     if (drew && this.charts) await yieldToEventLoop(); // Let the kernel flush the message while a loop runs.
     if (!this.charts || this.rendering || this.now() - this.lastChart < this.chartInterval) return;
     this.lastChart = this.now();

@@ -60,7 +60,8 @@ export function formatProgress(label: string, done: number, total: number, elaps
 export class ProgressBar {
   private readonly label: string;
   private readonly minInterval: number;
-  private readonly target: "display" | "terminal" | "silent";
+  /** Where the bar draws, with "auto" resolved. */
+  readonly target: "display" | "terminal" | "silent";
   private readonly stream: ProgressStream;
   private readonly now: () => number;
   private readonly start: number;
