@@ -7,6 +7,7 @@ import { DEFAULT_BN_MLP, type BnMlpConfig } from "../models/batchnorm";
 import { BlobClassification, DEFAULT_BLOBS, type BlobClassificationConfig } from "../tasks/classification";
 import { disposeBatch, type BatchSpec } from "../tasks/task-family";
 import { bnMamlEvaluate, bnMamlStep, disposeBnMaml, initBnMaml, DEFAULT_BN_MAML, type BnEvalMode, type BnMamlOptions, type BnMamlState } from "./bn-maml";
+import { trainLoop } from "./train";
 
 /** Called after each meta-training step of each variant. */
 export type BnProgress = (done: number, total: number, info: { variant: string; loss: number }) => void;
@@ -80,16 +81,13 @@ export function trainBnVariant(c: BnPitfallsConfig, v: BnVariant, rng: Rng, onSt
   const family = new BlobClassification({ ...c.family, taskShiftStd: v.taskShiftStd });
   const model = variantModel(c.model, c.maml.innerSteps, v);
   let state = initBnMaml(rng.fork("init"), model);
-  const batches = rng.fork("train-tasks");
-  const curve: BnTrainRow[] = [];
-  for (let s = 1; s <= c.steps; s++) {
-    const b = family.sample(batches, c.train);
+  const onProgress = onStep && ((s: number, _total: number, loss: number) => onStep(s, loss));
+  const losses = trainLoop(family, rng.fork("train-tasks"), { iterations: c.steps, spec: c.train, onProgress }, (b) => {
     const r = bnMamlStep(state, b, model, c.maml);
-    disposeBatch(b);
     state = r.state;
-    curve.push({ variant: v.name, step: s, loss: r.loss });
-    onStep?.(s, r.loss);
-  }
+    return r.loss;
+  });
+  const curve: BnTrainRow[] = Array.from(losses, (loss, i) => ({ variant: v.name, step: i + 1, loss }));
   return { state, curve };
 }
 
