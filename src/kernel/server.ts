@@ -6,6 +6,7 @@ import { createHmac, randomBytes } from "crypto";
 import * as util from "util";
 import { ZmqServer } from "tslab/dist/jupyter";
 import { getVersion } from "tslab/dist/util";
+import { DELIMITER, verify } from "../notebook/wire";
 import type { CellOutcome, CellRequest, CellRunner } from "./cell-runner";
 
 /** A message as tslab's server passes it to its handlers (its class is not exported). */
@@ -15,8 +16,6 @@ type Socket = Parameters<ZmqServer["handleExecute"]>[0];
 /** The shell/control socket type. */
 type Router = Parameters<ZmqServer["handleShellMessage"]>[0];
 
-const DELIM = "<IDS|MSG>";
-
 /** A raw multipart message split into routing identities and its parsed header, if its signature is valid. */
 export interface RawMessage {
   readonly identities: readonly Buffer[];
@@ -25,12 +24,10 @@ export interface RawMessage {
 
 /** Splits a raw shell message and checks its HMAC-SHA256 signature (the wire protocol); null if malformed or forged. */
 export function parseRaw(frames: readonly Buffer[], key: string): RawMessage | null {
-  const d = frames.findIndex((f) => f.toString() === DELIM);
+  const d = frames.findIndex((f) => f.equals(DELIMITER));
   if (d < 0 || frames.length < d + 6) return null;
   const parts = frames.slice(d + 2, d + 6);
-  const hmac = createHmac("sha256", key);
-  for (const p of parts) hmac.update(p);
-  if (key !== "" && hmac.digest("hex") !== frames[d + 1]?.toString()) return null;
+  if (!verify(key, parts, frames[d + 1].toString("ascii"))) return null;
   try {
     const header: unknown = JSON.parse(parts[0]?.toString() ?? "");
     if (typeof header !== "object" || header === null) return null;
@@ -57,9 +54,10 @@ export function signedFrames(
     version: "5.3",
   };
   const bodies = [header, parent, {}, content].map((b) => JSON.stringify(b));
+  // Signed even under an empty key, as tslab signs its own replies (wire.ts `sign` would give "").
   const hmac = createHmac("sha256", key);
   for (const b of bodies) hmac.update(b);
-  return [...identities, DELIM, hmac.digest("hex"), ...bodies];
+  return [...identities, DELIMITER, hmac.digest("hex"), ...bodies];
 }
 
 /** Which TypeScript cells are compiled with (tslab's fork). */

@@ -34,6 +34,14 @@ export function sign(key: string, parts: ReadonlyArray<Buffer | string>): string
   return h.digest("hex");
 }
 
+/** Whether `signature` is the HMAC of `parts` under `key`, compared in constant time; always true when the key is empty. */
+export function verify(key: string, parts: ReadonlyArray<Buffer | string>, signature: string): boolean {
+  if (key === "") return true;
+  const want = Buffer.from(sign(key, parts), "ascii");
+  const got = Buffer.from(signature, "ascii");
+  return want.length === got.length && timingSafeEqual(want, got);
+}
+
 /** Builds a new message with a fresh id. */
 export function newMessage(
   msgType: string,
@@ -79,12 +87,8 @@ export function decodeMessage(frames: Buffer[], key: string): JupyterMessage {
   if (at < 0 || frames.length < at + 6) throw new Error("Jupyter message without <IDS|MSG> delimiter or parts");
   const signature = frames[at + 1].toString("ascii");
   const parts = frames.slice(at + 2, at + 6);
-  if (key !== "") {
-    const want = Buffer.from(sign(key, parts), "ascii");
-    const got = Buffer.from(signature, "ascii");
-    if (want.length !== got.length || !timingSafeEqual(want, got)) {
-      throw new Error("Jupyter message with an invalid HMAC signature (wrong key or tampered message)");
-    }
+  if (!verify(key, parts, signature)) {
+    throw new Error("Jupyter message with an invalid HMAC signature (wrong key or tampered message)");
   }
   const header = parseObject(parts[0], "header");
   if (!isHeader(header)) throw new Error("Jupyter message header lacks msg_id or msg_type");
