@@ -9,6 +9,7 @@ import type { TaskModel } from "../learners/model";
 
 /** One model to draw: its initialisation and how it is called. */
 export interface FitModel {
+  /** Prefix of the series names ("MAML, 1 step"); "" gives bare names ("1 step"). */
   readonly name: string;
   readonly params: Params;
   readonly model: TaskModel;
@@ -49,7 +50,8 @@ export function fitRows(m: FitModel, o: FitRowsOptions): FitRow[] {
       onStep: (s, p) => {
         if (!wanted.has(s)) return;
         const pred = tf.tidy(() => m.model.apply(p, gx).dataSync() as Float32Array); // [1, grid, 1] flattened
-        const series = s === 0 ? `${m.name}, pre-update` : `${m.name}, ${s} step${s === 1 ? "" : "s"}`;
+        const label = s === 0 ? "pre-update" : `${s} step${s === 1 ? "" : "s"}`;
+        const series = m.name === "" ? label : `${m.name}, ${label}`;
         o.grid.forEach((x, i) => rows.push({ x, y: pred[i]!, series, ...(o.extra ?? {}) }));
       },
     });

@@ -18,5 +18,7 @@ describe("fitRows", () => {
     const direct = tf.tidy(() => model.apply(params, tf.tensor3d(grid, [1, 5, 1])).dataSync());
     rows.filter((r) => r.series === "m, pre-update").forEach((r, i) => expect(r.y).toBeCloseTo(direct[i]!, 6));
     expect(rows[0]!.panel).toBe("p");
+    const bare = fitRows({ name: "", params, model }, { supportX: Float32Array.of(0, 0.5), supportY: Float32Array.of(1, 2), grid, steps: [0, 1], lr: 0.1 });
+    expect(new Set(bare.map((r) => r.series))).toEqual(new Set(["pre-update", "1 step"]));
   });
 });
