@@ -74,8 +74,7 @@ export function initHead(params: Params, config: MlpConfig, init: HeadInit, rng:
   const out: Record<string, tf.Tensor> = {};
   for (const [k, v] of Object.entries(params)) out[k] = v.clone();
   if (init === "keep") return out;
-  const w = `w${L - 1}`;
-  const b = `b${L - 1}`;
+  const [w, b] = mlpHeadNames(config);
   const fanIn = config.sizes[L - 1]!;
   const fanOut = config.sizes[L]!;
   out[w]!.dispose();
@@ -96,7 +95,7 @@ export function initHead(params: Params, config: MlpConfig, init: HeadInit, rng:
  * the head is [tasks, hidden, out] and [tasks, out].
  */
 export function closedFormProbe(params: Params, support: SupportSet, config: MlpConfig, ridge = 1e-4): Params {
-  const L = config.sizes.length - 1;
+  const [wName, bName] = mlpHeadNames(config);
   const phi = tf.tidy(() => mlpFeatures(params, support.x, config)); // [tasks, shots, hidden]
   const [tasks, n, h] = phi.shape as [number, number, number];
   const out = support.y.shape[2]!;
@@ -124,10 +123,10 @@ export function closedFormProbe(params: Params, support: SupportSet, config: Mlp
   }
   const res: Record<string, tf.Tensor> = {};
   for (const [k, v] of Object.entries(params)) res[k] = v.clone();
-  res[`w${L - 1}`]!.dispose();
-  res[`b${L - 1}`]!.dispose();
-  res[`w${L - 1}`] = tf.tensor3d(W, [tasks, h, out]);
-  res[`b${L - 1}`] = tf.tensor2d(B, [tasks, out]);
+  res[wName]!.dispose();
+  res[bName]!.dispose();
+  res[wName] = tf.tensor3d(W, [tasks, h, out]);
+  res[bName] = tf.tensor2d(B, [tasks, out]);
   return res;
 }
 
@@ -170,7 +169,7 @@ export function evaluateAdapted(params: Params, batch: TaskBatch, config: MlpCon
 }
 
 /** Head parameter names of an MLP config. */
-export function mlpHeadNames(config: MlpConfig): string[] {
+export function mlpHeadNames(config: MlpConfig): [weight: string, bias: string] {
   const L = config.sizes.length - 1;
   return [`w${L - 1}`, `b${L - 1}`];
 }
