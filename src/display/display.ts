@@ -4,7 +4,7 @@
  */
 import { isFrame, type Chart, type DataInput } from "../plot/chart";
 import { writeFigureFiles } from "../plot/save";
-import { figureBundle } from "./figure";
+import { displayChart, figureBundle } from "./figure";
 import { newDisplayId, sendDisplay } from "./sink";
 import { displayMarkdown, displayTable, type TableOptions } from "./table";
 
@@ -26,8 +26,7 @@ export async function display(x: Chart | DataInput | string, tableOptions: Table
     displayTable(x, tableOptions);
     return;
   }
-  const b = await figureBundle(x);
-  sendDisplay({ data: b.data, metadata: b.metadata, transient: { display_id: newDisplayId() }, update: false });
+  await displayChart(x);
 }
 
 /**
