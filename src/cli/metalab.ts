@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { assign } from "../grading/assign";
 import { AssignmentError, assignmentName, loadAssignment } from "../grading/assignment";
-import { gradeBatch, listSubmissions, safeStudentId, writeAtomic, writeStudentOutputs } from "../grading/grade-batch";
+import { folderNotebook, gradeBatch, listSubmissions, safeStudentId, writeAtomic, writeStudentOutputs } from "../grading/grade-batch";
 import { GRADE_DEFAULTS, gradeSubmission, type StudentResult } from "../grading/grade-one";
 import { toGradescope } from "../grading/reports";
 import { readNotebook, writeNotebook } from "../notebook/ipynb";
@@ -203,8 +203,7 @@ async function cmdGradeOne(argv: string[]): Promise<number> {
   let studentName = path.basename(sub);
   if (fs.existsSync(sub) && fs.statSync(sub).isDirectory()) {
     studentName = path.basename(path.resolve(sub));
-    const nbs = fs.readdirSync(sub).filter((f) => f.toLowerCase().endsWith(".ipynb") && !f.startsWith(".")).sort();
-    sub = nbs.length > 0 ? path.join(sub, nbs[0]) : path.join(sub, `${a.name}.ipynb`);
+    sub = folderNotebook(sub) ?? path.join(sub, `${a.name}.ipynb`);
   }
   const student = safeStudentId(values.student ?? studentName);
   const workRoot = fs.mkdtempSync(path.join(os.tmpdir(), "metalab-grade-"));

@@ -45,6 +45,15 @@ export function safeStudentId(name: string): string {
   return s === "" ? "student" : s.slice(0, 100);
 }
 
+/** The notebook graded from a student folder: its first `*.ipynb` by name, hidden files skipped; null if none. */
+export function folderNotebook(dir: string): string | null {
+  const nbs = fs
+    .readdirSync(dir)
+    .filter((f) => f.toLowerCase().endsWith(".ipynb") && !f.startsWith("."))
+    .sort();
+  return nbs.length > 0 ? path.join(dir, nbs[0]) : null;
+}
+
 /**
  * Lists submissions: `<dir>/<student>.ipynb` files, and `<dir>/<student>/` folders holding one notebook
  * (a folder without a notebook is listed with `file: null`). Sorted by student.
@@ -68,13 +77,7 @@ export function listSubmissions(dir: string): SubmissionEntry[] {
     if (e.name.startsWith(".")) continue;
     const full = path.join(dir, e.name);
     if (e.isFile() && e.name.toLowerCase().endsWith(".ipynb")) add(e.name, full);
-    else if (e.isDirectory()) {
-      const nbs = fs
-        .readdirSync(full)
-        .filter((f) => f.toLowerCase().endsWith(".ipynb") && !f.startsWith("."))
-        .sort();
-      add(e.name, nbs.length > 0 ? path.join(full, nbs[0]) : null);
-    }
+    else if (e.isDirectory()) add(e.name, folderNotebook(full));
   }
   return out;
 }
