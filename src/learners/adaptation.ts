@@ -117,7 +117,7 @@ export function closedFormProbe(params: Params, support: SupportSet, config: Mlp
       }
     }
     for (let r = 0; r < h; r++) ata[r]![r]! += ridge;
-    const sol = solveSpd(ata, aty);
+    const sol = solveFloat64(ata, aty);
     for (let r = 0; r < h; r++) for (let o = 0; o < out; o++) W[(t * h + r) * out + o] = sol[r]![o]!;
     for (let o = 0; o < out; o++) B[t * out + o] = sol[h]![o]!;
   }
@@ -130,8 +130,11 @@ export function closedFormProbe(params: Params, support: SupportSet, config: Mlp
   return res;
 }
 
-/** Solves M X = R for symmetric M by Gaussian elimination with partial pivoting (float64; M is small). */
-function solveSpd(M: Float64Array[], R: Float64Array[]): Float64Array[] {
+/**
+ * Solves M X = R for symmetric M by Gaussian elimination with partial pivoting (float64; M is small). Not ridge.ts's
+ * `solveSpd`, which is float32 and differentiable: the probe needs no gradient but float64 accuracy at tiny ridges.
+ */
+function solveFloat64(M: Float64Array[], R: Float64Array[]): Float64Array[] {
   const m = M.length;
   const A = M.map((r) => Float64Array.from(r));
   const X = R.map((r) => Float64Array.from(r));
