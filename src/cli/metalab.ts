@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { assign } from "../grading/assign";
-import { AssignmentError, assignmentName, loadAssignment } from "../grading/assignment";
+import { AssignmentError, readAssignment } from "../grading/assignment";
 import { folderNotebook, gradeBatch, listSubmissions, safeStudentId, writeAtomic, writeStudentOutputs } from "../grading/grade-batch";
 import { GRADE_DEFAULTS, gradeSubmission, type StudentResult } from "../grading/grade-one";
 import { toGradescope } from "../grading/reports";
@@ -162,7 +162,7 @@ async function cmdGrade(argv: string[]): Promise<number> {
     },
   });
   const file = need(values.instructor, "instructor");
-  const a = loadAssignment(readNotebook(file), assignmentName(file));
+  const a = readAssignment(file);
   const subsDir = need(values.submissions, "submissions");
   const out = need(values.out, "out");
   const total = listSubmissions(subsDir).length;
@@ -196,7 +196,7 @@ async function cmdGradeOne(argv: string[]): Promise<number> {
     },
   });
   const file = need(values.instructor, "instructor");
-  const a = loadAssignment(readNotebook(file), assignmentName(file));
+  const a = readAssignment(file);
   let sub = need(values.submission, "submission");
   if (values.results === undefined && values.out === undefined) throw new UsageError("grade-one needs --results and/or --out");
   // Same student ids as `grade` (file name, or folder name for a folder), so `grade --resume` can collect the results.

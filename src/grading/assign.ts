@@ -3,10 +3,9 @@
  * student version fails every test, and writes the student version to a release folder.
  */
 import * as path from "node:path";
-import { readNotebook } from "../notebook/ipynb";
-import { runNotebook, type RunOptions } from "../notebook/runner";
-import { assignmentName, loadAssignment, type Assignment } from "./assignment";
 import { writeNotebook } from "../notebook/ipynb";
+import { runNotebook, type RunOptions } from "../notebook/runner";
+import { readAssignment, type Assignment } from "./assignment";
 import { mergeSubmission } from "./merge";
 
 /** Options for `assign`. */
@@ -49,7 +48,7 @@ async function testOutcomes(a: Assignment, nb: Assignment["instructor"], opts: R
 
 /** Validates, checks and releases one instructor notebook into `releaseDir/<name>.ipynb`. */
 export async function assign(instructorPath: string, releaseDir: string, opts: AssignOptions = {}): Promise<AssignReport> {
-  const a = loadAssignment(readNotebook(instructorPath), assignmentName(instructorPath));
+  const a = readAssignment(instructorPath);
   const runOpts: RunOptions = { cellTimeoutMs: 60_000, timeoutMs: 600_000, cwd: path.dirname(path.resolve(instructorPath)), ...opts.run };
   let solutionPasses = a.tests.map((t) => t.gradeId);
   let studentFails = a.tests.map((t) => t.gradeId);

@@ -3,7 +3,7 @@
  * Cell metadata follows nbgrader's schema 3 (https://nbgrader.readthedocs.io/en/stable/contributor_guide/metadata.html),
  * so the same notebooks also work with nbgrader.
  */
-import { cloneNotebook, joinSource, type Cell, type Notebook } from "../notebook/ipynb";
+import { cloneNotebook, joinSource, readNotebook, type Cell, type Notebook } from "../notebook/ipynb";
 import { MarkerError, regionsIn, stripHiddenTests, stripSolutions } from "./markers";
 
 /** What a cell is for in grading. */
@@ -147,4 +147,9 @@ export function loadAssignment(instructor: Notebook, name: string): Assignment {
 export function assignmentName(file: string): string {
   const base = file.split(/[\\/]/).pop() ?? file;
   return base.replace(/\.ipynb$/, "").replace(/\.instructor$/, "");
+}
+
+/** Reads and validates the instructor notebook at `file`, named by `assignmentName`. */
+export function readAssignment(file: string): Assignment {
+  return loadAssignment(readNotebook(file), assignmentName(file));
 }
