@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Params } from "../core/params";
 import type { Rng } from "../core/random";
 import { mlpApply, mlpFeatures, type MlpConfig } from "../models/mlp";
-import { perTaskLoss } from "../models/losses";
+import { meanTaskLoss } from "../models/losses";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
 import { adaptSgd, type SupportSet } from "./adapt-sgd";
 
@@ -162,7 +162,7 @@ export function evaluateAdapted(params: Params, batch: TaskBatch, config: MlpCon
   const ts = tf.tidy(() => {
     const ps = mlpApply(params, batch.supportX, config);
     const pq = mlpApply(params, batch.queryX, config);
-    const out = [tf.mean(perTaskLoss(loss, ps, batch.supportY)), tf.mean(perTaskLoss(loss, pq, batch.queryY))];
+    const out: tf.Tensor[] = [meanTaskLoss(loss, ps, batch.supportY), meanTaskLoss(loss, pq, batch.queryY)];
     if (loss === "cross-entropy") out.push(tf.mean(tf.cast(tf.equal(tf.argMax(pq, -1), tf.argMax(batch.queryY, -1)), "float32")));
     return out;
   });

@@ -9,7 +9,7 @@ import type { Rng } from "../core/random";
 import { grad, valueAndGrad } from "../autodiff/functional";
 import { stopGradient } from "../autodiff/activations";
 import { bnMlpApply, initBnMlp, initBnMlpState, repeatTaskParams, type BnMlpConfig, type BnMode } from "../models/batchnorm";
-import { perTaskAccuracy, perTaskLoss } from "../models/losses";
+import { meanTaskLoss, perTaskAccuracy, summedTaskLoss } from "../models/losses";
 import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
 
@@ -61,7 +61,7 @@ export function initBnMaml(rng: Rng, config: BnMlpConfig): BnMamlState {
 export function bnMamlAdapt(params: Params, bnState: Params, support: { x: tf.Tensor; y: tf.Tensor }, config: BnMlpConfig, o: BnMamlOptions, supportMode: "transductive" | "running", steps = o.innerSteps): Params {
   let theta = tileForTasks(params, support.x.shape[0]!);
   for (let s = 0; s < steps; s++) {
-    const inner = (p: Params): tf.Scalar => tf.sum(perTaskLoss(o.loss, bnMlpApply(p, bnState, support.x, config, supportMode, statSet(s)).y, support.y)) as tf.Scalar;
+    const inner = (p: Params): tf.Scalar => summedTaskLoss(o.loss, bnMlpApply(p, bnState, support.x, config, supportMode, statSet(s)).y, support.y);
     const g = grad(inner)(theta);
     const next: Record<string, tf.Tensor> = {};
     for (const k of Object.keys(theta)) next[k] = tf.sub(theta[k]!, tf.mul(o.firstOrder ? stopGradient(g[k]!) : g[k]!, o.innerLr));
@@ -81,7 +81,7 @@ export function bnMamlLoss(params: Params, bnState: Params, batch: TaskBatch, co
   let theta = tileForTasks(params, batch.supportX.shape[0]!);
   for (let s = 0; s < o.innerSteps; s++) {
     if (onStats) stats = onStats(bnMlpApply(theta, stats, batch.supportX, config, "train", statSet(s)).state);
-    const inner = (q: Params): tf.Scalar => tf.sum(perTaskLoss(o.loss, bnMlpApply(q, stats, batch.supportX, config, "transductive", statSet(s)).y, batch.supportY)) as tf.Scalar;
+    const inner = (q: Params): tf.Scalar => summedTaskLoss(o.loss, bnMlpApply(q, stats, batch.supportX, config, "transductive", statSet(s)).y, batch.supportY);
     const g = grad(inner)(theta);
     const next: Record<string, tf.Tensor> = {};
     for (const k of Object.keys(theta)) next[k] = tf.sub(theta[k]!, tf.mul(o.firstOrder ? stopGradient(g[k]!) : g[k]!, o.innerLr));
@@ -89,7 +89,7 @@ export function bnMamlLoss(params: Params, bnState: Params, batch: TaskBatch, co
   }
   const out = bnMlpApply(theta, stats, batch.queryX, config, onStats ? "train" : "transductive", statSet(o.innerSteps));
   if (onStats) onStats(out.state);
-  return tf.mean(perTaskLoss(o.loss, out.y, batch.queryY)) as tf.Scalar;
+  return meanTaskLoss(o.loss, out.y, batch.queryY);
 }
 
 /** One meta-training step (Adam on the MAML loss) that also accumulates running statistics per inner step. */
@@ -146,7 +146,7 @@ export function bnMamlEvaluate(state: Pick<BnMamlState, "params" | "bnState">, b
     } else {
       logits = bnMlpApply(theta, state.bnState, batch.queryX, config, mode, { ...statSet(S), support: batch.supportX }).y;
     }
-    return [tf.mean(perTaskLoss(o.loss, logits, batch.queryY)), tf.mean(perTaskAccuracy(logits, batch.queryY))];
+    return [meanTaskLoss(o.loss, logits, batch.queryY), tf.mean(perTaskAccuracy(logits, batch.queryY))];
   });
   const [loss, accuracy] = ts.map((t) => t.dataSync()[0]!);
   ts.forEach((t) => t.dispose());

@@ -9,7 +9,7 @@ import type { Rng } from "../core/random";
 import { logSoftmax, softmax } from "../autodiff/activations";
 import { valueAndGrad } from "../autodiff/functional";
 import { initMlp, mlpApply, type MlpConfig } from "../models/mlp";
-import { perTaskAccuracy, perTaskCrossEntropy } from "../models/losses";
+import { meanTaskLoss, perTaskAccuracy, perTaskCrossEntropy } from "../models/losses";
 import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
 import { BlobClassification, DEFAULT_BLOBS, type BlobClassificationConfig } from "../tasks/classification";
 
@@ -181,7 +181,7 @@ export function runForgetting(config: Partial<ForgettingConfig>, rng: Rng): { ro
   const batchRngA = rng.fork("batches-A");
   params = trainPhase(params, trainableA, c.stepsA, c, (p) => {
     const idx = randomIndices(batchRngA, nTrain, c.batchSize);
-    return tf.mean(perTaskCrossEntropy(logitsOf(p, rows(A.trainX, idx), mlp, c.heads, "A"), rows(A.trainY, idx))) as tf.Scalar;
+    return meanTaskLoss("cross-entropy", logitsOf(p, rows(A.trainX, idx), mlp, c.heads, "A"), rows(A.trainY, idx));
   }, (s, p) => s % c.evalEvery === 0 && s < c.stepsA && evaluate("A", s, p));
   const before = evaluate("A", c.stepsA, params);
 
@@ -194,10 +194,10 @@ export function runForgetting(config: Partial<ForgettingConfig>, rng: Rng): { ro
   params = trainPhase(params, trainableB, c.stepsB, c, (p) => {
     const idxB = randomIndices(batchRngB, nTrain, nB);
     const xB = rows(B.trainX, idxB);
-    let loss = tf.mul(tf.mean(perTaskCrossEntropy(logitsOf(p, xB, mlp, c.heads, "B"), rows(B.trainY, idxB))), nB / c.batchSize);
+    let loss = tf.mul(meanTaskLoss("cross-entropy", logitsOf(p, xB, mlp, c.heads, "B"), rows(B.trainY, idxB)), nB / c.batchSize);
     if (nReplay > 0) {
       const idxA = randomIndices(batchRngB, nTrain, nReplay);
-      const lossA = tf.mean(perTaskCrossEntropy(logitsOf(p, rows(A.trainX, idxA), mlp, c.heads, "A"), rows(A.trainY, idxA)));
+      const lossA = meanTaskLoss("cross-entropy", logitsOf(p, rows(A.trainX, idxA), mlp, c.heads, "A"), rows(A.trainY, idxA));
       loss = tf.add(loss, tf.mul(lossA, nReplay / c.batchSize));
     }
     if (c.heads === "lwf") {

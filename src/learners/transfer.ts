@@ -8,7 +8,7 @@ import type { Params } from "../core/params";
 import type { Rng } from "../core/random";
 import { valueAndGrad } from "../autodiff/functional";
 import { initMlp, mlpApply, type MlpConfig } from "../models/mlp";
-import { perTaskCrossEntropy } from "../models/losses";
+import { meanTaskLoss } from "../models/losses";
 import { adamStep, disposeAdam, initAdam } from "../optim/adam";
 import { BlobClassification, DEFAULT_BLOBS, type BlobClassificationConfig } from "../tasks/classification";
 import { disposeBatch, type BatchSpec } from "../tasks/task-family";
@@ -53,7 +53,7 @@ export function pretrainClassifier(c: ClassifierPretrainConfig, rng: Rng, onStep
     const { value, grads } = tf.tidy(() => {
       const xb = tf.gather(x, idx, 1); // [1, batch, dim]
       const yb = tf.gather(y, idx, 1); // [1, batch, pool]
-      return valueAndGrad((p) => tf.mean(perTaskCrossEntropy(mlpApply(p, xb, config), yb)) as tf.Scalar)(params);
+      return valueAndGrad((p) => meanTaskLoss("cross-entropy", mlpApply(p, xb, config), yb))(params);
     });
     idx.dispose();
     const loss = value.dataSync()[0]!;
