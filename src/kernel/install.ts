@@ -36,10 +36,15 @@ export function parseInstallArgs(argv: readonly string[], isRoot: boolean): Inst
   return { python, name, displayName, location };
 }
 
+/** The command line Jupyter runs to start the launcher: `node <launcher> --config-path {connection_file}`. */
+export function launcherArgv(launcher: string, nodeBinary: string = process.execPath): string[] {
+  return [nodeBinary, launcher, "--config-path", "{connection_file}"];
+}
+
 /** The kernel.json this project registers. */
 export function kernelJson(launcher: string, displayName: string, nodeBinary: string = process.execPath): Record<string, unknown> {
   return {
-    argv: [nodeBinary, launcher, "--config-path", "{connection_file}"],
+    argv: launcherArgv(launcher, nodeBinary),
     display_name: displayName,
     language: "typescript",
     interrupt_mode: "signal",

@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { launcherArgv } from "../kernel/install";
 
 /** How to launch one kernel. `argv` contains the `{connection_file}` placeholder. */
 export interface KernelSpec {
@@ -77,7 +78,7 @@ export function builtinSpec(name: string): KernelSpec | null {
   if (launcher !== null) {
     return {
       name,
-      argv: [process.execPath, launcher, "--config-path", "{connection_file}"],
+      argv: launcherArgv(launcher),
       displayName: "TypeScript",
       language: "typescript",
       env: {},
