@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Params } from "../core/params";
 import type { Rng } from "../core/random";
+import { adamStep, DEFAULT_ADAM, disposeAdam, initAdam, type AdamState } from "../optim/adam";
 import { valueAndGrad } from "./functional";
 
 /** Something with `init(rng)` and `apply(params, x)`, such as `new Mlp(config)`. */
@@ -194,38 +195,29 @@ export class SGD {
 /** Adam with bias correction (Kingma & Ba 2015), updating a StatefulModule in place; one step count per parameter. */
 export class Adam {
   private readonly c: Required<AdamOptions>;
-  private readonly m: Record<string, tf.Tensor> = {};
-  private readonly v: Record<string, tf.Tensor> = {};
-  private readonly t: Record<string, number> = {};
+  /** Per-parameter state of the functional `adamStep`, created at a parameter's first step. */
+  private readonly states: Record<string, AdamState> = {};
 
   constructor(readonly module: StatefulModule<never, unknown>, options: AdamOptions = {}) {
-    this.c = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, ...options };
+    this.c = { ...DEFAULT_ADAM, weightDecay: 0, ...options };
     if (!(this.c.lr > 0)) throw new Error(`Adam needs a positive lr, got ${this.c.lr}. The usual value is 1e-3.`);
   }
 
-  /** One bias-corrected Adam update of every parameter with a gradient. */
+  /** One bias-corrected Adam update (`adamStep`) of every parameter with a gradient. */
   step(): void {
-    const { lr, beta1, beta2, eps, weightDecay } = this.c;
+    const { weightDecay, ...config } = this.c;
     for (const k of withGrads(this.module, "Adam")) {
       const p = this.module.parameters[k]!;
       const g0 = this.module.grad[k]!;
-      const t = (this.t[k] ?? 0) + 1;
-      this.t[k] = t;
+      const prev = this.states[k];
       const [m, v] = tf.tidy(() => {
         const g = weightDecay ? tf.add(g0, tf.mul(p, weightDecay)) : g0;
-        const mPrev = this.m[k] ?? tf.zerosLike(g);
-        const vPrev = this.v[k] ?? tf.zerosLike(g);
-        const m1 = tf.add(tf.mul(mPrev, beta1), tf.mul(g, 1 - beta1));
-        const v1 = tf.add(tf.mul(vPrev, beta2), tf.mul(tf.square(g), 1 - beta2));
-        const mHat = tf.div(m1, 1 - beta1 ** t);
-        const vHat = tf.div(v1, 1 - beta2 ** t);
-        p.assign(tf.sub(p, tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), eps)), lr)));
-        return [m1, v1];
+        const r = adamStep({ [k]: p }, { [k]: g }, prev ?? initAdam({ [k]: p }), config);
+        p.assign(r.params[k]!);
+        return [r.state.m[k]!, r.state.v[k]!];
       });
-      this.m[k]?.dispose();
-      this.v[k]?.dispose();
-      this.m[k] = m!;
-      this.v[k] = v!;
+      if (prev) disposeAdam(prev);
+      this.states[k] = { step: (prev?.step ?? 0) + 1, m: { [k]: m! }, v: { [k]: v! } };
     }
   }
 
@@ -236,6 +228,6 @@ export class Adam {
 
   /** Frees the moment estimates. */
   dispose(): void {
-    for (const x of [...Object.values(this.m), ...Object.values(this.v)]) x.dispose();
+    for (const s of Object.values(this.states)) disposeAdam(s);
   }
 }
