@@ -79,14 +79,15 @@ export interface GradCheckReport {
   readonly summary: string;
 }
 
-interface Sample {
+/** One step's comparison; a type alias (not an interface) so tf.tidy can return it. */
+type Sample = {
   readonly absError: number;
   readonly magnitude: number;
   readonly allowed: number;
   readonly step: number;
   readonly auto: number;
   readonly fd: number;
-}
+};
 
 /** Checks autodiff gradients (and Hessian-vector products) of `f` at `params` against central differences. */
 export function checkGradients(f: ParamFn, params: Params, rng: Rng, options: GradCheckOptions = {}): GradCheckReport {
@@ -197,14 +198,17 @@ function firstOrderSample(f: ParamFn, p: Params, v: Params, h: number, u: number
   return tf.tidy(() => {
     const g = grad(f)(p);
     const auto = tf.addN(Object.keys(p).map((k) => tf.sum(tf.mul(g[k]!, v[k]!)))).dataSync()[0]!;
-    const fp = scalarOf(f(shifted(p, v, h)));
-    const fm = scalarOf(f(shifted(p, v, -h)));
-    const fd = (fp - fm) / (2 * h);
-    // Round-off in f(p +- hv) of about u * |f| per evaluation, times a safety factor for accumulated ops.
-    const noise = (64 * u * (Math.abs(fp) + Math.abs(fm))) / (2 * h);
-    const magnitude = Math.max(Math.abs(auto), Math.abs(fd));
-    return { absError: Math.abs(auto - fd), magnitude, allowed: atol + noise + rtol * magnitude, step: h, auto, fd };
+    return centralSample(auto, scalarOf(f(shifted(p, v, h))), scalarOf(f(shifted(p, v, -h))), h, u, rtol, atol);
   });
+}
+
+/** Compares the directional derivative `auto` with the central difference of fp = f(p + hv) and fm = f(p - hv). */
+function centralSample(auto: number, fp: number, fm: number, h: number, u: number, rtol: number, atol: number): Sample {
+  const fd = (fp - fm) / (2 * h);
+  // Round-off in f(p +- hv) of about u * |f| per evaluation, times a safety factor for accumulated ops.
+  const noise = (64 * u * (Math.abs(fp) + Math.abs(fm))) / (2 * h);
+  const magnitude = Math.max(Math.abs(auto), Math.abs(fd));
+  return { absError: Math.abs(auto - fd), magnitude, allowed: atol + noise + rtol * magnitude, step: h, auto, fd };
 }
 
 function secondOrderSample(f: ParamFn, p: Params, v: Params, h: number, u: number, rtol: number, atol: number): Sample {
@@ -253,12 +257,7 @@ export function checkNumericGradient(
     const auto = g.reduce((a, gi, i) => a + gi * v[i]!, 0);
     const tries = Array.from({ length: steps }, (_, k): Sample => {
       const h = (eps * scale) / 4 ** k;
-      const fp = f(at.map((x, i) => x + h * v[i]!));
-      const fm = f(at.map((x, i) => x - h * v[i]!));
-      const fd = (fp - fm) / (2 * h);
-      const noise = (64 * tol.unitRoundoff * (Math.abs(fp) + Math.abs(fm))) / (2 * h);
-      const magnitude = Math.max(Math.abs(auto), Math.abs(fd));
-      return { absError: Math.abs(auto - fd), magnitude, allowed: atol + noise + rtol * magnitude, step: h, auto, fd };
+      return centralSample(auto, f(at.map((x, i) => x + h * v[i]!)), f(at.map((x, i) => x - h * v[i]!)), h, tol.unitRoundoff, rtol, atol);
     });
     samples.push(best(tries));
   }
