@@ -68,12 +68,8 @@ export abstract class RegressionFamily implements TaskFamily {
 
   /** Random support inputs and a fixed query grid (the evaluation protocol's 100 points on [-5, 5]). */
   gridBatch(tasks: RegressionTasks, rng: Rng, spec: GridSpec): RegressionBatch {
-    const grid = spec.grid ?? linspace(-5, 5, 100);
-    const n = tasks.count;
-    const sx = rng.uniformArray(n * spec.shots, this.xRange[0], this.xRange[1]);
-    const qx = new Float32Array(n * grid.length);
-    for (let t = 0; t < n; t++) qx.set(grid, t * grid.length);
-    return this.build(tasks, sx, spec.shots, qx, grid.length);
+    const sx = rng.uniformArray(tasks.count * spec.shots, this.xRange[0], this.xRange[1]);
+    return this.gridBatchAt(tasks, sx, spec.shots, spec.grid);
   }
 
   /** Given support inputs [tasks * shots] (e.g. another library's held-out set) and the fixed query grid. */
