@@ -35,7 +35,7 @@ export function valueAndGrad(f: ParamFn): (p: Params) => { value: tf.Scalar; gra
       return v;
     }, xs, undefined, true);
     // engine.gradients returns null (typed as Tensor) for inputs f does not reach.
-    const filled = xs.map((x, i) => (grads[i] ?? null) === null ? tf.zerosLike(x) : grads[i]!);
+    const filled = xs.map((x, i) => grads[i] ?? tf.zerosLike(x));
     return { value: value as tf.Scalar, grads: record(names, filled) };
   };
 }
