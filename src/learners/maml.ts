@@ -15,7 +15,8 @@ import { fastMamlMetaGradient } from "../fast/mlp-maml";
 import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
 import { clipByGlobalNorm } from "../optim/clip";
 import { cosineSchedule } from "../optim/schedule";
-import { headNames, splitParams, type TaskModel } from "./model";
+import { headNames } from "../models/mlp";
+import { splitParams, type TaskModel } from "./model";
 import { StepLearner } from "./learner";
 
 /** Options of MAML and its variants; every field has a default in `DEFAULT_MAML`. */
