@@ -11,6 +11,7 @@ export * from "./tasks/task-family";
 export * from "./tasks/regression";
 export * from "./models/losses";
 export * from "./optim/adam";
+export * from "./optim/stateful";
 export * from "./optim/sgd";
 export * from "./optim/schedule";
 export * from "./optim/clip";
