@@ -52,4 +52,6 @@ export * from "./eval/sharpness";
 export * from "./display/measure";
 export * from "./fast/mlp-maml";
 export * from "./fast/fast-maml-trainer";
+export { packParams, unpackParams } from "./fast/pack";
+export { checkFastPath, FAST_PATH_MODES, type FastPathMode, type FastPathReport } from "./fast/eligibility";
 export * from "./display/check-outputs";
