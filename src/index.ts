@@ -24,13 +24,14 @@ export {
   assertGradientsMatch,
   checkNumericGradient,
 } from "./autodiff/finite-diff";
-export { type FunctionalModel, StatefulModule, type SgdOptions, type AdamOptions, SGD, Adam } from "./autodiff/stateful";
+export { type FunctionalModel, StatefulModule } from "./autodiff/stateful";
 
 // Optimisers: pure update rules on parameter records.
 export { sgdStep } from "./optim/sgd";
 export { type AdamConfig, DEFAULT_ADAM, type AdamState, initAdam, adamStep, disposeAdam } from "./optim/adam";
 export { clipByGlobalNorm } from "./optim/clip";
 export { type Schedule, type CosineScheduleConfig, cosineSchedule } from "./optim/schedule";
+export { type OptimizableModule, type SgdOptions, type AdamOptions, SGD, Adam } from "./optim/stateful";
 
 // Task families: batches with a leading task dimension.
 export { type TaskBatch, type BatchSpec, type TaskLoss, type TaskFamily, disposeBatch } from "./tasks/task-family";
@@ -134,8 +135,9 @@ export {
 } from "./learners/adaptation";
 export { type LoraConfig, DEFAULT_LORA, initLora, mergeLora, type LoraAdaptOptions, type LoraResult, adaptLora, loraTrainableCount } from "./learners/lora";
 
-// The fast path: a WebAssembly MAML trainer for plain MLPs.
+// The fast path: WebAssembly MAML for plain MLPs, and the check that says when it applies and why not.
 export { type FastMamlTrainerConfig, FastMamlTrainer } from "./fast/fast-maml-trainer";
+export { type FastPathMode, FAST_PATH_MODES, type FastPathReport, checkFastPath } from "./fast/eligibility";
 
 // Evaluation: held-out protocols, sharpness, step cost.
 export {
