@@ -84,7 +84,8 @@ const BANNED = /^(?:((?:@[\w.-]+\/)?[\w.-]+(?:\/[\w.-]+)*):)?([A-Za-z_$][\w$]*)$
 /** Parses a banned entry (`"name"` of metalab, or `"module:name"`); null when malformed. */
 export function parseBanned(entry: string): BannedName | null {
   const m = BANNED.exec(entry);
-  return m === null ? null : { module: m[1] ?? "metalab", name: m[2] };
+  const name = m?.[2];
+  return m === null || name === undefined ? null : { module: m[1] ?? "metalab", name };
 }
 
 function metalabMeta(cell: Cell): Record<string, unknown> | undefined {
@@ -104,9 +105,10 @@ function answerRules(nb: Notebook): AnswerRule[] {
     if (Array.isArray(meta.tests)) tests = meta.tests.map(String);
     else {
       tests = [];
-      for (let j = index + 1; j < nb.cells.length && cellRole(nb.cells[j]) !== "solution"; j++) {
-        const t = gradeId(nb.cells[j]);
-        if (cellRole(nb.cells[j]) === "test" && t !== undefined) tests.push(t);
+      for (const next of nb.cells.slice(index + 1)) {
+        if (cellRole(next) === "solution") break;
+        const t = gradeId(next);
+        if (cellRole(next) === "test" && t !== undefined) tests.push(t);
       }
     }
     rules.push({ answer: id, index, banned, tests });

@@ -115,14 +115,16 @@ export function bannedCalls(a: Assignment, merged: MergedSubmission, nodeModules
   const moduleSymbols = new Map<string, TS.Symbol>();
   const targets = new Map<TS.Symbol, string>();
   file.statements.slice(0, modules.length).forEach((st, i) => {
+    const moduleName = modules[i];
+    if (moduleName === undefined) return;
     if (!t.isImportDeclaration(st) || st.importClause?.namedBindings === undefined || !t.isNamespaceImport(st.importClause.namedBindings)) return;
     const modSym = resolve(checker.getSymbolAtLocation(st.importClause.namedBindings.name));
-    if (modSym === undefined) throw new Error(`banned calls name module "${modules[i]}", which cannot be resolved from ${nodeModules}; install it or fix the name`);
-    moduleSymbols.set(modules[i], modSym);
+    if (modSym === undefined) throw new Error(`banned calls name module "${moduleName}", which cannot be resolved from ${nodeModules}; install it or fix the name`);
+    moduleSymbols.set(moduleName, modSym);
     const exports = checker.getExportsOfModule(modSym);
     for (const r of rules) {
       for (const b of r.banned) {
-        if (b.module !== modules[i]) continue;
+        if (b.module !== moduleName) continue;
         const e = exports.find((x) => x.name === b.name);
         const target = resolve(e);
         if (target === undefined) throw new Error(`banned call "${b.name}" is not exported by "${b.module}"; fix metadata.metalab.banned of answer ${r.answer}`);
@@ -258,6 +260,6 @@ function isLiteralRequire(t: typeof TS, n: TS.Identifier, bannedModules: readonl
   const call = n.parent;
   if (!t.isCallExpression(call) || call.expression !== n || call.arguments.length !== 1) return false;
   const arg = call.arguments[0];
-  if (!t.isStringLiteralLike(arg)) return false;
+  if (arg === undefined || !t.isStringLiteralLike(arg)) return false;
   return !bannedModules.some((m) => arg.text === m || arg.text.startsWith(`${m}/`));
 }

@@ -138,8 +138,9 @@ export function scoreChecks(ref: ReferenceTest, sent: readonly Sent[], run: Cell
       if (run.failed) return fail(run.error !== null ? `not sent: the cell stopped before it (${run.error})` : "not sent: the cell stopped before it");
       return fail("not sent: the cell never called this check");
     }
-    if (got.length > 1) return fail(`sent ${got.length} times; a check counts only when it is sent once`);
-    const r = compareValues(c.value, got[0].value, c.options);
+    const only = got[0];
+    if (got.length > 1 || only === undefined) return fail(`sent ${got.length} times; a check counts only when it is sent once`);
+    const r = compareValues(c.value, only.value, c.options);
     return r.ok ? { ...base, score: c.points, ok: true } : fail(r.reason ?? "does not match the solution");
   });
   return { score: round(checks.reduce((s, c) => s + c.score, 0)), checks, notes };

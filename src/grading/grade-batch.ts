@@ -220,8 +220,10 @@ export async function gradeBatch(a: Assignment, submissionsDir: string, outDir: 
       return out;
     };
     const worker = async (): Promise<void> => {
-      while (next < todo.length) {
-        const { s, hash } = todo[next++];
+      for (;;) {
+        const item = todo[next++];
+        if (item === undefined) return;
+        const { s, hash } = item;
         opts.onProgress?.(done, total, s.student);
         let out: { result: StudentResult; graded?: Notebook };
         try {

@@ -233,7 +233,7 @@ function instructorMessages(a: Assignment): Set<string> {
   const lit = /\b(?:new\s+)?(\w*Error)\(\s*(["'`])((?:\\.|(?!\2)[^\\$])*)\2\s*\)/g;
   for (const t of a.tests) {
     const src = joinSource(a.instructor.cells[t.index]?.source ?? "");
-    for (const m of src.matchAll(lit)) out.add(`${m[1]}: ${m[3].replace(/\\(.)/g, "$1")}`);
+    for (const m of src.matchAll(lit)) out.add(`${m[1] ?? "Error"}: ${(m[3] ?? "").replace(/\\(.)/g, "$1")}`);
   }
   return out;
 }

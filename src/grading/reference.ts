@@ -112,7 +112,7 @@ export function referenceFromRuns(a: Assignment, full: RunResult, fullTestIndex:
       gradeId: t.gradeId,
       points: t.points,
       mode: sent.length > 0 ? "checks" : "in-kernel",
-      checks: sent.map((c, i) => ({ name: c.name, value: c.value, options: readOptions(c.options), points: points[i], hidden: !visibleNames.has(c.name) })),
+      checks: sent.map((c, i) => ({ name: c.name, value: c.value, options: readOptions(c.options), points: points[i] ?? 0, hidden: !visibleNames.has(c.name) })),
     };
   });
   if (problems.length > 0) throw new ReferenceBuildError(problems, false);

@@ -138,7 +138,7 @@ export function canvasGradebook(a: Assignment, results: readonly StudentResult[]
   const lines = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column], ["Points Possible", "", "", "", "", String(a.totalPoints)]];
   for (const r of sortedResults(results)) {
     const m = CANVAS_NAME.exec(path.basename(r.file));
-    lines.push([m !== null ? m[1] : r.student, m !== null ? m[2] : "", "", "", "", String(r.score)]);
+    lines.push([m?.[1] ?? r.student, m?.[2] ?? "", "", "", "", String(r.score)]);
   }
   return lines.map((l) => l.map(csvField).join(",")).join("\r\n") + "\r\n";
 }

@@ -62,8 +62,9 @@ export function folderNotebook(dir: string): { file: string | null; ignored: str
   }
   const nbs = entries.filter((e) => NOTEBOOK.test(e.name)).map((e) => e.name);
   const sorted = [...nbs.filter((n) => !n.startsWith(".")).sort(), ...nbs.filter((n) => n.startsWith(".")).sort()];
-  if (sorted.length === 0) return { file: null, ignored: [] };
-  return { file: path.join(dir, sorted[0]), ignored: sorted.slice(1) };
+  const first = sorted[0];
+  if (first === undefined) return { file: null, ignored: [] };
+  return { file: path.join(dir, first), ignored: sorted.slice(1) };
 }
 
 /**
@@ -95,7 +96,8 @@ export function listSubmissions(dir: string): { entries: SubmissionEntry[]; skip
   for (const s of out) byId.set(s.student, [...(byId.get(s.student) ?? []), s]);
   const entries: SubmissionEntry[] = [];
   for (const [student, list] of byId) {
-    if (list.length === 1) entries.push(list[0]);
+    const only = list[0];
+    if (list.length === 1 && only !== undefined) entries.push(only);
     else {
       const names = list.map((s) => s.name).join(" and ");
       entries.push({ student, name: names, file: null, problem: `two submissions for ${student}: ${names}; keep one and grade again`, ignored: [] });

@@ -81,7 +81,7 @@ describe("metalab assign on every instructor notebook", () => {
           "  // First order: the query gradient at the adapted parameters, ignoring how they depend on theta.\n" +
           "  const adapted = innerStep(theta, b.supportX, b.supportY, alpha);\n" +
           "  const g = ml.grad((p) => ml.meanTaskLoss(\"mse\", model.apply(p, b.queryX), b.queryY))(adapted);\n" +
-          "  return ml.mapParams(ml.meanOverTasks(g), (t) => tf.mul(t, b.supportX.shape[0]));\n}",
+          "  return ml.mapParams(g, (t) => tf.sum(t, 0)); // d(mean over tasks)/d(task copy), summed over tasks\n}",
       );
       const sub = path.join(work, "mixed.ipynb");
       fs.writeFileSync(sub, serializeNotebook(nb));

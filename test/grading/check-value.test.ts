@@ -98,7 +98,7 @@ describe("check() in a kernel", () => {
       cap.restore();
     }
     expect(cap.messages).toHaveLength(1);
-    const data = cap.messages[0].data;
+    const data = cap.messages[0]?.data ?? {};
     expect(readPayload(data[CHECK_MIME])).toMatchObject({ name: "innerStep, α = 0.3", options: { rtol: 1e-4, points: 2 } });
     expect(data["text/plain"]).toBe('check "innerStep, α = 0.3": sent a record with keys w to the grader');
   });
@@ -136,9 +136,9 @@ describe("points and scoring", () => {
   test("a check sent twice, or not at all, scores 0 with a reason", () => {
     const s = scoreChecks(ref, [sent("a", 1), sent("a", 1), sent("b", 2)], ran);
     expect(s.score).toBe(2);
-    expect(s.checks[0].reason).toMatch(/sent 2 times/);
+    expect(s.checks[0]?.reason).toMatch(/sent 2 times/);
     const missing = scoreChecks(ref, [], { ran: true, failed: true, error: "Error: not implemented" });
-    expect(missing.checks[0].reason).toBe("not sent: the cell stopped before it (Error: not implemented)");
+    expect(missing.checks[0]?.reason).toBe("not sent: the cell stopped before it (Error: not implemented)");
   });
   test("unknown names are ignored without echoing them", () => {
     const s = scoreChecks(ref, [sent("the hidden source is ...", 1)], ran);
