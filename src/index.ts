@@ -61,5 +61,6 @@ export * from "./data/resize";
 export * from "./data/omniglot";
 export * from "./data/omniglot-runs";
 export * from "./data/omniglot-tasks";
+export * from "./models/conv-op";
 export * from "./models/conv";
 export * from "./learners/protonet";

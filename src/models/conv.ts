@@ -1,15 +1,14 @@
 /**
  * A functional convolutional network for few-shot image classification: the 4-block net of Vinyals et al. (2016) and
  * Finn et al. (2017) (3×3 convolutions, stride 2, normalisation, ReLU, then a mean over the remaining positions and a
- * linear head). Convolutions are written as patch extraction (reshape + slice) and a matrix product, so every
- * derivative, to any order, goes through ops whose gradients TensorFlow.js gets right (its own conv2d has no
- * gradient of its filter gradient, and on wasm no filter gradient at all), and so task-batched filters
- * [tasks, k·k·in, out] run in one batched matMul.
+ * linear head). Convolutions go through `conv2dSame` (conv-op.ts), whose derivatives of every order are right on
+ * every backend; task-batched filters [tasks, k, k, in, out] run one convolution per task.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Params } from "../core/params";
 import type { Rng } from "../core/random";
 import { dense } from "./mlp";
+import { conv2dSame } from "./conv-op";
 
 /** How each block normalises its activations. */
 export type ConvNorm =
@@ -74,7 +73,8 @@ export function convEmbeddingSize(c: ConvNetConfig): number {
 }
 
 /**
- * Parameters: block l has `w{l}` [k·k·in, out] (He-uniform), `b{l}` [out] = 0 and, with normalisation, `gamma{l}` = 1,
+ * Parameters: block l has `w{l}` [k·k·in, out] (He-uniform; rank 2 like an MLP's weights, so `tileForTasks` and
+ * the learners treat it the same; reshaped to tf.conv2d's [k, k, in, out] inside), `b{l}` [out] = 0 and, with normalisation, `gamma{l}` = 1,
  * `beta{l}` = 0; the head (if any) is `w{L}` [embedding, outputs] (Glorot-uniform), `b{L}` = 0, so `headNames` finds it.
  */
 export function initConvNet(rng: Rng, c: ConvNetConfig): Params {
@@ -102,34 +102,6 @@ export function initConvNet(rng: Rng, c: ConvNetConfig): Params {
   return p;
 }
 
-/**
- * Patches of a batch of images for a k×k convolution with "same" padding (TensorFlow's split: the extra row and
- * column go at the bottom and right): x [n, side, side, ch] to [n, out, out, k·k·ch], ordered (ky, kx, ch) as
- * tf.conv2d's filter [k, k, ch, out] flattens.
- */
-export function extractPatches(x: tf.Tensor4D, kernel: number, stride: number): tf.Tensor4D {
-  const [n, h, w, ch] = x.shape;
-  if (h !== w) throw new Error(`extractPatches expects square images, got [${x.shape}].`);
-  const out = Math.ceil(h / stride);
-  const total = Math.max((out - 1) * stride + kernel - h, 0);
-  const before = Math.floor(total / 2);
-  const padded = h + total;
-  const blocks = Math.ceil(padded / stride) + Math.floor((kernel - 1) / stride); // rows of stride-sized blocks needed
-  const size = blocks * stride; // pad further so the side is a multiple of the stride
-  const xp = tf.pad(x, [[0, 0], [before, size - h - before], [before, size - h - before], [0, 0]]);
-  const grid = tf.reshape(xp, [n, blocks, stride, blocks, stride, ch]); // row = block * stride + phase
-  const cols: tf.Tensor[] = [];
-  for (let ky = 0; ky < kernel; ky++) {
-    for (let kx = 0; kx < kernel; kx++) {
-      const [ay, py] = [Math.floor(ky / stride), ky % stride];
-      const [ax, px] = [Math.floor(kx / stride), kx % stride];
-      const s = tf.slice(grid, [0, ay, py, ax, px, 0], [n, out, 1, out, 1, ch]); // [n, out, 1, out, 1, ch]
-      cols.push(tf.reshape(s, [n, out, out, ch]));
-    }
-  }
-  return tf.concat(cols, 3) as tf.Tensor4D; // [n, out, out, k*k*ch]
-}
-
 function need(p: Params, name: string): tf.Tensor {
   const t = p[name];
   if (!t) throw new Error(`ConvNet parameter "${name}" is missing; got [${Object.keys(p).join(", ")}]. Build params with initConvNet from the same config.`);
@@ -154,17 +126,21 @@ export function convFeatures(params: Params, x: tf.Tensor, c: ConvNetConfig): tf
   if (D !== side * side * c.inChannels) throw new Error(`ConvNet: inputs have ${D} features but the config expects ${side}×${side}×${c.inChannels} = ${side * side * c.inChannels}.`);
   let h: tf.Tensor4D = tf.reshape(x, [T * P, side, side, c.inChannels]);
   const sides = convSides(c);
+  let cin = c.inChannels;
   c.filters.forEach((cout, l) => {
     const o = sides[l]!;
-    const patches = extractPatches(h, c.kernel, c.stride); // [T*P, o, o, k*k*cin]
-    const kk = patches.shape[3];
     const w = need(params, `w${l}`);
-    let z: tf.Tensor; // [T, P*o*o, cout]
+    const shape: [number, number, number, number] = [c.kernel, c.kernel, cin, cout];
+    let y: tf.Tensor4D; // [T*P, o, o, cout]
     if (batched(w, 2)) {
-      z = tf.matMul(tf.reshape(patches, [T, P * o * o, kk]), w); // per-task filters [T, kk, cout]
+      if (w.shape[0] !== T) throw new Error(`ConvNet: task-batched filter w${l} has ${w.shape[0]} tasks but x has ${T}.`);
+      const xs = tf.split(h, T, 0); // one [P, side, side, cin] per task
+      const ws = tf.unstack(w, 0);
+      y = tf.concat(xs.map((xt, t) => conv2dSame(xt as tf.Tensor4D, tf.reshape(ws[t]!, shape), c.stride)), 0) as tf.Tensor4D;
     } else {
-      z = tf.reshape(tf.matMul(tf.reshape(patches, [T * P * o * o, kk]), w), [T, P * o * o, cout]);
+      y = conv2dSame(h, tf.reshape(w, shape), c.stride);
     }
+    let z: tf.Tensor = tf.reshape(y, [T, P * o * o, cout]);
     z = tf.add(z, perChannel(need(params, `b${l}`)));
     if (c.norm === "batch") {
       const mean = tf.mean(z, 1, true); // per task and channel, over points and positions: [T, 1, cout]
@@ -180,6 +156,7 @@ export function convFeatures(params: Params, x: tf.Tensor, c: ConvNetConfig): tf
     }
     if (c.norm !== "none") z = tf.add(tf.mul(z, perChannel(need(params, `gamma${l}`))), perChannel(need(params, `beta${l}`)));
     h = tf.reshape(tf.relu(z), [T * P, o, o, cout]);
+    cin = cout;
   });
   const last = sides[sides.length - 1]!;
   const e = convEmbeddingSize(c);
