@@ -64,3 +64,4 @@ export * from "./data/omniglot-tasks";
 export * from "./models/conv-op";
 export * from "./models/conv";
 export * from "./learners/protonet";
+export * from "./experiments/omniglot-few-shot";
