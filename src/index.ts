@@ -52,3 +52,8 @@ export * from "./display/measure";
 export * from "./fast/mlp-maml";
 export * from "./fast/fast-maml-trainer";
 export * from "./display/check-outputs";
+export * from "./data/mnist";
+export * from "./learners/replay";
+export * from "./learners/distill";
+export * from "./learners/ewc";
+export * from "./experiments/split-mnist";
