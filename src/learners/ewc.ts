@@ -66,6 +66,32 @@ export function ewcPenalty(params: Params, anchors: readonly EwcAnchor[], lambda
   return tf.mul(tf.addN(terms), lambda / 2) as tf.Scalar;
 }
 
+/**
+ * One anchor with the same penalty gradient as all of `anchors`: Σ_a F_a (θ − θ*_a)² = F (θ − θ*)² + const with
+ * F = Σ_a F_a and θ* = Σ_a F_a θ*_a / F (θ* = 0 where F = 0). Exact, unlike online EWC (Schwarz et al. 2018), and the
+ * penalty then costs one term per parameter however many tasks came before.
+ */
+export function mergeAnchors(anchors: readonly EwcAnchor[]): EwcAnchor {
+  if (anchors.length === 0) throw new Error("mergeAnchors needs at least one anchor.");
+  const names = Object.keys(anchors[0]!.mean);
+  for (const a of anchors) {
+    assertSameKeys(anchors[0]!.mean, a.mean);
+    assertSameKeys(anchors[0]!.mean, a.fisher);
+  }
+  const fisher: Record<string, tf.Tensor> = {};
+  const mean: Record<string, tf.Tensor> = {};
+  for (const k of names) {
+    const [f, m] = tf.tidy(() => {
+      const F = tf.addN(anchors.map((a) => a.fisher[k]!));
+      const weighted = tf.addN(anchors.map((a) => tf.mul(a.fisher[k]!, a.mean[k]!)));
+      return [F, tf.where(tf.greater(F, 0), tf.div(weighted, tf.maximum(F, 1e-30)), tf.zerosLike(F))];
+    });
+    fisher[k] = f!;
+    mean[k] = m!;
+  }
+  return { mean, fisher };
+}
+
 /** Disposes an anchor's tensors. */
 export function disposeAnchor(a: EwcAnchor): void {
   for (const t of [...Object.values(a.mean), ...Object.values(a.fisher)]) t.dispose();

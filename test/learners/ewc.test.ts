@@ -6,7 +6,7 @@ import { grad } from "../../src/autodiff/functional";
 import { assertGradientsMatch } from "../../src/autodiff/finite-diff";
 import { logSoftmax } from "../../src/autodiff/activations";
 import { initMlp, mlpApply, type MlpConfig } from "../../src/models/mlp";
-import { ewcPenalty, fisherDiagonal, type EwcAnchor } from "../../src/learners/ewc";
+import { ewcPenalty, fisherDiagonal, mergeAnchors, type EwcAnchor } from "../../src/learners/ewc";
 
 const mlp: MlpConfig = { sizes: [4, 5, 3], activation: "relu" };
 
@@ -79,5 +79,20 @@ describe("diagonal Fisher", () => {
     const p = initMlp(new Rng(0), mlp);
     expect(() => fisherDiagonal(p, () => tf.zeros([2, 2]), 4)).toThrow(/one value per example/);
     expect(() => fisherDiagonal(p, () => tf.zeros([1]), 0)).toThrow(/positive number/);
+  });
+});
+
+describe("merged EWC anchors", () => {
+  it("give the same penalty gradient as the separate anchors (the values differ by a constant)", () => {
+    const rng = new Rng(5);
+    const p = initMlp(rng, mlp);
+    const anchors = [anchorFrom(rng, p), anchorFrom(rng, p), anchorFrom(rng, p)];
+    const merged = mergeAnchors(anchors);
+    const gSep = grad((q) => ewcPenalty(q, anchors, 2))(p);
+    const gMer = grad((q) => ewcPenalty(q, [merged], 2))(p);
+    for (const k of Object.keys(p)) expect(tf.max(tf.abs(tf.sub(gSep[k]!, gMer[k]!))).dataSync()[0]).toBeLessThan(1e-4);
+    const q = Object.fromEntries(Object.entries(p).map(([k, v]) => [k, tf.add(v, 0.5)]));
+    const gap = (r: Params): number => ewcPenalty(r, anchors, 2).dataSync()[0]! - ewcPenalty(r, [merged], 2).dataSync()[0]!;
+    expect(gap(q)).toBeCloseTo(gap(p), 3);
   });
 });
