@@ -25,11 +25,13 @@ export interface RawMessage {
 /** Splits a raw shell message and checks its HMAC-SHA256 signature (the wire protocol); null if malformed or forged. */
 export function parseRaw(frames: readonly Buffer[], key: string): RawMessage | null {
   const d = frames.findIndex((f) => f.equals(DELIMITER));
-  if (d < 0 || frames.length < d + 6) return null;
+  const signature = frames[d + 1];
   const parts = frames.slice(d + 2, d + 6);
-  if (!verify(key, parts, frames[d + 1].toString("ascii"))) return null;
+  const [rawHeader] = parts;
+  if (d < 0 || signature === undefined || rawHeader === undefined || parts.length < 4) return null;
+  if (!verify(key, parts, signature.toString("ascii"))) return null;
   try {
-    const header: unknown = JSON.parse(parts[0]?.toString() ?? "");
+    const header: unknown = JSON.parse(rawHeader.toString());
     if (typeof header !== "object" || header === null) return null;
     return { identities: frames.slice(0, d), header: header as Record<string, unknown> };
   } catch {

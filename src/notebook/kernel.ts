@@ -244,7 +244,12 @@ export class KernelClient {
       const n = Math.round(opts.maxFileBytes);
       argv = ["prlimit", `--fsize=${n}:${n}`, "--core=0:0", "--", ...argv];
     }
-    const child = spawn(argv[0], argv.slice(1), {
+    const [command, ...args] = argv;
+    if (command === undefined) {
+      fs.rmSync(connectionFile, { force: true });
+      throw new Error(`kernelspec "${spec.name}" (${spec.source}) has an empty argv; fix its kernel.json.`);
+    }
+    const child = spawn(command, args, {
       cwd: opts.cwd,
       env,
       stdio: ["ignore", "pipe", "pipe"],

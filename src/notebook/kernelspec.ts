@@ -132,7 +132,7 @@ export function findKernelSpec(name: string, env: NodeJS.ProcessEnv = process.en
     if (!fs.existsSync(file)) continue;
     const spec = readSpec(file, name);
     if (spec === null) continue;
-    if (spec.argv.length > 0 && onPath(spec.argv[0], env)) return spec;
+    if (spec.argv[0] !== undefined && onPath(spec.argv[0], env)) return spec;
     const builtin = builtinSpec(name);
     if (builtin !== null) return builtin;
     return spec;

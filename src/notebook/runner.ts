@@ -115,8 +115,7 @@ export async function runNotebook(nb: Notebook, opts: RunOptions = {}): Promise<
   let stopError: string | undefined;
   let died = false;
   try {
-    for (let i = 0; i < out.cells.length; i++) {
-      const cell = out.cells[i];
+    for (const [i, cell] of out.cells.entries()) {
       if (cell.cell_type !== "code" || joinSource(cell.source).trim() === "") continue;
       const left = deadline - Date.now();
       if (left <= 0) {

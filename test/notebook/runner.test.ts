@@ -45,9 +45,9 @@ describe("runNotebook (tslab)", () => {
     );
     const seen: number[] = [];
     const r = await runNotebook(nb, { allowErrors: true, cellTimeoutMs: 30_000, onCell: (i, total) => seen.push(i * 100 + total) });
-    const ok = Object.fromEntries(r.cells.map((c) => [r.notebook.cells[c.index].id, c.ok]));
+    const ok = Object.fromEntries(r.cells.map((c) => [r.notebook.cells[c.index]?.id, c.ok]));
     expect(ok).toEqual({ c0: true, c1: true, c2: false, c3: false, c4: false, c5: false, c6: false, c7: true });
-    const err = Object.fromEntries(r.cells.map((c) => [r.notebook.cells[c.index].id, c.error ?? ""]));
+    const err = Object.fromEntries(r.cells.map((c) => [r.notebook.cells[c.index]?.id, c.error ?? ""]));
     expect(err.c2).toMatch(/Error: boom/);
     expect(err.c3).toMatch(/Type 'string' is not assignable to type 'number'/);
     expect(err.c4).toMatch(/Error: rejected/);
@@ -62,8 +62,8 @@ describe("runNotebook (tslab)", () => {
     expect(r.notebook.nbformat_minor).toBe(5);
     expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((i) => i * 100 + 10));
     const c0 = r.notebook.cells[1];
-    expect(c0.cell_type === "code" && c0.execution_count).toBe(1);
-    expect(nb.cells[1].cell_type === "code" && nb.cells[1].outputs.length).toBe(0); // input untouched
+    expect(c0?.cell_type === "code" && c0.execution_count).toBe(1);
+    expect(nb.cells[1]?.cell_type === "code" && nb.cells[1].outputs.length).toBe(0); // input untouched
   });
 
   test("stops at the first failure by default; interrupts a hung cell and continues; truncates floods", async () => {
@@ -82,13 +82,13 @@ describe("runNotebook (tslab)", () => {
       ),
       { allowErrors: true, cellTimeoutMs: 5000, maxOutputBytes: 2000, maxFileBytes: 1_000_000 },
     );
-    expect(r.cells[3].error).toMatch(/EFBIG/);
+    expect(r.cells[3]?.error).toMatch(/EFBIG/);
     expect(fs.statSync(big).size).toBeLessThanOrEqual(1_000_000);
     fs.rmSync(big, { force: true });
     expect(r.cells[0]).toMatchObject({ ok: false, timedOut: true });
-    expect(r.cells[0].error).toMatch(/interrupted/);
-    expect(r.cells[1].ok).toBe(true);
-    expect(r.cells[2].error).toBeUndefined();
+    expect(r.cells[0]?.error).toMatch(/interrupted/);
+    expect(r.cells[1]?.ok).toBe(true);
+    expect(r.cells[2]?.error).toBeUndefined();
     expect(r.cells[2]).toMatchObject({ ok: true, outputTruncated: true });
     expect(text(r.notebook, "c2").length).toBeLessThan(3000);
     expect(text(r.notebook, "c2")).toMatch(/output truncated at 2000 bytes/);
@@ -106,7 +106,7 @@ describe("runNotebook (tslab)", () => {
 
     const exit = await runNotebook(nbOf("console.log('bye');\nprocess.exit(3);", "1"), { allowErrors: true });
     expect(exit.kernelDied).toBe(true);
-    expect(exit.cells[0].error).toMatch(/Kernel died: kernel process exited with code 3/);
+    expect(exit.cells[0]?.error).toMatch(/Kernel died: kernel process exited with code 3/);
     expect(text(exit.notebook, "c0")).toMatch(/^bye\n/);
 
     const slow = await runNotebook(nbOf("await new Promise((r) => setTimeout(r, 60_000));", "1"), { timeoutMs: 10_000, cellTimeoutMs: 60_000 });
@@ -117,7 +117,7 @@ describe("runNotebook (tslab)", () => {
 });
 
 const hasIpykernel =
-  listKernelSpecs().includes("python3") && spawnSync(findKernelSpec("python3").argv[0], ["-c", "import ipykernel"]).status === 0;
+  listKernelSpecs().includes("python3") && spawnSync(findKernelSpec("python3").argv[0] ?? "python3", ["-c", "import ipykernel"]).status === 0;
 
 describe.runIf(hasIpykernel)("runNotebook (any kernel: ipykernel)", () => {
   test("runs a Python notebook: execute_result, streams, error messages, interrupt", async () => {
@@ -132,12 +132,12 @@ describe.runIf(hasIpykernel)("runNotebook (any kernel: ipykernel)", () => {
     );
     const r = await runNotebook(nb, { allowErrors: true, cellTimeoutMs: 5000 });
     expect(r.cells.map((c) => c.ok)).toEqual([true, true, false, false, true]);
-    expect(r.cells[2].error).toBe("ZeroDivisionError: division by zero");
-    expect(r.cells[3].timedOut).toBe(true);
+    expect(r.cells[2]?.error).toBe("ZeroDivisionError: division by zero");
+    expect(r.cells[3]?.timedOut).toBe(true);
     const a = r.notebook.cells[0];
-    expect(a.cell_type === "code" && a.outputs).toEqual([{ output_type: "execute_result", execution_count: 1, data: { "text/plain": "42" }, metadata: {} }]);
+    expect(a?.cell_type === "code" && a.outputs).toEqual([{ output_type: "execute_result", execution_count: 1, data: { "text/plain": "42" }, metadata: {} }]);
     const c = r.notebook.cells[2];
-    expect(c.cell_type === "code" && c.outputs.map((o) => o.output_type)).toEqual(["error"]); // the kernel's own error, not a duplicate
+    expect(c?.cell_type === "code" && c.outputs.map((o) => o.output_type)).toEqual(["error"]); // the kernel's own error, not a duplicate
     expect(text(r.notebook, "e")).toBe("42\n");
   });
 });
