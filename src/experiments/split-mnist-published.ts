@@ -1,0 +1,42 @@
+/**
+ * Published Split-MNIST accuracies (%, mean over 20 seeds) to set beside ours. Each cell names its source; a null cell
+ * is one we could not read from the paper (we quote none from memory).
+ *
+ * - VT2019: van de Ven & Tolias, "Three scenarios for continual learning", arXiv:1904.07734 v1 (2019), Table 4
+ *   (split MNIST; 2×400 ReLU MLP, 2,000 Adam steps per task at lr 0.001, batch 128, 60,000 training digits).
+ * - VT2018: van de Ven & Tolias, "Generative replay with feedback connections as a general strategy for continual
+ *   learning", arXiv:1809.10635 (ICLR 2019 submission), Table 3: the same network, training and 20 seeds, an earlier
+ *   run (its EWC is untuned, so it is not quoted here).
+ */
+import type { ContinualMethod, Scenario } from "./split-mnist";
+
+/** One published row. */
+export interface PublishedSplitMnistRow {
+  /** The paper's name for the method. */
+  readonly method: string;
+  /** Our closest method, if any. */
+  readonly ours: ContinualMethod | null;
+  readonly accuracy: Readonly<Record<Scenario, { readonly value: number; readonly source: "VT2019" | "VT2018" } | null>>;
+}
+
+const v19 = (value: number) => ({ value, source: "VT2019" as const });
+const v18 = (value: number) => ({ value, source: "VT2018" as const });
+
+/** The rows, in the papers' order. */
+export const PUBLISHED_SPLIT_MNIST: readonly PublishedSplitMnistRow[] = [
+  { method: "None (lower bound)", ours: "none", accuracy: { task: v18(85.15), domain: v18(57.33), class: v19(19.9) } },
+  { method: "Offline / joint (upper bound)", ours: "joint", accuracy: { task: v18(99.64), domain: v18(98.41), class: v19(97.94) } },
+  { method: "EWC", ours: "ewc", accuracy: { task: v19(98.64), domain: v19(63.95), class: v19(20.01) } },
+  { method: "Online EWC", ours: null, accuracy: { task: null, domain: null, class: v19(19.96) } },
+  { method: "SI", ours: null, accuracy: { task: v18(99.14), domain: v18(63.77), class: v19(19.99) } },
+  { method: "LwF", ours: "lwf", accuracy: { task: v18(99.6), domain: v18(71.02), class: v19(23.85) } },
+  { method: "DGR (generative replay)", ours: null, accuracy: { task: v19(99.5), domain: v19(95.72), class: v19(90.79) } },
+  { method: "DGR+distill", ours: null, accuracy: { task: v19(99.61), domain: v19(96.83), class: v19(91.79) } },
+  { method: "iCaRL (2,000 stored digits)", ours: null, accuracy: { task: null, domain: null, class: v19(94.57) } },
+];
+
+/** Long citation of each source key. */
+export const PUBLISHED_SOURCES: Readonly<Record<"VT2019" | "VT2018", string>> = {
+  VT2019: 'van de Ven & Tolias (2019), "Three scenarios for continual learning", arXiv:1904.07734 v1, Table 4',
+  VT2018: 'van de Ven & Tolias, "Generative replay with feedback connections as a general strategy for continual learning", arXiv:1809.10635, Table 3',
+};
