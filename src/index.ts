@@ -60,3 +60,5 @@ export * from "./learners/replay";
 export * from "./learners/distill";
 export * from "./learners/ewc";
 export * from "./experiments/split-mnist";
+export * from "./data/mnist-figure";
+export * from "./experiments/split-mnist-published";

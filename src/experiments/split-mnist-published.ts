@@ -40,3 +40,33 @@ export const PUBLISHED_SOURCES: Readonly<Record<"VT2019" | "VT2018", string>> = 
   VT2019: 'van de Ven & Tolias (2019), "Three scenarios for continual learning", arXiv:1904.07734 v1, Table 4',
   VT2018: 'van de Ven & Tolias, "Generative replay with feedback connections as a general strategy for continual learning", arXiv:1809.10635, Table 3',
 };
+
+/** One row of our run beside the papers: accuracies in %, null where the paper has no number. */
+export interface SplitMnistComparisonRow {
+  readonly method: ContinualMethod;
+  readonly "task-IL": number | null;
+  readonly "task-IL (paper)": number | null;
+  readonly "domain-IL": number | null;
+  readonly "domain-IL (paper)": number | null;
+  readonly "class-IL": number | null;
+  readonly "class-IL (paper)": number | null;
+}
+
+/** Our average accuracies (%, mean over the given summaries per cell) beside `PUBLISHED_SPLIT_MNIST`. */
+export function splitMnistComparison(summaries: readonly { readonly scenario: Scenario; readonly method: ContinualMethod; readonly averageAccuracy: number }[]): SplitMnistComparisonRow[] {
+  const methods = [...new Set(summaries.map((s) => s.method))];
+  const ours = (m: ContinualMethod, s: Scenario): number | null => {
+    const xs = summaries.filter((r) => r.method === m && r.scenario === s).map((r) => 100 * r.averageAccuracy);
+    return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
+  };
+  const paper = (m: ContinualMethod, s: Scenario): number | null => PUBLISHED_SPLIT_MNIST.find((r) => r.ours === m)?.accuracy[s]?.value ?? null;
+  return methods.map((m) => ({
+    method: m,
+    "task-IL": ours(m, "task"),
+    "task-IL (paper)": paper(m, "task"),
+    "domain-IL": ours(m, "domain"),
+    "domain-IL (paper)": paper(m, "domain"),
+    "class-IL": ours(m, "class"),
+    "class-IL (paper)": paper(m, "class"),
+  }));
+}
