@@ -18,6 +18,7 @@ import {
   type SplitMnistData,
   type SplitMnistSummary,
 } from "../../src/experiments/split-mnist";
+import { PUBLISHED_SPLIT_MNIST, splitMnistComparison } from "../../src/experiments/split-mnist-published";
 
 /** A small quick run: 120 training and 60 test digits per task, a 32-unit MLP, 30 steps per task. */
 const small = { hidden: [32], stepsPerTask: 30, batchSize: 32, evalEvery: 30, fisherSamples: 32 } as const;
@@ -132,5 +133,21 @@ describe("Split-MNIST runs (small, quick)", () => {
     expect(() => runSplitMnist(data, { batchSize: 4, replayFraction: 0.1 }, new Rng(0))).toThrow(/replays no example/);
     expect(() => runSplitMnist(data, { hidden: [] }, new Rng(0))).toThrow(/hidden/);
     expect(methodsFor("domain")).not.toContain("replay-heads");
+  });
+});
+
+describe("published Split-MNIST numbers", () => {
+  it("sit beside ours by method and scenario, with no invented cells", () => {
+    const rows = splitMnistComparison([
+      { scenario: "class", method: "none", averageAccuracy: 0.2 },
+      { scenario: "class", method: "none", averageAccuracy: 0.1 },
+      { scenario: "task", method: "replay", averageAccuracy: 0.99 },
+    ]);
+    const none = rows.find((r) => r.method === "none")!;
+    expect(none["class-IL"]).toBeCloseTo(15, 6);
+    expect(none["class-IL (paper)"]).toBe(19.9);
+    expect(none["task-IL"]).toBeNull();
+    expect(rows.find((r) => r.method === "replay")!["task-IL (paper)"]).toBeNull(); // the paper has no exact-replay row
+    expect(PUBLISHED_SPLIT_MNIST.find((r) => r.ours === "ewc")!.accuracy).toEqual({ task: { value: 98.64, source: "VT2019" }, domain: { value: 63.95, source: "VT2019" }, class: { value: 20.01, source: "VT2019" } });
   });
 });
