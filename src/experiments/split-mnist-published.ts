@@ -8,6 +8,7 @@
  *   learning", arXiv:1809.10635 (ICLR 2019 submission), Table 3: the same network, training and 20 seeds, an earlier
  *   run (its EWC is untuned, so it is not quoted here).
  */
+import { existsSync, readFileSync } from "fs";
 import type { ContinualMethod, Scenario } from "./split-mnist";
 
 /** One published row. */
@@ -69,4 +70,31 @@ export function splitMnistComparison(summaries: readonly { readonly scenario: Sc
     "class-IL": ours(m, "class"),
     "class-IL (paper)": paper(m, "class"),
   }));
+}
+
+/** One run of `bench/split-mnist.ts`, as stored in bench/results/split-mnist.json. */
+export interface SplitMnistBenchRun {
+  readonly seed: number;
+  readonly scenario: Scenario;
+  readonly method: ContinualMethod;
+  readonly averageAccuracy: number;
+  readonly forgetting: number | null;
+  readonly trainMs: number;
+}
+
+/** Reads the runs of bench/results/split-mnist.json; says how to regenerate a missing or malformed file. */
+export function readSplitMnistBench(file: string): { readonly runs: readonly SplitMnistBenchRun[]; readonly seeds: readonly number[]; readonly config: Readonly<Record<string, unknown>> } {
+  const fix = "Regenerate it with `npm run build && node dist/bench/split-mnist.js` (writes bench/results/split-mnist.{json,md}).";
+  if (!existsSync(file)) throw new Error(`Split-MNIST bench results ${file} are missing. ${fix}`);
+  let parsed: { runs?: unknown; seeds?: unknown; config?: unknown };
+  try {
+    parsed = JSON.parse(readFileSync(file, "utf8")) as typeof parsed;
+  } catch (e) {
+    throw new Error(`Split-MNIST bench results ${file} are not valid JSON (${e instanceof Error ? e.message : String(e)}). ${fix}`);
+  }
+  const runs = parsed.runs;
+  if (!Array.isArray(runs) || runs.length === 0 || !runs.every((r: { averageAccuracy?: unknown; scenario?: unknown; method?: unknown }) => typeof r.averageAccuracy === "number" && typeof r.scenario === "string" && typeof r.method === "string")) {
+    throw new Error(`Split-MNIST bench results ${file} hold no runs with scenario, method and averageAccuracy. ${fix}`);
+  }
+  return { runs: runs as SplitMnistBenchRun[], seeds: Array.isArray(parsed.seeds) ? (parsed.seeds as number[]) : [], config: (parsed.config ?? {}) as Record<string, unknown> };
 }

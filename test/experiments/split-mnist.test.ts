@@ -18,7 +18,10 @@ import {
   type SplitMnistData,
   type SplitMnistSummary,
 } from "../../src/experiments/split-mnist";
-import { PUBLISHED_SPLIT_MNIST, splitMnistComparison } from "../../src/experiments/split-mnist-published";
+import { PUBLISHED_SPLIT_MNIST, readSplitMnistBench, splitMnistComparison } from "../../src/experiments/split-mnist-published";
+import { mkdtempSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import * as path from "path";
 
 /** A small quick run: 120 training and 60 test digits per task, a 32-unit MLP, 30 steps per task. */
 const small = { hidden: [32], stepsPerTask: 30, batchSize: 32, evalEvery: 30, fisherSamples: 32 } as const;
@@ -149,5 +152,19 @@ describe("published Split-MNIST numbers", () => {
     expect(none["task-IL"]).toBeNull();
     expect(rows.find((r) => r.method === "replay")!["task-IL (paper)"]).toBeNull(); // the paper has no exact-replay row
     expect(PUBLISHED_SPLIT_MNIST.find((r) => r.ours === "ewc")!.accuracy).toEqual({ task: { value: 98.64, source: "VT2019" }, domain: { value: 63.95, source: "VT2019" }, class: { value: 20.01, source: "VT2019" } });
+  });
+});
+
+describe("reading the bench results", () => {
+  it("reads bench/results/split-mnist.json, and names a missing or malformed file with the fix", () => {
+    const b = readSplitMnistBench(path.join(__dirname, "../../bench/results/split-mnist.json"));
+    expect(b.runs.length).toBeGreaterThanOrEqual(17);
+    expect(b.seeds.length).toBeGreaterThanOrEqual(1);
+    const dir = mkdtempSync(path.join(tmpdir(), "metalab-bench-"));
+    expect(() => readSplitMnistBench(path.join(dir, "nope.json"))).toThrow(/nope\.json are missing.*node dist\/bench\/split-mnist\.js/);
+    writeFileSync(path.join(dir, "bad.json"), "{");
+    expect(() => readSplitMnistBench(path.join(dir, "bad.json"))).toThrow(/not valid JSON/);
+    writeFileSync(path.join(dir, "empty.json"), '{"runs": []}');
+    expect(() => readSplitMnistBench(path.join(dir, "empty.json"))).toThrow(/hold no runs/);
   });
 });
