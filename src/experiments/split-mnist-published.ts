@@ -9,6 +9,7 @@
  *   run (its EWC is untuned, so it is not quoted here).
  */
 import { existsSync, readFileSync } from "fs";
+import * as path from "path";
 import type { ContinualMethod, Scenario } from "./split-mnist";
 
 /** One published row. */
@@ -82,8 +83,17 @@ export interface SplitMnistBenchRun {
   readonly trainMs: number;
 }
 
-/** Reads the runs of bench/results/split-mnist.json; says how to regenerate a missing or malformed file. */
-export function readSplitMnistBench(file: string): { readonly runs: readonly SplitMnistBenchRun[]; readonly seeds: readonly number[]; readonly config: Readonly<Record<string, unknown>> } {
+/** metalab's own bench/results/split-mnist.json: the nearest one above this module (a checkout or the npm package). */
+export function splitMnistBenchFile(from: string = __dirname): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const f = path.join(dir, "bench", "results", "split-mnist.json");
+    if (existsSync(f)) return f;
+    if (path.dirname(dir) === dir) return path.join(from, "bench", "results", "split-mnist.json");
+  }
+}
+
+/** Reads the runs of bench/results/split-mnist.json (default: metalab's own); says how to regenerate a missing or malformed file. */
+export function readSplitMnistBench(file: string = splitMnistBenchFile()): { readonly runs: readonly SplitMnistBenchRun[]; readonly seeds: readonly number[]; readonly config: Readonly<Record<string, unknown>> } {
   const fix = "Regenerate it with `npm run build && node dist/bench/split-mnist.js` (writes bench/results/split-mnist.{json,md}).";
   if (!existsSync(file)) throw new Error(`Split-MNIST bench results ${file} are missing. ${fix}`);
   let parsed: { runs?: unknown; seeds?: unknown; config?: unknown };

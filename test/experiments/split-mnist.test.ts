@@ -157,7 +157,7 @@ describe("published Split-MNIST numbers", () => {
 
 describe("reading the bench results", () => {
   it("reads bench/results/split-mnist.json, and names a missing or malformed file with the fix", () => {
-    const b = readSplitMnistBench(path.join(__dirname, "../../bench/results/split-mnist.json"));
+    const b = readSplitMnistBench();
     expect(b.runs.length).toBeGreaterThanOrEqual(17);
     expect(b.seeds.length).toBeGreaterThanOrEqual(1);
     const dir = mkdtempSync(path.join(tmpdir(), "metalab-bench-"));
