@@ -52,7 +52,7 @@ export {
 } from "./tasks/regression";
 export { type BlobClassificationConfig, DEFAULT_BLOBS, BlobClassification, classificationRows } from "./tasks/classification";
 
-// Real data: dataset folders, Omniglot (Lake et al. 2015) and its one-shot runs.
+// Real data: dataset folders, Omniglot (Lake et al. 2015) and its one-shot runs, MNIST digits.
 export { DataError } from "./data/errors";
 export { cacheRoot, datasetEnvVar, datasetDir } from "./data/data-dir";
 export {
@@ -72,6 +72,22 @@ export {
 } from "./data/omniglot";
 export { type OneShotRun, type OneShotRuns, type LoadRunsOptions, loadOneShotRuns, runsBatch, runErrors, nearestNeighbourRuns } from "./data/omniglot-runs";
 export { type OmniglotTasksConfig, DEFAULT_OMNIGLOT_TASKS, rotateSquare, OmniglotTasks, splitCharacters } from "./data/omniglot-tasks";
+export {
+  MNIST_PIXELS,
+  MNIST_SIDE,
+  MNIST_CLASSES,
+  MNIST_DIR_ENV,
+  type MnistDigits,
+  type MnistSet,
+  type MnistSplit,
+  type MnistLoadOptions,
+  mnistDataDir,
+  loadMnist,
+  clearMnistCache,
+  mnistSubset,
+  splitMnist,
+} from "./data/mnist";
+export { type DigitTile, type DigitGridOptions, digitGridSvg, digitTiles } from "./data/mnist-figure";
 
 // Models: apply(params, x) functions and their losses.
 export { type MlpConfig, FINN_SINE_MLP, layerParamNames, mlpParamNames, headNames, initMlp, dense, mlpFeatures, mlpApply, Mlp } from "./models/mlp";
@@ -146,6 +162,9 @@ export {
   disposeProtoNetState,
   ProtoNet,
 } from "./learners/protonet";
+export { type ReplaySplit, replayCounts, type ReplayBatch, replayBatch } from "./learners/replay";
+export { distillationLoss } from "./learners/distill";
+export { type EwcAnchor, type PerExampleLogLikelihood, fisherDiagonal, ewcPenalty, mergeAnchors, disposeAnchor } from "./learners/ewc";
 export {
   type BnMamlOptions,
   DEFAULT_BN_MAML,
@@ -239,6 +258,41 @@ export {
   evaluateOnRuns,
   runConfusion,
 } from "./experiments/omniglot-few-shot";
+export {
+  SPLIT_MNIST_TASKS,
+  type Scenario,
+  SCENARIOS,
+  type ContinualMethod,
+  CONTINUAL_METHODS,
+  type SplitMnistConfig,
+  DEFAULT_SPLIT_MNIST,
+  type SplitMnistData,
+  type PrepareOptions,
+  prepareSplitMnist,
+  disposeSplitMnistData,
+  taskOfDigit,
+  splitMnistHeadNames,
+  initSplitMnistParams,
+  scenarioLogits,
+  scenarioTargets,
+  type SplitMnistRow,
+  type SplitMnistCurvePoint,
+  type SplitMnistSummary,
+  methodsFor,
+  type SplitMnistProgress,
+  runSplitMnist,
+  splitMnistSweep,
+} from "./experiments/split-mnist";
+export {
+  type PublishedSplitMnistRow,
+  PUBLISHED_SPLIT_MNIST,
+  PUBLISHED_SOURCES,
+  type SplitMnistComparisonRow,
+  splitMnistComparison,
+  type SplitMnistBenchRun,
+  splitMnistBenchFile,
+  readSplitMnistBench,
+} from "./experiments/split-mnist-published";
 
 // Charts: Vega-Lite specs, rendered to SVG/PNG and saved.
 export {
