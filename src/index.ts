@@ -61,6 +61,8 @@ export * from "./data/resize";
 export * from "./data/omniglot";
 export * from "./data/omniglot-runs";
 export * from "./data/omniglot-tasks";
+export * from "./data/download";
+export * from "./data/omniglot-download";
 export * from "./models/conv-op";
 export * from "./models/conv";
 export * from "./learners/protonet";
