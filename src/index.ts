@@ -67,3 +67,4 @@ export * from "./models/conv-op";
 export * from "./models/conv";
 export * from "./learners/protonet";
 export * from "./experiments/omniglot-few-shot";
+export * from "./experiments/omniglot-bn";
