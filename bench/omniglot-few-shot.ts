@@ -15,20 +15,10 @@ import { Rng } from "../src/core/random";
 import { disposeParams } from "../src/core/params";
 import { loadOmniglot, omniglotDir } from "../src/data/omniglot";
 import { loadOneShotRuns, nearestNeighbourRuns } from "../src/data/omniglot-runs";
-import { DEFAULT_OMNIGLOT_FEW_SHOT, evaluateOnRuns, FEW_SHOT_METHODS, trainFewShot, type FewShotMethod } from "../src/experiments/omniglot-few-shot";
+import { DEFAULT_OMNIGLOT_FEW_SHOT, OMNIGLOT_PUBLISHED, evaluateOnRuns, FEW_SHOT_METHODS, trainFewShot, type FewShotMethod } from "../src/experiments/omniglot-few-shot";
 
 /** Steps per method: the cheap ones get more (see the table for what each cost). */
 const DEFAULT_STEPS: Record<FewShotMethod, number> = { protonet: 600, maml: 300, fomaml: 300, anil: 300, "pretrain-probe": 600, "pretrain-finetune": 600 };
-
-/** Published error rates on the same 20 runs (20-way one-shot, within alphabet). */
-export const PUBLISHED = [
-  { method: "People", error: 0.045, source: "Lake et al. (2015), Science 350:1332, one-shot classification" },
-  { method: "Bayesian Program Learning (BPL)", error: 0.033, source: "Lake et al. (2015)" },
-  { method: "Deep Siamese convnet", error: 0.08, source: "Koch et al. (2015), Table 2 (92.0% correct); Lake et al. (2015)" },
-  { method: "Hierarchical Deep", error: 0.348, source: "Lake et al. (2015); Koch et al. (2015), Table 2 (65.2% correct)" },
-  { method: "Affine model", error: 0.182, source: "Koch et al. (2015), Table 2 (81.8% correct)" },
-  { method: "1-nearest neighbour (raw pixels)", error: 0.783, source: "Koch et al. (2015), Table 2 (21.7% correct)" },
-];
 
 interface Row {
   readonly method: string;
@@ -134,7 +124,7 @@ async function main(): Promise<void> {
     "",
     "| method | error on the 20 runs | training | seed | train time (s) | load avg |",
     "|---|---|---|---|---|---|",
-    ...PUBLISHED.map((p) => `| ${p.method} (published: ${p.source}) | ${pct(p.error)} | full background set | – | – | – |`),
+    ...OMNIGLOT_PUBLISHED.map((p) => `| ${p.method} (published: ${p.source}) | ${pct(p.error)} | full background set | – | – | – |`),
     ...rows.map((r) => `| **${r.method}** (ours) | ${pct(r.error)} | ${r.steps} steps, small background sets | ${r.seed} | ${r.trainSeconds.toFixed(0)} | ${r.load.toFixed(1)} |`),
     "",
     "## Settings",

@@ -68,3 +68,4 @@ export * from "./models/conv";
 export * from "./learners/protonet";
 export * from "./experiments/omniglot-few-shot";
 export * from "./experiments/omniglot-bn";
+export * from "./plot/heatmap";
