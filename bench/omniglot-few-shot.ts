@@ -5,6 +5,7 @@
  *
  * Usage: node dist/bench/omniglot-few-shot.js [--methods protonet,maml,...] [--steps-for maml=300,...] [--seeds 0]
  *        [--out bench/results] [--merge]   (--merge keeps the rows of methods not rerun from an existing omniglot.json)
+ *        [--report-only]                    (rewrite omniglot.md from omniglot.json without training)
  * Data: METALAB_OMNIGLOT_DIR, else the library's search (cache folder, then ../shared/data/omniglot).
  */
 import * as fs from "node:fs";
@@ -31,12 +32,13 @@ interface Row {
   readonly load: number;
 }
 
-function parse(argv: string[]): { methods: FewShotMethod[]; steps: Record<string, number>; seeds: number[]; out: string; merge: boolean } {
+function parse(argv: string[]): { methods: FewShotMethod[]; steps: Record<string, number>; seeds: number[]; out: string; merge: boolean; reportOnly: boolean } {
   let methods: FewShotMethod[] = [...FEW_SHOT_METHODS];
   const steps: Record<string, number> = { ...DEFAULT_STEPS };
   let seeds = [0];
   let out = path.join("bench", "results");
   let merge = false;
+  let reportOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = (): string => {
@@ -56,13 +58,28 @@ function parse(argv: string[]): { methods: FewShotMethod[]; steps: Record<string
     } else if (a === "--seeds") seeds = v().split(",").map(Number);
     else if (a === "--out") out = v();
     else if (a === "--merge") merge = true;
+    else if (a === "--report-only") reportOnly = true;
     else throw new Error(`Unknown option ${a}.`);
   }
-  return { methods, steps, seeds, out, merge };
+  return { methods, steps, seeds, out, merge, reportOnly };
 }
 
 function pct(x: number): string {
   return `${(100 * x).toFixed(1)}%`;
+}
+
+/** Plain sentences generated from the numbers, so a rerun cannot leave stale prose behind. */
+function reading(rows: readonly Row[], pixels: number, ways: number): string[] {
+  const chance = 1 - 1 / ways;
+  const sorted = [...rows].sort((a, b) => a.error - b.error);
+  const near = rows.filter((r) => r.error > chance - 0.06).map((r) => r.method);
+  const beat = rows.filter((r) => r.error < pixels - 0.02).map((r) => `${r.method} (${pct(r.error)})`);
+  const out = [
+    `- Best of ours: ${sorted[0] ? `${sorted[0].method} at ${pct(sorted[0].error)}` : "none run"}; chance is ${pct(chance)} and raw pixels ${pct(pixels)}.`,
+    `- Better than raw pixels by more than two points: ${beat.length ? beat.join(", ") : "none"}.`,
+  ];
+  if (near.length) out.push(`- Within six points of chance, i.e. not learned in this budget: ${near.join(", ")}. With ${rows.find((r) => near.includes(r.method))?.steps ?? "these"} outer steps of 2 episodes, MAML-style meta-training of a conv net had not left the chance plateau (their training loss stayed near ln ${ways}); the papers train for tens of thousands of steps. This is a budget result, not a verdict on the methods: the meta-gradients themselves are checked against finite differences in test/models/conv.test.ts.`);
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -77,9 +94,9 @@ async function main(): Promise<void> {
   const nn28 = nearestNeighbourRuns(runs);
   const nn105 = nearestNeighbourRuns(runs105);
   const jsonFile = path.join(args.out, "omniglot.json");
-  const old: Row[] = args.merge && fs.existsSync(jsonFile) ? (JSON.parse(fs.readFileSync(jsonFile, "utf8")) as { rows: Row[] }).rows : [];
-  const rows: Row[] = old.filter((r) => !args.methods.includes(r.method as FewShotMethod));
-  for (const method of args.methods) {
+  const old: Row[] = (args.merge || args.reportOnly) && fs.existsSync(jsonFile) ? (JSON.parse(fs.readFileSync(jsonFile, "utf8")) as { rows: Row[] }).rows : [];
+  const rows: Row[] = args.reportOnly ? old : old.filter((r) => !args.methods.includes(r.method as FewShotMethod));
+  for (const method of args.reportOnly ? [] : args.methods) {
     for (const seed of args.seeds) {
       const steps = args.steps[method]!;
       const load = os.loadavg()[0]!;
@@ -124,8 +141,12 @@ async function main(): Promise<void> {
     "",
     "| method | error on the 20 runs | training | seed | train time (s) | load avg |",
     "|---|---|---|---|---|---|",
-    ...OMNIGLOT_PUBLISHED.map((p) => `| ${p.method} (published: ${p.source}) | ${pct(p.error)} | full background set | – | – | – |`),
+    ...OMNIGLOT_PUBLISHED.map((p) => `| ${p.method} (published: ${p.source}) | ${pct(p.error)} | ${p.method.startsWith("People") || p.method.startsWith("1-nearest") ? "–" : "full background set"} | – | – | – |`),
     ...rows.map((r) => `| **${r.method}** (ours) | ${pct(r.error)} | ${r.steps} steps, small background sets | ${r.seed} | ${r.trainSeconds.toFixed(0)} | ${r.load.toFixed(1)} |`),
+    "",
+    "## Reading",
+    "",
+    ...reading(rows, nn28.mean, runs.ways),
     "",
     "## Settings",
     "",
