@@ -25,7 +25,7 @@ export interface OmniglotBnConfig {
   readonly modes: readonly BnEvalMode[];
 }
 
-/** Defaults: 5-way 1-shot, 784-64-64-5 BN-MLP, 2 inner steps. */
+/** Defaults: 5-way 1-shot, 784-64-64-5 BN-MLP, 2 inner steps (notebook 04 runs a smaller, shorter version). */
 export const DEFAULT_OMNIGLOT_BN: OmniglotBnConfig = {
   ways: 5, // the common few-shot setting, as in notebook 04
   hidden: [64, 64], // small enough for the notebook's budget; BN after each hidden layer
