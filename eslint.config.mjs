@@ -24,7 +24,7 @@ const LAYERS = {
   // Tooling: the kernel (`metalab/kernel`), the runner (`metalab/notebook`), the grader (`metalab/grading`), the CLI.
   kernel: ["jupyter"],
   notebook: ["jupyter"],
-  grading: ["jupyter", "notebook"],
+  grading: ["core", "jupyter", "notebook", "plot", "display"],
   cli: ["core", "data", "display", "jupyter", "notebook", "grading"],
 };
 

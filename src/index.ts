@@ -52,6 +52,44 @@ export {
 } from "./tasks/regression";
 export { type BlobClassificationConfig, DEFAULT_BLOBS, BlobClassification, classificationRows } from "./tasks/classification";
 
+// Real data: dataset folders, Omniglot (Lake et al. 2015) and its one-shot runs, MNIST digits.
+export { DataError } from "./data/errors";
+export { cacheRoot, datasetEnvVar, datasetDir } from "./data/data-dir";
+export {
+  OMNIGLOT_ARCHIVES,
+  type OmniglotSetName,
+  OMNIGLOT_RUNS_ARCHIVE,
+  OMNIGLOT_ORIGINAL_SIZE,
+  omniglotFix,
+  omniglotDir,
+  type OmniglotCharacter,
+  type OmniglotImages,
+  type LoadOmniglotOptions,
+  defaultOmniglotSets,
+  loadOmniglot,
+  omniglotImage,
+  omniglotCounts,
+} from "./data/omniglot";
+export { type OneShotRun, type OneShotRuns, type LoadRunsOptions, loadOneShotRuns, runsBatch, runErrors, nearestNeighbourRuns } from "./data/omniglot-runs";
+export { type OmniglotTasksConfig, DEFAULT_OMNIGLOT_TASKS, rotateSquare, OmniglotTasks, splitCharacters } from "./data/omniglot-tasks";
+export { OMNIGLOT_BASE_URL, omniglotDownloads, type DownloadOmniglotOptions, downloadOmniglot } from "./data/omniglot-download";
+export {
+  MNIST_PIXELS,
+  MNIST_SIDE,
+  MNIST_CLASSES,
+  MNIST_DIR_ENV,
+  type MnistDigits,
+  type MnistSet,
+  type MnistSplit,
+  type MnistLoadOptions,
+  mnistDataDir,
+  loadMnist,
+  clearMnistCache,
+  mnistSubset,
+  splitMnist,
+} from "./data/mnist";
+export { type DigitTile, type DigitGridOptions, digitGridSvg, digitTiles } from "./data/mnist-figure";
+
 // Models: apply(params, x) functions and their losses.
 export { type MlpConfig, FINN_SINE_MLP, layerParamNames, mlpParamNames, headNames, initMlp, dense, mlpFeatures, mlpApply, Mlp } from "./models/mlp";
 export { perTaskMse, perTaskCrossEntropy, perTaskLoss, summedTaskLoss, meanTaskLoss, perTaskAccuracy, classificationAccuracy } from "./models/losses";
@@ -73,6 +111,8 @@ export {
   bnMlpApply,
   BnMlp,
 } from "./models/batchnorm";
+export { type ConvNorm, type ConvNetConfig, OMNIGLOT_CONV, convSides, convEmbeddingSize, initConvNet, convFeatures, convApply, ConvNet } from "./models/conv";
+export { conv2dSame, convValid, convInputAdjoint, convFilterAdjoint } from "./models/conv-op";
 
 // Learners: pure steps with a thin class on top, and test-time adaptation.
 export { type TaskModel, splitParams } from "./learners/model";
@@ -109,6 +149,23 @@ export {
   disposeRidgeState,
   RidgeHead,
 } from "./learners/ridge";
+export {
+  type ProtoNetOptions,
+  DEFAULT_PROTONET,
+  prototypes,
+  prototypeLogits,
+  protoNetLogits,
+  protoNetLoss,
+  protoNetEvaluate,
+  type ProtoNetState,
+  initProtoNetState,
+  protoNetStep,
+  disposeProtoNetState,
+  ProtoNet,
+} from "./learners/protonet";
+export { type ReplaySplit, replayCounts, type ReplayBatch, replayBatch } from "./learners/replay";
+export { distillationLoss } from "./learners/distill";
+export { type EwcAnchor, type PerExampleLogLikelihood, fisherDiagonal, ewcPenalty, mergeAnchors, disposeAnchor } from "./learners/ewc";
 export {
   type BnMamlOptions,
   DEFAULT_BN_MAML,
@@ -190,6 +247,56 @@ export {
   runForgetting,
   forgettingSweep,
 } from "./experiments/continual";
+export {
+  FEW_SHOT_METHODS,
+  type FewShotMethod,
+  type OmniglotFewShotConfig,
+  DEFAULT_OMNIGLOT_FEW_SHOT,
+  type FewShotRun,
+  type FewShotProgress,
+  trainFewShot,
+  fewShotLogits,
+  evaluateOnRuns,
+  runConfusion,
+  OMNIGLOT_PUBLISHED,
+  episodeImages,
+} from "./experiments/omniglot-few-shot";
+export { type OmniglotBnConfig, DEFAULT_OMNIGLOT_BN, type OmniglotBnRow, runOmniglotBnModes } from "./experiments/omniglot-bn";
+export {
+  SPLIT_MNIST_TASKS,
+  type Scenario,
+  SCENARIOS,
+  type ContinualMethod,
+  CONTINUAL_METHODS,
+  type SplitMnistConfig,
+  DEFAULT_SPLIT_MNIST,
+  type SplitMnistData,
+  type PrepareOptions,
+  prepareSplitMnist,
+  disposeSplitMnistData,
+  taskOfDigit,
+  splitMnistHeadNames,
+  initSplitMnistParams,
+  scenarioLogits,
+  scenarioTargets,
+  type SplitMnistRow,
+  type SplitMnistCurvePoint,
+  type SplitMnistSummary,
+  methodsFor,
+  type SplitMnistProgress,
+  runSplitMnist,
+  splitMnistSweep,
+} from "./experiments/split-mnist";
+export {
+  type PublishedSplitMnistRow,
+  PUBLISHED_SPLIT_MNIST,
+  PUBLISHED_SOURCES,
+  type SplitMnistComparisonRow,
+  splitMnistComparison,
+  type SplitMnistBenchRun,
+  splitMnistBenchFile,
+  readSplitMnistBench,
+} from "./experiments/split-mnist-published";
 
 // Charts: Vega-Lite specs, rendered to SVG/PNG and saved.
 export {
@@ -212,6 +319,7 @@ export {
   svgFigure,
   describeChart,
 } from "./plot/chart";
+export { type HeatmapOptions, heatmapChart, type GalleryImage, type GalleryOptions, imageGalleryChart } from "./plot/heatmap";
 export { renderSvg, renderPng } from "./plot/render";
 export { type SavedFigure, figuresDir, saveFigure } from "./plot/save";
 
@@ -228,30 +336,3 @@ export { type Disposable, keep, noLeak } from "./display/notebook-state";
 // Computational graphs of scalar functions, for the first lab.
 export { type ScalarOp, type ScalarLike, type ScalarGraphRow, ScalarNode, ScalarGraph, type ScalarTrace, traceScalar } from "./graph/scalar-graph";
 export { type GraphSvgOptions, graphToSvg } from "./graph/graph-svg";
-
-// Data: dataset folders, zip/PNG decoding, Omniglot (background sets, the 20 one-shot runs, episodes) and its download.
-export { DataError } from "./data/errors";
-export { cacheRoot, datasetEnvVar, datasetDir } from "./data/data-dir";
-export { type CachedArrays, cachedArrays } from "./data/array-cache";
-export { type ReadZipOptions, type ZipFiles, readZip } from "./data/zip";
-export { type GrayImage, decodeGrayPng } from "./data/png";
-export { resizeLanczos } from "./data/resize";
-export { type DownloadOptions, downloadFile } from "./data/download";
-export { OMNIGLOT_ARCHIVES, type OmniglotSetName, OMNIGLOT_RUNS_ARCHIVE, OMNIGLOT_ORIGINAL_SIZE, omniglotFix, omniglotDir, type OmniglotCharacter, type OmniglotImages, type LoadOmniglotOptions, defaultOmniglotSets, loadOmniglot, omniglotImage, omniglotCounts } from "./data/omniglot";
-export { type OneShotRun, type OneShotRuns, type LoadRunsOptions, loadOneShotRuns, runsBatch, runErrors, argmaxRows, nearestNeighbourRuns } from "./data/omniglot-runs";
-export { type OmniglotTasksConfig, DEFAULT_OMNIGLOT_TASKS, rotateSquare, OmniglotTasks, pickDistinct, splitCharacters } from "./data/omniglot-tasks";
-export { OMNIGLOT_BASE_URL, omniglotDownloads, type DownloadOmniglotOptions, downloadOmniglot } from "./data/omniglot-download";
-
-// Convolutions with derivatives of every order, and the few-shot conv net.
-export { convValid, convInputAdjoint, convFilterAdjoint, samePadding, conv2dSame } from "./models/conv-op";
-export { type ConvNorm, type ConvNetConfig, OMNIGLOT_CONV, convSides, convEmbeddingSize, initConvNet, convFeatures, convApply, ConvNet } from "./models/conv";
-
-// Prototypical Networks (Snell et al. 2017), generic over the embedding.
-export { type ProtoNetOptions, DEFAULT_PROTONET, prototypes, prototypeLogits, protoNetLogits, protoNetLoss, protoNetEvaluate, type ProtoNetState, initProtoNetState, protoNetStep, disposeProtoNetState, ProtoNet } from "./learners/protonet";
-
-// The Omniglot studies of labs 09 and 04.
-export { OMNIGLOT_PUBLISHED, episodeImages, FEW_SHOT_METHODS, type FewShotMethod, type OmniglotFewShotConfig, DEFAULT_OMNIGLOT_FEW_SHOT, type FewShotRun, type FewShotProgress, trainFewShot, fewShotLogits, evaluateOnRuns, runConfusion } from "./experiments/omniglot-few-shot";
-export { type OmniglotBnConfig, DEFAULT_OMNIGLOT_BN, type OmniglotBnRow, runOmniglotBnModes } from "./experiments/omniglot-bn";
-
-// Heat maps and image galleries.
-export { type HeatmapOptions, heatmapChart, type GalleryImage, type GalleryOptions, imageGalleryChart } from "./plot/heatmap";

@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import { disposeParams, type Params } from "../core/params";
 import type { Rng } from "../core/random";
 import { ConvNet, convFeatures, type ConvNetConfig } from "../models/conv";
-import { Mlp, headNames } from "../models/mlp";
+import { headNames, Mlp } from "../models/mlp";
 import { adaptSgd } from "../learners/adapt-sgd";
 import { disposeMamlState, initMamlState, mamlStep, type MamlOptions, type MamlState } from "../learners/maml";
 import { disposePretrainState, initPretrainState, pretrainStep, type PretrainState } from "../learners/pretrain";
