@@ -2,7 +2,9 @@
  * Grids of rectangles as Vega-Lite charts: a heat map of (x, y, value) rows (e.g. a confusion matrix), and a gallery
  * of small grey-level images (e.g. Omniglot drawings), drawn as one rectangle per inked pixel on white.
  */
-import { VEGA_LITE_SCHEMA, type Chart, type DataInput, toRows } from "./chart";
+import { type Chart, type DataInput, toRows } from "./chart";
+
+const VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
 
 const FONT_CONFIG = {
   font: "DejaVu Sans, sans-serif",
