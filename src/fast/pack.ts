@@ -80,3 +80,13 @@ export function packParams(params: Params, sizes: readonly number[]): Float32Arr
 export function unpackParams(theta: ArrayLike<number>, sizes: readonly number[]): Params {
   return unpack(theta, mlpLayout(sizes));
 }
+
+/** The entries of `layout` named in `names`, at their offsets in the full vector (for moments of a subset). */
+export function subLayout(layout: Layout, names: readonly string[]): Layout {
+  const idx = names.map((k) => {
+    const i = layout.names.indexOf(k);
+    if (i < 0) throw new Error(`subLayout: "${k}" is not in [${layout.names.join(", ")}].`);
+    return i;
+  });
+  return { names: [...names], shapes: idx.map((i) => layout.shapes[i]!), offsets: idx.map((i) => layout.offsets[i]!), size: layout.size };
+}
