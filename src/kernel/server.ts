@@ -6,7 +6,8 @@ import { createHmac, randomBytes } from "crypto";
 import * as util from "util";
 import { ZmqServer } from "tslab/dist/jupyter";
 import { getVersion } from "tslab/dist/util";
-import { DELIMITER, verify } from "../notebook/wire";
+import { socketAddress } from "../jupyter/connection";
+import { DELIMITER, verify } from "../jupyter/wire";
 import type { CellOutcome, CellRequest, CellRunner } from "./cell-runner";
 
 /** A message as tslab's server passes it to its handlers (its class is not exported). */
@@ -128,6 +129,13 @@ export function plainText(value: unknown): string {
 export class MetalabServer extends ZmqServer {
   constructor(private readonly runner: CellRunner, configPath: string) {
     super(runner.tslabHandler, configPath);
+    // tslab binds `${transport}://${ip}:${port}` for every transport; jupyter_client connects ipc sockets at
+    // `ipc://${ip}-${port}`. tslab declares bindSocket private, so it is replaced on the instance.
+    const bind = async (sock: { bind(address: string): Promise<void> }, port: number): Promise<void> => {
+      const { transport, ip } = this.connInfo;
+      await sock.bind(transport === "ipc" ? socketAddress("ipc", ip, port) : `${transport}://${ip}:${port}`);
+    };
+    Object.defineProperty(this, "bindSocket", { value: bind });
   }
 
   private closed = false;

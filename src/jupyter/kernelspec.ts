@@ -6,7 +6,6 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { launcherArgv } from "../kernel/install";
 
 /** How to launch one kernel. `argv` contains the `{connection_file}` placeholder. */
 export interface KernelSpec {
@@ -17,6 +16,11 @@ export interface KernelSpec {
   env: Record<string, string>;
   /** Where it came from: a kernel.json path, or "builtin:tslab". */
   source: string;
+}
+
+/** The command line Jupyter runs to start metalab's kernel launcher: `node <launcher> --config-path {connection_file}`. */
+export function launcherArgv(launcher: string, nodeBinary: string = process.execPath): string[] {
+  return [nodeBinary, launcher, "--config-path", "{connection_file}"];
 }
 
 /** The kernels folders searched, in Jupyter's order of precedence. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { decodeMessage, DELIMITER, encodeMessage, newMessage, sign } from "../../src/notebook/wire";
+import { decodeMessage, DELIMITER, encodeMessage, newMessage, sign } from "../../src/jupyter/wire";
 
 describe("Jupyter wire format", () => {
   test("signs header, parent, metadata and content with HMAC-SHA256 and round-trips", () => {
