@@ -68,3 +68,11 @@ export class PackedState {
 export function shapesOf(layout: Layout): ShapeRecord {
   return Object.fromEntries(layout.names.map((k, i) => [k, { shape: layout.shapes[i]!, rank: layout.shapes[i]!.length, dtype: "float32" }]));
 }
+
+/** Packs a learner's initial tensor state (disposing it) when `ok`; else returns it unchanged. */
+export function packIfEligible<S extends { readonly params: Params; readonly step: number }>(state: S, ok: { readonly ok: boolean; readonly config?: unknown }, layout: () => Layout, adam: ((s: S) => AdamState) | null, adamNames: readonly string[] | null, dispose: (s: S) => void): S | PackedState {
+  if (!ok.ok) return state;
+  const packed = PackedState.fromTensors(state.params, layout(), adam ? adam(state) : null, adamNames, state.step);
+  dispose(state);
+  return packed;
+}

@@ -12,7 +12,7 @@ import { checkFastPath, decideFastPath, fastPathMode, type FastPathMode, type Fa
 import { firstOrderKernelFor } from "../fast/first-order";
 import { flattenBatch } from "../fast/mlp-maml";
 import { mlpLayout } from "../fast/pack";
-import { PackedState } from "../fast/packed-state";
+import { packIfEligible, PackedState } from "../fast/packed-state";
 import { cosineSchedule } from "../optim/schedule";
 import type { TaskModel } from "./model";
 import { StepLearner } from "./learner";
@@ -103,13 +103,21 @@ export function disposePretrainState(s: PretrainState): void {
   disposeAdam(s.adam);
 }
 
+/** The initial state, packed when the fast path can run (so training does not change the number of live tensors). */
+function initialPretrainState(params: Params, model: TaskModel, o: PretrainOptions): PretrainState {
+  const s = initPretrainState(params);
+  if (fastPathMode(o.fastPath, "Pretrain") === "off") return s;
+  const c = checkFastPath({ algorithm: "pretrain", model, params, loss: o.loss });
+  return packIfEligible(s, c, () => mlpLayout(c.ok ? c.config.sizes : []), (x) => x.adam, null, disposePretrainState) as PretrainState;
+}
+
 /** A thin stateful wrapper over `pretrainStep`. */
 export class Pretrain extends StepLearner<PretrainState> {
   readonly options: PretrainOptions;
 
   constructor(readonly model: TaskModel, params: Params, options: Partial<PretrainOptions> = {}) {
     const o = { ...DEFAULT_PRETRAIN, ...options };
-    super(initPretrainState(params), (s, b) => pretrainStep(s, b, model, o), disposePretrainState);
+    super(initialPretrainState(params, model, o), (s, b) => pretrainStep(s, b, model, o), disposePretrainState);
     this.options = o;
   }
 }

@@ -10,7 +10,7 @@ import { checkFastPath, decideFastPath, fastPathMode, type FastPathMode, type Fa
 import { firstOrderKernelFor } from "../fast/first-order";
 import { flattenBatch } from "../fast/mlp-maml";
 import { mlpLayout, pack } from "../fast/pack";
-import { PackedState } from "../fast/packed-state";
+import { packIfEligible, PackedState } from "../fast/packed-state";
 import { adaptSgd } from "./adapt-sgd";
 import type { TaskModel } from "./model";
 import { StepLearner } from "./learner";
@@ -117,13 +117,21 @@ export function disposeReptileState(state: ReptileState): void {
   else disposeParams(state.params);
 }
 
+/** Cloned parameters, packed when the fast path can run (so training does not change the number of live tensors). */
+function initialReptileState(params: Params, model: TaskModel, o: ReptileOptions): ReptileState {
+  const s: ReptileState = { params: cloneParams(params), step: 0 };
+  if (o.fastPath === "off") return s;
+  const c = checkFastPath({ algorithm: "reptile", model, params, loss: o.loss });
+  return packIfEligible(s, c, () => mlpLayout(c.ok ? c.config.sizes : []), null, null, disposeReptileState);
+}
+
 /** A thin stateful wrapper over `reptileStep`; `step` returns the mean pre-adaptation loss. */
 export class Reptile extends StepLearner<ReptileState> {
   readonly options: ReptileOptions;
 
   constructor(readonly model: TaskModel, params: Params, options: Partial<ReptileOptions> = {}) {
     const o = reptileOptions(options);
-    super({ params: cloneParams(params), step: 0 }, (s, b) => reptileStep(s, b, model, o), disposeReptileState);
+    super(initialReptileState(params, model, o), (s, b) => reptileStep(s, b, model, o), disposeReptileState);
     this.options = o;
   }
 }

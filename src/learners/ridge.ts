@@ -14,7 +14,7 @@ import { checkFastPath, decideFastPath, fastPathMode, type FastPathMode, type Fa
 import { firstOrderKernelFor } from "../fast/first-order";
 import { flattenBatch } from "../fast/mlp-maml";
 import { mlpLayout } from "../fast/pack";
-import { PackedState } from "../fast/packed-state";
+import { packIfEligible, PackedState } from "../fast/packed-state";
 import type { RidgeForm } from "../fast/ridge-solve";
 import { splitParams } from "./model";
 import type { SupportSet } from "./adapt-sgd";
@@ -161,13 +161,21 @@ export function disposeRidgeState(s: RidgeState): void {
   disposeAdam(s.adam);
 }
 
+/** The initial state, packed when the fast path can run (so training does not change the number of live tensors). */
+function initialRidgeState(params: Params, model: Mlp, o: RidgeOptions): RidgeState {
+  const s = initRidgeState(params, model);
+  if (fastPathMode(o.fastPath, "RidgeHead") === "off") return s;
+  const c = checkFastPath({ algorithm: "ridge", model, params, loss: "mse" });
+  return packIfEligible(s, c, () => mlpLayout(c.ok ? c.config.sizes : []), (x) => x.adam, bodyNames(model), disposeRidgeState) as RidgeState;
+}
+
 /** A thin stateful wrapper over `ridgeStep`. */
 export class RidgeHead extends StepLearner<RidgeState> {
   readonly options: RidgeOptions;
 
   constructor(readonly model: Mlp, params: Params, options: Partial<RidgeOptions> = {}) {
     const o = { ...DEFAULT_RIDGE, ...options };
-    super(initRidgeState(params, model), (s, b) => ridgeStep(s, b, model, o), disposeRidgeState);
+    super(initialRidgeState(params, model, o), (s, b) => ridgeStep(s, b, model, o), disposeRidgeState);
     this.options = o;
   }
 
