@@ -248,7 +248,7 @@ function ab(A: Float64Array, B: Float64Array, na: number, K: number, nb: number)
  * Primal: W = A⁻¹Φ_sᵀY_s, A = Φ_sᵀΦ_s + λI; dΦ_s = Y_s βᵀ − Φ_s(βWᵀ + Wβᵀ) with β = A⁻¹dW.
  * Both: dW = Φ_qᵀG, dΦ_q = G Wᵀ with G = scale · (pred − y_q).
  */
-export function ridgeTask(ps: Float64Array, pq: Float64Array, ys: Float64Array, yq: Float64Array, n: number, m: number, H: number, O: number, lambda: number, dual: boolean, scale: number): { sq: number; dPs: Float64Array; dPq: Float64Array } {
+function ridgeTask(ps: Float64Array, pq: Float64Array, ys: Float64Array, yq: Float64Array, n: number, m: number, H: number, O: number, lambda: number, dual: boolean, scale: number): { sq: number; dPs: Float64Array; dPq: Float64Array } {
   let W: Float64Array;
   let alpha: Float64Array | null = null;
   let K: Float64Array;

@@ -31,15 +31,6 @@ export function mlpLayout(sizes: readonly number[]): Layout {
   return layoutOf(entries);
 }
 
-/** The layout of a record's tensors in `names` order (shapes read from the tensors). */
-export function layoutOfParams(params: Params, names: readonly string[] = Object.keys(params)): Layout {
-  return layoutOf(names.map((k) => {
-    const t = params[k];
-    if (!t) throw new Error(`layoutOfParams: parameter "${k}" is missing from [${Object.keys(params).join(", ")}].`);
-    return [k, t.shape] as const;
-  }));
-}
-
 /** Concatenates two layouts (the second one's offsets shifted). */
 export function concatLayouts(a: Layout, b: Layout): Layout {
   return { names: [...a.names, ...b.names], shapes: [...a.shapes, ...b.shapes], offsets: [...a.offsets, ...b.offsets.map((o) => o + a.size)], size: a.size + b.size };

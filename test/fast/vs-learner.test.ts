@@ -9,6 +9,9 @@ import { disposeBatch } from "../../src/tasks/task-family";
 import { adamStep, disposeAdam, initAdam, type AdamState } from "../../src/optim/adam";
 import { clipByGlobalNorm } from "../../src/optim/clip";
 import { disposeMamlState, initInnerLrs, initMamlState, Maml, mamlMetaGradient, mamlStep, type MamlOptions } from "../../src/learners/maml";
+import { Reptile } from "../../src/learners/reptile";
+import { Pretrain } from "../../src/learners/pretrain";
+import { RidgeHead } from "../../src/learners/ridge";
 import { relError } from "./rel-error";
 
 describe("fast path inside the MAML learner", () => {
@@ -96,10 +99,7 @@ describe("fast path inside the MAML learner", () => {
     expect(tf.memory().numTensors).toBe(start);
   });
 
-  it("learners on the fast path start packed, so training leaves the number of live tensors unchanged (notebooks' noLeak)", async () => {
-    const { Reptile } = await import("../../src/learners/reptile");
-    const { Pretrain } = await import("../../src/learners/pretrain");
-    const { RidgeHead } = await import("../../src/learners/ridge");
+  it("learners on the fast path start packed, so training leaves the number of live tensors unchanged (notebooks' noLeak)", () => {
     const model = new Mlp({ sizes: [1, 20, 20, 1], activation: "relu" });
     const rng = new Rng(6);
     const init = model.init(rng);
