@@ -219,6 +219,18 @@ function abT(A: Float64Array, B: Float64Array, na: number, nb: number, K: number
   return C;
 }
 
+/** G = A Aᵀ for row-major A [n, K], computing each pair once. */
+function gram(A: Float64Array, n: number, K: number): Float64Array {
+  const G = new Float64Array(n * n);
+  for (let a = 0; a < n; a++) for (let b = 0; b <= a; b++) {
+    let s = 0;
+    for (let k = 0; k < K; k++) s += A[a * K + k]! * A[b * K + k]!;
+    G[a * n + b] = s;
+    G[b * n + a] = s;
+  }
+  return G;
+}
+
 /** C[a, b] = Σ_k A[k, a] B[k, b] (Aᵀ B) for row-major A [K, na], B [K, nb]. */
 function aTb(A: Float64Array, B: Float64Array, K: number, na: number, nb: number): Float64Array {
   const C = new Float64Array(na * nb);
@@ -253,7 +265,7 @@ function ridgeTask(ps: Float64Array, pq: Float64Array, ys: Float64Array, yq: Flo
   let alpha: Float64Array | null = null;
   let K: Float64Array;
   if (dual) {
-    K = abT(ps, ps, n, n, H);
+    K = gram(ps, n, H);
     for (let i = 0; i < n; i++) K[i * n + i] += lambda;
     alpha = choleskySolve(K, ys, n, O);
     W = aTb(ps, alpha, n, H, O);
@@ -277,14 +289,14 @@ function ridgeTask(ps: Float64Array, pq: Float64Array, ys: Float64Array, yq: Flo
     const a = alpha!;
     const beta = choleskySolve(K, ab(ps, dW, n, H, O), n, O);
     dPs = abT(a, dW, n, H, O);
-    const M = new Float64Array(n * n); // βαᵀ + αβᵀ
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let o = 0; o < O; o++) s += beta[i * O + o]! * a[j * O + o]! + a[i * O + o]! * beta[j * O + o]!;
-      M[i * n + j] = s;
+    // (βαᵀ + αβᵀ)Φ_s = β(αᵀΦ_s) + α(βᵀΦ_s): two [O, H] products instead of an [n, n] one.
+    const aP = aTb(a, ps, n, O, H);
+    const bP = aTb(beta, ps, n, O, H);
+    for (let i = 0; i < n; i++) for (let o = 0; o < O; o++) {
+      const bi = beta[i * O + o]!;
+      const ai = a[i * O + o]!;
+      for (let k = 0; k < H; k++) dPs[i * H + k] -= bi * aP[o * H + k]! + ai * bP[o * H + k]!;
     }
-    const MP = ab(M, ps, n, n, H);
-    for (let j = 0; j < n * H; j++) dPs[j] -= MP[j]!;
   } else {
     const beta = choleskySolve(K, dW, H, O);
     dPs = abT(ys, beta, n, H, O);
