@@ -9,6 +9,7 @@ const KERNEL_TESTS = [
   "test/grading/grade-one.test.ts",
   "test/grading/gradescope.test.ts",
   "test/notebooks/**/*.test.ts",
+  "test/exercises/grade-exercises.test.ts",
 ];
 
 export default defineConfig({
