@@ -1,6 +1,7 @@
 /**
  * Every lab exercise, graded for real through the `metalab` command (CI phase `exercises`; run it with
- * `METALAB_EXERCISE_TESTS=1 npx vitest run test/exercises/grade-exercises.test.ts`): `metalab assign` releases the
+ * `METALAB_EXERCISE_TESTS=1 npx vitest run test/exercises/grade-exercises.test.ts`, optionally with
+ * `METALAB_EXERCISE_OUT=dir` to keep the runs): `metalab assign` releases the
  * student version, then `metalab grade` grades a class of three kinds of submissions against the instructor
  * notebook: the solution (full marks), the released stub (zero), and the wrong answers of
  * test/fixtures/exercises/<name>.mutants.json (the tests each mistake should fail lose points; every other test
@@ -18,9 +19,11 @@ const enabled = process.env.METALAB_EXERCISE_TESTS === "1";
 const CLI = path.join(ROOT, "dist", "src", "cli", "metalab.js");
 /** Notebooks graded at the same time (each grade runs its kernels one after another; CI machines have 2 cores). */
 const PARALLEL = Math.max(1, Number(process.env.METALAB_EXERCISE_PARALLEL ?? 2));
-const work = enabled ? fs.mkdtempSync(path.join(os.tmpdir(), "metalab-exercises-")) : "";
+/** METALAB_EXERCISE_OUT keeps every release, submission, gradebook and log there (CI's artifacts); else a temp folder. */
+const keep = process.env.METALAB_EXERCISE_OUT;
+const work = !enabled ? "" : keep !== undefined && keep !== "" ? path.resolve(keep) : fs.mkdtempSync(path.join(os.tmpdir(), "metalab-exercises-"));
 afterAll(() => {
-  if (work !== "" && process.env.METALAB_KEEP_EXERCISE_RUNS !== "1") fs.rmSync(work, { recursive: true, force: true });
+  if (work !== "" && (keep === undefined || keep === "")) fs.rmSync(work, { recursive: true, force: true });
 });
 
 let running = 0;
@@ -70,6 +73,7 @@ describe.runIf(enabled)("every exercise, graded with `metalab grade`", () => {
   test.concurrent.each(instructorNotebooks().map((f) => [path.basename(f), f]))("%s", async (_name, file) => {
     const a = assignmentOf(file);
     const dir = path.join(work, a.name);
+    fs.rmSync(dir, { recursive: true, force: true });
     const subs = path.join(dir, "submissions");
     const out = path.join(dir, "out");
     fs.mkdirSync(subs, { recursive: true });
