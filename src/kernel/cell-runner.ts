@@ -1,6 +1,6 @@
 /**
- * Runs notebook cells one at a time on tslab's executor and reports each as ok, error or abort,
- * with the error details and the last expression's value (which tslab itself only prints to stdout).
+ * Runs one notebook cell on tslab's executor and reports it as ok or error, with the error details and the last
+ * expression's value (which tslab itself only prints to stdout). The server calls it for one cell at a time.
  */
 import { createExecutor, type ConverterSet, type Executor } from "tslab/dist/executor";
 import { createConverter, type Converter } from "tslab/dist/converter";
@@ -30,8 +30,7 @@ export interface CellIo {
 /** How one cell ended. `result` is set only when the cell ended with a non-null expression. */
 export type CellOutcome =
   | { readonly status: "ok"; readonly executionCount: number; readonly result?: { readonly value: unknown } }
-  | { readonly status: "error"; readonly executionCount: number; readonly error: JupyterError }
-  | { readonly status: "abort"; readonly executionCount: number };
+  | { readonly status: "error"; readonly executionCount: number; readonly error: JupyterError };
 
 interface Capture {
   errors: ErrorCall[];
@@ -58,14 +57,12 @@ class Converters implements ConverterSet {
 
 const utf8 = new TextDecoder();
 
-/** Serial cell execution with per-cell capture of errors and the last expression. */
+/** Cell execution with per-cell capture of errors and the last expression. Cells must not overlap. */
 export class CellRunner {
   /** tslab's handler, reused for completion, inspection and is_complete (they only read the executor). */
   readonly tslabHandler: JupyterHandlerImpl;
   readonly executor: Executor;
   private count = 0;
-  private chain: Promise<unknown> = Promise.resolve();
-  private generation = 0;
   private capture: Capture = { errors: [] };
 
   constructor(rootDir: string) {
@@ -83,17 +80,13 @@ export class CellRunner {
     this.tslabHandler = new JupyterHandlerImpl(this.executor, false);
   }
 
-  /** Queues a cell; cells queued before a failing cell (with stopOnError) are aborted, as ipykernel does. */
-  run(req: CellRequest, io: CellIo): Promise<CellOutcome> {
-    const generation = this.generation;
-    const task = this.chain.then((): Promise<CellOutcome> | CellOutcome =>
-      generation === this.generation ? this.execute(req, io) : { status: "abort", executionCount: this.count },
-    );
-    this.chain = task.catch(() => undefined);
-    return task;
+  /** The execution count of the last stored execution. */
+  get executionCount(): number {
+    return this.count;
   }
 
-  private async execute(req: CellRequest, io: CellIo): Promise<CellOutcome> {
+  /** Runs one cell. */
+  async execute(req: CellRequest, io: CellIo): Promise<CellOutcome> {
     if (req.storeHistory && !req.silent) this.count += 1;
     const executionCount = this.count;
     io.onStart(executionCount);
@@ -115,15 +108,17 @@ export class CellRunner {
     }
     const capture = this.capture;
     this.capture = { errors: [] };
-    if (!ok) {
-      if (req.stopOnError) this.generation += 1;
-      return { status: "error", executionCount, error: toJupyterError(capture.errors) };
-    }
+    if (!ok) return { status: "error", executionCount, error: toJupyterError(capture.errors) };
     return capture.result ? { status: "ok", executionCount, result: capture.result } : { status: "ok", executionCount };
   }
 
   /** Interrupts a cell waiting on a promise (SIGINT interrupts synchronous code by itself). */
   interrupt(): void {
     this.executor.interrupt();
+  }
+
+  /** Releases the compiler's watchers. */
+  close(): void {
+    this.executor.close();
   }
 }
