@@ -25,12 +25,39 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Path of the launcher, rebuilt first if any src/ file is newer than it (so tests never run a stale build). */
+function isStale(): boolean {
+  return !fs.existsSync(LAUNCHER) || fs.statSync(LAUNCHER).mtimeMs < newestMtime(path.join(ROOT, "src"));
+}
+
+const sleepSync = (ms: number): void => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/**
+ * Path of the launcher, rebuilt first with `npm run build` if any src/ file is newer than it, so tests never run a
+ * stale build. A lock folder keeps test files that run in parallel from building at the same time.
+ */
 export function builtLauncher(): string {
-  const stale = !fs.existsSync(LAUNCHER) || fs.statSync(LAUNCHER).mtimeMs < newestMtime(path.join(ROOT, "src"));
-  if (stale) {
-    const r = spawnSync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], { cwd: ROOT, encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`npm run build failed: ${r.stdout}${r.stderr}`);
+  const lock = path.join(ROOT, "dist", ".test-build-lock");
+  const deadline = Date.now() + 300_000;
+  while (isStale()) {
+    fs.mkdirSync(path.dirname(lock), { recursive: true });
+    let mine = false;
+    try {
+      fs.mkdirSync(lock);
+      mine = true;
+    } catch {
+      // Another test file is building: wait for it, then look again.
+    }
+    if (!mine) {
+      if (Date.now() > deadline) throw new Error(`waited too long for ${lock}; remove it if no build is running`);
+      sleepSync(500);
+      continue;
+    }
+    try {
+      const r = spawnSync("npm", ["run", "build", "--silent"], { cwd: ROOT, encoding: "utf8" });
+      if (r.status !== 0) throw new Error(`npm run build failed: ${r.stdout}${r.stderr}`);
+    } finally {
+      fs.rmdirSync(lock);
+    }
   }
   return LAUNCHER;
 }
@@ -152,16 +179,25 @@ export class RawKernel {
     return this.send("execute_request", { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true, ...extra });
   }
 
-  /** Waits for the reply to `id` on shell or control. */
+  /** Waits for the reply to `id` on shell or control; rejects if the kernel exits first. */
   reply(id: string, timeoutMs = 120_000): Promise<JupyterMessage> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const done = (): void => {
+        clearTimeout(timer);
+        clearInterval(watch);
         this.replies.delete(id);
+      };
+      const timer = setTimeout(() => {
+        done();
         reject(new Error(`no reply to ${id} within ${timeoutMs} ms; kernel stderr: ${this.stderr.slice(-2000)}`));
       }, timeoutMs);
+      const watch = setInterval(() => {
+        if (this.exit === null) return;
+        done();
+        reject(new Error(`the kernel exited (${JSON.stringify(this.exit)}) before replying; its stderr: ${this.stderr.slice(-2000)}`));
+      }, 50);
       this.replies.set(id, (m) => {
-        clearTimeout(timer);
-        this.replies.delete(id);
+        done();
         resolve(m);
       });
     });
