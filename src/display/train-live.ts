@@ -5,14 +5,10 @@
  */
 import { isInterrupt } from "../core/interrupt";
 import type { Rng } from "../core/random";
+import type { SteppingLearner } from "../learners/learner";
 import { trainLoopAsync } from "../learners/train";
-import type { BatchSpec, TaskBatch, TaskFamily } from "../tasks/task-family";
+import type { BatchSpec, TaskFamily } from "../tasks/task-family";
 import { liveTraining, type LiveTrainingOptions } from "./live";
-
-/** Anything with a `step(batch) => loss` method: Maml, Reptile, Pretrain, RidgeHead, ... */
-export interface SteppingLearner {
-  step(batch: TaskBatch): number;
-}
 
 /** Options of `trainLive`. */
 export interface TrainLiveOptions extends LiveTrainingOptions {

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from "fs";
 import { CellRunner } from "./cell-runner";
-import { KernelServer, readConnectionInfo, type ConnectionInfo } from "./server";
+import type { ConnectionInfo } from "../jupyter/connection";
+import { KernelServer, readConnectionInfo } from "./server";
 
 /** Reads `--config-path <file>`, `--config-path=<file>` or a lone positional connection file. */
 export function parseConfigPath(argv: readonly string[]): string {

@@ -11,7 +11,8 @@ import * as util from "util";
 import type * as Zmq from "zeromq";
 import { getVersion } from "tslab/dist/util";
 import { requestInterrupt } from "../core/interrupt";
-import { DELIMITER, decodeMessage, type JupyterMessage, verify } from "../notebook/wire";
+import { socketAddress, type ConnectionInfo, type Transport } from "../jupyter/connection";
+import { DELIMITER, decodeMessage, type JupyterMessage, verify } from "../jupyter/wire";
 import type { CellOutcome, CellRequest, CellRunner } from "./cell-runner";
 import { SendQueue, writeRealStderr, type Frames, type Outgoing } from "./send-queue";
 
@@ -124,33 +125,30 @@ export function plainText(value: unknown): string {
   return util.inspect(value, { colors: false });
 }
 
-/** The connection file Jupyter writes for a kernel. */
-export interface ConnectionInfo {
-  readonly transport: string;
-  readonly ip: string;
-  readonly shell_port: number;
-  readonly iopub_port: number;
-  readonly stdin_port: number;
-  readonly control_port: number;
-  readonly hb_port: number;
-  readonly key: string;
-  readonly signature_scheme?: string;
-}
-
-/** Checks a parsed connection file. */
+/** Checks a parsed connection file (as Jupyter writes it) and applies its defaults. */
 export function readConnectionInfo(raw: unknown): ConnectionInfo {
   if (typeof raw !== "object" || raw === null) throw new Error("the connection file is not a JSON object");
   const r = raw as Record<string, unknown>;
-  for (const p of ["shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"]) {
-    if (typeof r[p] !== "number") throw new Error(`the connection file has no numeric ${p}`);
-  }
+  const port = (p: string): number => {
+    const v = r[p];
+    if (typeof v !== "number") throw new Error(`the connection file has no numeric ${p}`);
+    return v;
+  };
   const scheme = r.signature_scheme;
   if (scheme !== undefined && scheme !== "hmac-sha256") throw new Error(`signature_scheme ${String(scheme)} is not supported (only hmac-sha256)`);
+  const transport = r.transport ?? "tcp";
+  if (transport !== "tcp" && transport !== "ipc") throw new Error(`transport ${String(transport)} is not supported (tcp or ipc)`);
   return {
-    transport: typeof r.transport === "string" ? r.transport : "tcp",
+    transport: transport as Transport,
     ip: typeof r.ip === "string" ? r.ip : "127.0.0.1",
+    shell_port: port("shell_port"),
+    iopub_port: port("iopub_port"),
+    stdin_port: port("stdin_port"),
+    control_port: port("control_port"),
+    hb_port: port("hb_port"),
     key: typeof r.key === "string" ? r.key : "",
-    ...(r as unknown as Pick<ConnectionInfo, "shell_port" | "iopub_port" | "stdin_port" | "control_port" | "hb_port">),
+    signature_scheme: "hmac-sha256",
+    kernel_name: typeof r.kernel_name === "string" ? r.kernel_name : "",
   };
 }
 
@@ -239,7 +237,8 @@ export class KernelServer {
 
   /** Binds every socket and starts serving. */
   async start(zmq: typeof Zmq = loadZmq()): Promise<void> {
-    const addr = (port: number): string => `${this.conn.transport}://${this.conn.ip}${this.conn.transport === "ipc" ? "-" : ":"}${port}`;
+    // jupyter_client's addresses: tcp://<ip>:<port>, or ipc://<ip>-<port> for the ipc transport.
+    const addr = (port: number): string => socketAddress(this.conn.transport, this.conn.ip, port);
     // No high-water mark: a PUB socket silently drops messages past it (1000 by default) when a subscriber is
     // slow. noDrop is no alternative: it fails the send with EAGAIN after later sends may already have succeeded.
     const iopub = new zmq.Publisher({ sendHighWaterMark: 0, linger: 1000 });

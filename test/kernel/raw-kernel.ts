@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type * as Zmq from "zeromq";
 import { loadZmq } from "../../src/kernel/server";
-import { decodeMessage, encodeMessage, newMessage, type JupyterMessage } from "../../src/notebook/wire";
+import { decodeMessage, encodeMessage, newMessage, type JupyterMessage } from "../../src/jupyter/wire";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 export const LAUNCHER = path.join(ROOT, "dist", "src", "kernel", "launch.js");

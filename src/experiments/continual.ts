@@ -9,11 +9,11 @@ import type { Params } from "../core/params";
 import type { Rng } from "../core/random";
 import { logSoftmax, softmax } from "../autodiff/activations";
 import { valueAndGrad } from "../autodiff/functional";
-import { initMlp, mlpApply, type MlpConfig } from "../models/mlp";
+import { initMlp, layerParamNames, mlpApply, type MlpConfig } from "../models/mlp";
 import { meanTaskLoss, perTaskAccuracy, perTaskCrossEntropy } from "../models/losses";
 import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
 import { BlobClassification, DEFAULT_BLOBS, type BlobClassificationConfig } from "../tasks/classification";
-import { runSteps } from "./train";
+import { runSteps } from "../learners/train";
 
 /**
  * What happens to task A's head while training on B.
@@ -105,14 +105,16 @@ interface TaskData {
 
 /** Head parameter names of task `t` ("A" or "B") under a head mode; the shared head uses the MLP's own last layer. */
 function headOf(heads: HeadMode, L: number, t: "A" | "B"): { w: string; b: string } {
-  return heads === "shared" ? { w: `w${L - 1}`, b: `b${L - 1}` } : { w: `head${t}_w`, b: `head${t}_b` };
+  const [w, b] = layerParamNames(L - 1);
+  return heads === "shared" ? { w, b } : { w: `head${t}_w`, b: `head${t}_b` };
 }
 
 /** Logits of task `t`: the body plus that task's head. */
 function logitsOf(params: Params, x: tf.Tensor, config: MlpConfig, heads: HeadMode, t: "A" | "B"): tf.Tensor {
   const L = config.sizes.length - 1;
   const h = headOf(heads, L, t);
-  return mlpApply({ ...params, [`w${L - 1}`]: params[h.w]!, [`b${L - 1}`]: params[h.b]! }, x, config);
+  const [w, b] = layerParamNames(L - 1);
+  return mlpApply({ ...params, [w]: params[h.w]!, [b]: params[h.b]! }, x, config);
 }
 
 /** Rows `idx` of a [1, n, f] tensor, as [1, idx.length, f]. */
@@ -157,10 +159,11 @@ export function runForgetting(config: Partial<ForgettingConfig>, rng: Rng): { ro
   let params: Params = initMlp(initRng, mlp);
   if (c.heads !== "shared") {
     const headB = initMlp(initRng, mlp);
-    const p: Record<string, tf.Tensor> = { ...params, headA_w: params[`w${L - 1}`]!, headA_b: params[`b${L - 1}`]!, headB_w: headB[`w${L - 1}`]!, headB_b: headB[`b${L - 1}`]! };
-    delete p[`w${L - 1}`];
-    delete p[`b${L - 1}`];
-    for (const [k, v] of Object.entries(headB)) if (k !== `w${L - 1}` && k !== `b${L - 1}`) v.dispose();
+    const [w, b] = layerParamNames(L - 1);
+    const p: Record<string, tf.Tensor> = { ...params, headA_w: params[w]!, headA_b: params[b]!, headB_w: headB[w]!, headB_b: headB[b]! };
+    delete p[w];
+    delete p[b];
+    for (const [k, v] of Object.entries(headB)) if (k !== w && k !== b) v.dispose();
     params = p;
   }
 
