@@ -58,6 +58,11 @@ export function runningLoops(): LoopProgress[] {
   return shared().loops.map((l) => ({ ...l }));
 }
 
+/** Removes and returns the loops still registered (the kernel calls this after each cell; see `LoopGuard.end`). */
+export function takeRunningLoops(): LoopProgress[] {
+  return shared().loops.splice(0).map((l) => ({ ...l }));
+}
+
 const count = (n: number): string => n.toLocaleString("en-US");
 
 /** "MAML training: 5,536 of 20,000 steps done" for each loop, outermost first. */

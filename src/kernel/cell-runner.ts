@@ -6,6 +6,7 @@ import { createExecutor, type ConverterSet, type Executor } from "tslab/dist/exe
 import { createConverter, type Converter } from "tslab/dist/converter";
 import * as tslabJupyter from "tslab/dist/jupyter";
 import { JupyterHandlerImpl } from "tslab/dist/jupyter";
+import { describeProgress, takeRunningLoops, type LoopProgress } from "../core/interrupt";
 import { toJupyterError, type ErrorCall, type JupyterError } from "./errors";
 
 /** The display sink tslab's `display` API writes to (one display_data / update_display_data message). */
@@ -37,6 +38,13 @@ interface Capture {
   result?: { readonly value: unknown };
 }
 
+/** A SIGINT stops synchronous code with this message; the loops it cut off say how far they had got. */
+function withLoopProgress(error: JupyterError, loops: readonly LoopProgress[]): JupyterError {
+  if (loops.length === 0 || !/Script execution interrupted/.test(error.evalue)) return error;
+  const note = `Interrupted. ${describeProgress(loops)}; the step in progress was cut off (its learner keeps the state of its last completed step).`;
+  return { ename: "InterruptedError", evalue: note, traceback: [`InterruptedError: ${note}`, ...error.traceback] };
+}
+
 /** Lazily created tslab converters, as tslab's own kernel does. */
 class Converters implements ConverterSet {
   private nodeConv: Converter | null = null;
@@ -63,6 +71,8 @@ export class CellRunner {
   readonly tslabHandler: JupyterHandlerImpl;
   readonly executor: Executor;
   private count = 0;
+  private serial = 0;
+  private busy = false;
   private capture: Capture = { errors: [] };
 
   constructor(rootDir: string) {
@@ -78,6 +88,16 @@ export class CellRunner {
       },
     });
     this.tslabHandler = new JupyterHandlerImpl(this.executor, false);
+  }
+
+  /** True while a cell runs. */
+  get running(): boolean {
+    return this.busy;
+  }
+
+  /** Increases with every cell run (silent ones too). */
+  get cellSerial(): number {
+    return this.serial;
   }
 
   /** The execution count of the last stored execution. */
@@ -99,16 +119,22 @@ export class CellRunner {
     process.stderr.write = writer("stderr");
     Object.assign(tslabJupyter, { lastWriteDisplayData: io.display });
     this.capture = { errors: [] };
+    this.serial += 1;
+    this.busy = true;
     let ok: boolean;
     try {
       ok = await this.executor.execute(req.code);
     } catch (e) {
       this.capture.errors.push([e]);
       ok = false;
+    } finally {
+      this.busy = false;
     }
     const capture = this.capture;
     this.capture = { errors: [] };
-    if (!ok) return { status: "error", executionCount, error: toJupyterError(capture.errors) };
+    // Loops still registered were cut off by SIGINT (which skips their finally blocks) or run on in the background.
+    const cutOff = takeRunningLoops();
+    if (!ok) return { status: "error", executionCount, error: withLoopProgress(toJupyterError(capture.errors), cutOff) };
     return capture.result ? { status: "ok", executionCount, result: capture.result } : { status: "ok", executionCount };
   }
 

@@ -5,16 +5,23 @@
  * behind a failed one are answered `aborted`; errors, last expressions and kernel_info follow the protocol.
  * https://jupyter-client.readthedocs.io/en/latest/messaging.html
  */
-import { createHmac, randomBytes } from "crypto";
-import { createRequire } from "module";
+import { existsSync } from "fs";
+import * as path from "path";
 import * as util from "util";
+import { Worker } from "worker_threads";
 import type * as Zmq from "zeromq";
 import { getVersion } from "tslab/dist/util";
-import { requestInterrupt } from "../core/interrupt";
+import { interruptCounter, requestInterrupt, runningLoops } from "../core/interrupt";
 import { socketAddress, type ConnectionInfo, type Transport } from "../jupyter/connection";
 import { DELIMITER, decodeMessage, type JupyterMessage, verify } from "../jupyter/wire";
 import type { CellOutcome, CellRequest, CellRunner } from "./cell-runner";
+import type { ControlWorkerData, ToMain, ToWorker } from "./control-worker";
+import { signedFrames } from "./frames";
 import { SendQueue, writeRealStderr, type Frames, type Outgoing } from "./send-queue";
+import { loadZmq } from "./zmq";
+
+export { signedFrames } from "./frames";
+export { loadZmq } from "./zmq";
 
 /** A raw multipart message split into routing identities and its parsed header, if its signature is valid. */
 export interface RawMessage {
@@ -35,29 +42,6 @@ export function parseRaw(frames: readonly Buffer[], key: string): RawMessage | n
   } catch {
     return null;
   }
-}
-
-/** Builds signed frames for a message replying to `parent` (header fields as Jupyter's own kernels set them). */
-export function signedFrames(
-  key: string,
-  identities: readonly Buffer[],
-  parent: Readonly<Record<string, unknown>>,
-  msgType: string,
-  content: Readonly<Record<string, unknown>>,
-): Frames {
-  const header = {
-    msg_id: randomBytes(16).toString("hex"),
-    username: typeof parent.username === "string" ? parent.username : "kernel",
-    session: typeof parent.session === "string" ? parent.session : "",
-    date: new Date().toISOString(),
-    msg_type: msgType,
-    version: "5.3",
-  };
-  const bodies = [header, parent, {}, content].map((b) => JSON.stringify(b));
-  // Signed even under an empty key, as tslab signs its own replies (wire.ts `sign` would give "").
-  const hmac = createHmac("sha256", key);
-  for (const b of bodies) hmac.update(b);
-  return [...identities, DELIMITER, hmac.digest("hex"), ...bodies];
 }
 
 /** Which TypeScript cells are compiled with (tslab's fork). */
@@ -152,17 +136,6 @@ export function readConnectionInfo(raw: unknown): ConnectionInfo {
   };
 }
 
-/** Loads zeromq through tslab's own resolution (the copy tslab was installed with). */
-export function loadZmq(): typeof Zmq {
-  let req: NodeRequire = require;
-  try {
-    req = createRequire(require.resolve("tslab/package.json"));
-  } catch {
-    // tslab not resolvable from here: use a top-level zeromq.
-  }
-  return req("zeromq") as typeof Zmq;
-}
-
 /** Characters of stream text one message carries at most (consecutive writes of a cell are merged up to this). */
 export const STREAM_CHUNK_CHARS = 1 << 20;
 
@@ -216,6 +189,12 @@ export const ABORT_DRAIN_MS = 20;
 
 type Channel = "shell" | "control";
 
+/** How long the main thread may take to pick up an interrupt from the control thread before SIGINT is sent. */
+export const INTERRUPT_GRACE_MS = 2000;
+
+/** How long a running library loop gets to stop itself (and say how far it got) before a pending await is rejected. */
+export const LOOP_GRACE_MS = 1000;
+
 /** The kernel: sockets, ordered send queues, and the request handlers. */
 export class KernelServer {
   private readonly key: string;
@@ -226,6 +205,7 @@ export class KernelServer {
   private processing = false;
   private abortCutoff = Number.NEGATIVE_INFINITY;
   private closed = false;
+  private worker: Worker | null = null;
   /** Resolves when the server has shut down. */
   readonly done: Promise<void>;
   private resolveDone!: () => void;
@@ -235,34 +215,73 @@ export class KernelServer {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
-  /** Binds every socket and starts serving. */
-  async start(zmq: typeof Zmq = loadZmq()): Promise<void> {
+  /**
+   * Binds every socket and starts serving. Control and heartbeat live in a worker thread (see control-worker.ts),
+   * unless `controlInWorker` is false or the worker cannot start; then they are served here.
+   */
+  async start(zmq: typeof Zmq = loadZmq(), controlInWorker = true): Promise<void> {
     // jupyter_client's addresses: tcp://<ip>:<port>, or ipc://<ip>-<port> for the ipc transport.
     const addr = (port: number): string => socketAddress(this.conn.transport, this.conn.ip, port);
     // No high-water mark: a PUB socket silently drops messages past it (1000 by default) when a subscriber is
     // slow. noDrop is no alternative: it fails the send with EAGAIN after later sends may already have succeeded.
     const iopub = new zmq.Publisher({ sendHighWaterMark: 0, linger: 1000 });
     const shell = new zmq.Router({ linger: 1000 });
-    const control = new zmq.Router({ linger: 1000 });
     const stdin = new zmq.Router({ linger: 0 });
-    const hb = new zmq.Reply({ linger: 0 });
-    this.sockets = [iopub, shell, control, stdin, hb];
-    await Promise.all([
-      iopub.bind(addr(this.conn.iopub_port)),
-      shell.bind(addr(this.conn.shell_port)),
-      control.bind(addr(this.conn.control_port)),
-      stdin.bind(addr(this.conn.stdin_port)),
-      hb.bind(addr(this.conn.hb_port)),
-    ]);
+    this.sockets = [iopub, shell, stdin];
+    await Promise.all([iopub.bind(addr(this.conn.iopub_port)), shell.bind(addr(this.conn.shell_port)), stdin.bind(addr(this.conn.stdin_port))]);
     this.iopubQueue = new SendQueue(iopub, { name: "iopub" });
     this.queues.shell = new SendQueue(shell, { name: "shell" });
-    this.queues.control = new SendQueue(control, { name: "control" });
     this.queues.stdin = new SendQueue(stdin, { name: "stdin" });
-    this.queues.hb = new SendQueue(hb, { name: "heartbeat" });
+    const worker = controlInWorker ? await this.startControlWorker(addr(this.conn.control_port), addr(this.conn.hb_port)) : null;
+    if (worker === null) {
+      const control = new zmq.Router({ linger: 1000 });
+      const hb = new zmq.Reply({ linger: 0 });
+      this.sockets.push(control, hb);
+      await Promise.all([control.bind(addr(this.conn.control_port)), hb.bind(addr(this.conn.hb_port))]);
+      this.queues.control = new SendQueue(control, { name: "control" });
+      this.queues.hb = new SendQueue(hb, { name: "heartbeat" });
+      void this.receive(control, (frames) => this.onControl(frames));
+      void this.heartbeat(hb);
+    }
     void this.receive(shell, (frames) => this.onShell(frames));
-    void this.receive(control, (frames) => this.onControl(frames));
-    void this.heartbeat(hb);
     this.publish({}, "status", { execution_state: "starting" });
+  }
+
+  /** Starts the control/heartbeat thread; null (after a note on stderr) if it cannot. */
+  private async startControlWorker(control: string, hb: string): Promise<Worker | null> {
+    const file = path.join(__dirname, "control-worker.js");
+    if (!existsSync(file)) return null;
+    const data: ControlWorkerData = { control, hb, key: this.key, counter: interruptCounter().buffer as SharedArrayBuffer, graceMs: INTERRUPT_GRACE_MS };
+    const worker = new Worker(file, { workerData: data });
+    const started = await new Promise<string | null>((resolve) => {
+      worker.once("error", (e) => resolve(e.message));
+      worker.once("message", (m: ToMain) => resolve(m.type === "ready" ? null : m.type === "failed" ? m.message : `unexpected ${m.type}`));
+    });
+    if (started !== null) {
+      writeRealStderr(`metalab kernel: serving control in the main thread (the control thread failed: ${started})`);
+      await worker.terminate();
+      return null;
+    }
+    worker.on("message", (m: ToMain) => {
+      if (m.type === "interrupt") {
+        worker.postMessage({ type: "ack" } satisfies ToWorker);
+        this.interrupt(true);
+      } else if (m.type === "request") {
+        this.onControl(m.frames.map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength)));
+      }
+    });
+    worker.on("error", (e) => writeRealStderr(`metalab kernel: the control thread failed: ${e.message}`));
+    worker.unref();
+    // Replies to control requests handled here leave through the worker's socket.
+    const viaWorker = {
+      send: (frames: Frames): Promise<void> => {
+        worker.postMessage({ type: "send", frames: frames.map((f) => (typeof f === "string" ? f : new Uint8Array(f))) } satisfies ToWorker);
+        return Promise.resolve();
+      },
+    };
+    this.queues.control = new SendQueue(viaWorker, { name: "control" });
+    this.worker = worker;
+    return worker;
   }
 
   /** Sends on iopub, in order with every other iopub message. */
@@ -336,10 +355,21 @@ export class KernelServer {
     }
   }
 
-  /** Interrupts the running cell: library loops stop at their next step, a pending await is rejected. */
-  interrupt(): void {
-    requestInterrupt();
-    this.runner.interrupt();
+  /**
+   * Interrupts the running cell: library loops stop at their next step and say how far they got; a pending await
+   * is rejected at once when no library loop runs, else after `LOOP_GRACE_MS` if the loop has not ended the cell.
+   * `counted`: the control thread has already raised the interrupt counter.
+   */
+  interrupt(counted = false): void {
+    if (!counted) requestInterrupt();
+    if (!this.runner.running || runningLoops().length === 0) {
+      this.runner.interrupt();
+      return;
+    }
+    const cell = this.runner.cellSerial;
+    setTimeout(() => {
+      if (this.runner.running && this.runner.cellSerial === cell) this.runner.interrupt();
+    }, LOOP_GRACE_MS).unref();
   }
 
   /** Runs shell requests one at a time, in arrival order. */
@@ -438,6 +468,7 @@ export class KernelServer {
     this.closed = true;
     this.iopubQueue?.close();
     for (const q of Object.values(this.queues)) q?.close();
+    this.worker?.postMessage({ type: "close" } satisfies ToWorker);
     try {
       this.runner.close();
     } catch {

@@ -86,6 +86,7 @@ export interface Recorded {
 export class RawKernel {
   readonly iopubLog: Recorded[] = [];
   private readonly replies = new Map<string, (m: JupyterMessage) => void>();
+  private readonly early = new Map<string, JupyterMessage>();
   private readonly session = randomUUID();
   private stderrText = "";
   private exit: { code: number | null; signal: string | null } | null = null;
@@ -101,8 +102,14 @@ export class RawKernel {
     child.stderr?.on("data", (d: Buffer) => (this.stderrText += d.toString()));
     child.stdout?.on("data", (d: Buffer) => (this.stderrText += d.toString()));
     child.once("exit", (code, signal) => (this.exit = { code, signal }));
-    void this.read(shell, (m) => this.replies.get(m.parent_header.msg_id ?? "")?.(m));
-    void this.read(control, (m) => this.replies.get(m.parent_header.msg_id ?? "")?.(m));
+    const onReply = (m: JupyterMessage): void => {
+      const id = m.parent_header.msg_id ?? "";
+      const waiter = this.replies.get(id);
+      if (waiter) waiter(m);
+      else this.early.set(id, m); // arrived before anyone asked for it
+    };
+    void this.read(shell, onReply);
+    void this.read(control, onReply);
     void this.read(iopub, (m) => this.iopubLog.push({ type: m.header.msg_type, parent: m.parent_header.msg_id, content: m.content }));
   }
 
@@ -181,6 +188,11 @@ export class RawKernel {
 
   /** Waits for the reply to `id` on shell or control; rejects if the kernel exits first. */
   reply(id: string, timeoutMs = 120_000): Promise<JupyterMessage> {
+    const early = this.early.get(id);
+    if (early !== undefined) {
+      this.early.delete(id);
+      return Promise.resolve(early);
+    }
     return new Promise((resolve, reject) => {
       const done = (): void => {
         clearTimeout(timer);
