@@ -2,15 +2,35 @@
  * Runs one notebook cell on tslab's executor and reports it as ok or error, with the error details and the last
  * expression's value (which tslab itself only prints to stdout). The server calls it for one cell at a time.
  */
-import { createExecutor, type ConverterSet, type Executor } from "tslab/dist/executor";
-import { createConverter, type Converter } from "tslab/dist/converter";
-import * as tslabJupyter from "tslab/dist/jupyter";
-import { JupyterHandlerImpl } from "tslab/dist/jupyter";
+import type { ConverterSet, Executor } from "tslab/dist/executor";
+import type { Converter } from "tslab/dist/converter";
+import type * as TslabJupyter from "tslab/dist/jupyter";
+import type { JupyterHandlerImpl } from "tslab/dist/jupyter";
 import { describeProgress, takeRunningLoops, type LoopProgress } from "../core/interrupt";
 import { toJupyterError, type ErrorCall, type JupyterError } from "./errors";
+import { installCellSourceMaps, type CellSourceMaps } from "./source-maps";
+
+/** tslab's modules, loaded after the source-map hooks are in place (see source-maps.ts). */
+interface Tslab {
+  readonly executor: typeof import("tslab/dist/executor");
+  readonly converter: typeof import("tslab/dist/converter");
+  readonly jupyter: typeof TslabJupyter;
+}
+
+function loadTslab(): { tslab: Tslab; maps: CellSourceMaps } {
+  const maps = installCellSourceMaps();
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const tslab: Tslab = {
+    executor: require("tslab/dist/executor") as Tslab["executor"],
+    converter: require("tslab/dist/converter") as Tslab["converter"],
+    jupyter: require("tslab/dist/jupyter") as Tslab["jupyter"],
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return { tslab, maps };
+}
 
 /** The display sink tslab's `display` API writes to (one display_data / update_display_data message). */
-export type DisplaySink = NonNullable<typeof tslabJupyter.lastWriteDisplayData>;
+export type DisplaySink = NonNullable<typeof TslabJupyter.lastWriteDisplayData>;
 
 /** What the protocol layer passes in for one execute_request. */
 export interface CellRequest {
@@ -49,12 +69,13 @@ function withLoopProgress(error: JupyterError, loops: readonly LoopProgress[]): 
 class Converters implements ConverterSet {
   private nodeConv: Converter | null = null;
   private browserConv: Converter | null = null;
+  constructor(private readonly create: Tslab["converter"]["createConverter"]) {}
   get node(): Converter {
-    this.nodeConv ??= createConverter({ isJS: false, isBrowser: false });
+    this.nodeConv ??= this.create({ isJS: false, isBrowser: false });
     return this.nodeConv;
   }
   get browser(): Converter {
-    this.browserConv ??= createConverter({ isJS: false, isBrowser: true });
+    this.browserConv ??= this.create({ isJS: false, isBrowser: true });
     return this.browserConv;
   }
   close(): void {
@@ -75,10 +96,17 @@ export class CellRunner {
   private busy = false;
   private capture: Capture = { errors: [] };
 
+  private readonly tslab: Tslab;
+  /** Maps runtime stack frames to cell lines. */
+  readonly sourceMaps: CellSourceMaps;
+
   constructor(rootDir: string) {
-    const converters = new Converters();
+    const { tslab, maps } = loadTslab();
+    this.tslab = tslab;
+    this.sourceMaps = maps;
+    const converters = new Converters(tslab.converter.createConverter);
     void converters.node; // Warm the compiler now, as tslab does, so the first cell is not slower.
-    this.executor = createExecutor(rootDir, converters, {
+    this.executor = tslab.executor.createExecutor(rootDir, converters, {
       log: (value: unknown) => {
         // tslab logs exactly one thing through this console: the cell's last expression.
         this.capture.result = { value };
@@ -87,7 +115,7 @@ export class CellRunner {
         this.capture.errors.push(args);
       },
     });
-    this.tslabHandler = new JupyterHandlerImpl(this.executor, false);
+    this.tslabHandler = new tslab.jupyter.JupyterHandlerImpl(this.executor, false);
   }
 
   /** True while a cell runs. */
@@ -117,9 +145,10 @@ export class CellRunner {
     };
     process.stdout.write = writer("stdout");
     process.stderr.write = writer("stderr");
-    Object.assign(tslabJupyter, { lastWriteDisplayData: io.display });
+    Object.assign(this.tslab.jupyter, { lastWriteDisplayData: io.display });
     this.capture = { errors: [] };
     this.serial += 1;
+    this.sourceMaps.expect(this.serial, req.storeHistory && !req.silent ? `Cell In[${executionCount}]` : "Cell (silent)", req.code);
     this.busy = true;
     let ok: boolean;
     try {
@@ -134,7 +163,7 @@ export class CellRunner {
     this.capture = { errors: [] };
     // Loops still registered were cut off by SIGINT (which skips their finally blocks) or run on in the background.
     const cutOff = takeRunningLoops();
-    if (!ok) return { status: "error", executionCount, error: withLoopProgress(toJupyterError(capture.errors), cutOff) };
+    if (!ok) return { status: "error", executionCount, error: withLoopProgress(toJupyterError(capture.errors, this.sourceMaps), cutOff) };
     return capture.result ? { status: "ok", executionCount, result: capture.result } : { status: "ok", executionCount };
   }
 
