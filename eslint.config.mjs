@@ -24,7 +24,7 @@ const LAYERS = {
   // Tooling: the kernel (`metalab/kernel`), the runner (`metalab/notebook`), the grader (`metalab/grading`), the CLI.
   kernel: ["core", "jupyter"], // core: the process-global interrupt signal (core/interrupt.ts)
   notebook: ["jupyter"],
-  grading: ["jupyter", "notebook"],
+  grading: ["core", "jupyter", "notebook", "plot", "display"],
   cli: ["core", "display", "jupyter", "notebook", "grading"],
 };
 

@@ -53,6 +53,43 @@ export {
 } from "./tasks/regression";
 export { type BlobClassificationConfig, DEFAULT_BLOBS, BlobClassification, classificationRows } from "./tasks/classification";
 
+// Real data: dataset folders, Omniglot (Lake et al. 2015) and its one-shot runs, MNIST digits.
+export { DataError } from "./data/errors";
+export { cacheRoot, datasetEnvVar, datasetDir } from "./data/data-dir";
+export {
+  OMNIGLOT_ARCHIVES,
+  type OmniglotSetName,
+  OMNIGLOT_RUNS_ARCHIVE,
+  OMNIGLOT_ORIGINAL_SIZE,
+  omniglotFix,
+  omniglotDir,
+  type OmniglotCharacter,
+  type OmniglotImages,
+  type LoadOmniglotOptions,
+  defaultOmniglotSets,
+  loadOmniglot,
+  omniglotImage,
+  omniglotCounts,
+} from "./data/omniglot";
+export { type OneShotRun, type OneShotRuns, type LoadRunsOptions, loadOneShotRuns, runsBatch, runErrors, nearestNeighbourRuns } from "./data/omniglot-runs";
+export { type OmniglotTasksConfig, DEFAULT_OMNIGLOT_TASKS, rotateSquare, OmniglotTasks, splitCharacters } from "./data/omniglot-tasks";
+export {
+  MNIST_PIXELS,
+  MNIST_SIDE,
+  MNIST_CLASSES,
+  MNIST_DIR_ENV,
+  type MnistDigits,
+  type MnistSet,
+  type MnistSplit,
+  type MnistLoadOptions,
+  mnistDataDir,
+  loadMnist,
+  clearMnistCache,
+  mnistSubset,
+  splitMnist,
+} from "./data/mnist";
+export { type DigitTile, type DigitGridOptions, digitGridSvg, digitTiles } from "./data/mnist-figure";
+
 // Models: apply(params, x) functions and their losses.
 export { type MlpConfig, FINN_SINE_MLP, layerParamNames, mlpParamNames, headNames, initMlp, dense, mlpFeatures, mlpApply, Mlp } from "./models/mlp";
 export { perTaskMse, perTaskCrossEntropy, perTaskLoss, summedTaskLoss, meanTaskLoss, perTaskAccuracy, classificationAccuracy } from "./models/losses";
@@ -74,6 +111,8 @@ export {
   bnMlpApply,
   BnMlp,
 } from "./models/batchnorm";
+export { type ConvNorm, type ConvNetConfig, OMNIGLOT_CONV, convSides, convEmbeddingSize, initConvNet, convFeatures, convApply, ConvNet } from "./models/conv";
+export { conv2dSame } from "./models/conv-op";
 
 // Learners: pure steps with a thin class on top, and test-time adaptation.
 export { type TaskModel, splitParams } from "./learners/model";
@@ -110,6 +149,23 @@ export {
   disposeRidgeState,
   RidgeHead,
 } from "./learners/ridge";
+export {
+  type ProtoNetOptions,
+  DEFAULT_PROTONET,
+  prototypes,
+  prototypeLogits,
+  protoNetLogits,
+  protoNetLoss,
+  protoNetEvaluate,
+  type ProtoNetState,
+  initProtoNetState,
+  protoNetStep,
+  disposeProtoNetState,
+  ProtoNet,
+} from "./learners/protonet";
+export { type ReplaySplit, replayCounts, type ReplayBatch, replayBatch } from "./learners/replay";
+export { distillationLoss } from "./learners/distill";
+export { type EwcAnchor, type PerExampleLogLikelihood, fisherDiagonal, ewcPenalty, mergeAnchors, disposeAnchor } from "./learners/ewc";
 export {
   type BnMamlOptions,
   DEFAULT_BN_MAML,
@@ -191,6 +247,53 @@ export {
   runForgetting,
   forgettingSweep,
 } from "./experiments/continual";
+export {
+  FEW_SHOT_METHODS,
+  type FewShotMethod,
+  type OmniglotFewShotConfig,
+  DEFAULT_OMNIGLOT_FEW_SHOT,
+  type FewShotRun,
+  type FewShotProgress,
+  trainFewShot,
+  fewShotLogits,
+  evaluateOnRuns,
+  runConfusion,
+} from "./experiments/omniglot-few-shot";
+export {
+  SPLIT_MNIST_TASKS,
+  type Scenario,
+  SCENARIOS,
+  type ContinualMethod,
+  CONTINUAL_METHODS,
+  type SplitMnistConfig,
+  DEFAULT_SPLIT_MNIST,
+  type SplitMnistData,
+  type PrepareOptions,
+  prepareSplitMnist,
+  disposeSplitMnistData,
+  taskOfDigit,
+  splitMnistHeadNames,
+  initSplitMnistParams,
+  scenarioLogits,
+  scenarioTargets,
+  type SplitMnistRow,
+  type SplitMnistCurvePoint,
+  type SplitMnistSummary,
+  methodsFor,
+  type SplitMnistProgress,
+  runSplitMnist,
+  splitMnistSweep,
+} from "./experiments/split-mnist";
+export {
+  type PublishedSplitMnistRow,
+  PUBLISHED_SPLIT_MNIST,
+  PUBLISHED_SOURCES,
+  type SplitMnistComparisonRow,
+  splitMnistComparison,
+  type SplitMnistBenchRun,
+  splitMnistBenchFile,
+  readSplitMnistBench,
+} from "./experiments/split-mnist-published";
 
 // Charts: Vega-Lite specs, rendered to SVG/PNG and saved.
 export {

@@ -7,10 +7,11 @@ import * as tf from "@tensorflow/tfjs";
 import { loopGuard } from "../core/interrupt";
 import type { Params } from "../core/params";
 import type { Rng } from "../core/random";
-import { logSoftmax, softmax } from "../autodiff/activations";
 import { valueAndGrad } from "../autodiff/functional";
 import { initMlp, layerParamNames, mlpApply, type MlpConfig } from "../models/mlp";
 import { meanTaskLoss, perTaskAccuracy, perTaskCrossEntropy } from "../models/losses";
+import { distillationLoss } from "../learners/distill";
+import { replayCounts } from "../learners/replay";
 import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
 import { BlobClassification, DEFAULT_BLOBS, type BlobClassificationConfig } from "../tasks/classification";
 import { runSteps } from "../learners/train";
@@ -188,19 +189,18 @@ export function runForgetting(config: Partial<ForgettingConfig>, rng: Rng): { ro
     // Phase A: everything except B's head trains on A.
     const trainableA = Object.keys(params).filter((k) => !k.startsWith("headB"));
     const batchRngA = rng.fork("batches-A");
-    params = trainPhase("training on task A", params, trainableA, c.stepsA, c, (p) => {
+    params = trainPhase(params, trainableA, c.stepsA, c, (p) => {
       const idx = randomIndices(batchRngA, nTrain, c.batchSize);
       return meanTaskLoss("cross-entropy", logitsOf(p, rows(A.trainX, idx), mlp, c.heads, "A"), rows(A.trainY, idx));
-    }, (s, p) => s % c.evalEvery === 0 && s < c.stepsA && evaluate("A", s, p));
+    }, (s, p) => s % c.evalEvery === 0 && s < c.stepsA && evaluate("A", s, p), "training on task A");
     before = evaluate("A", c.stepsA, params);
 
     // Phase B: B's data, plus replayed A examples, plus LwF distillation against a frozen copy of the pre-B model.
     frozen = c.heads === "lwf" ? Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.clone()])) : {};
     const trainableB = Object.keys(params).filter((k) => !(c.heads === "multi-frozen" && k.startsWith("headA")));
-    const nReplay = Math.round(c.replay * c.batchSize);
-    const nB = c.batchSize - nReplay;
+    const { replayed: nReplay, current: nB } = replayCounts(c.batchSize, c.replay);
     const batchRngB = rng.fork("batches-B");
-    params = trainPhase("training on task B", params, trainableB, c.stepsB, c, (p) => {
+    params = trainPhase(params, trainableB, c.stepsB, c, (p) => {
       const idxB = randomIndices(batchRngB, nTrain, nB);
       const xB = rows(B.trainX, idxB);
       let loss = tf.mul(meanTaskLoss("cross-entropy", logitsOf(p, xB, mlp, c.heads, "B"), rows(B.trainY, idxB)), nB / c.batchSize);
@@ -210,14 +210,12 @@ export function runForgetting(config: Partial<ForgettingConfig>, rng: Rng): { ro
         loss = tf.add(loss, tf.mul(lossA, nReplay / c.batchSize));
       }
       if (c.heads === "lwf") {
-        const T = c.lwfTemperature;
-        const target = softmax(tf.div(logitsOf(frozen, xB, mlp, c.heads, "A"), T)); // recorded responses of A's head
-        const logp = logSoftmax(tf.div(logitsOf(p, xB, mlp, c.heads, "A"), T));
-        const distill = tf.neg(tf.mean(tf.sum(tf.mul(target, logp), -1)));
-        loss = tf.add(loss, tf.mul(distill, c.lwfWeight * T * T)); // T^2 keeps gradient scale (Hinton et al. 2015)
+        // A's head distilled towards its recorded pre-B responses on B's inputs.
+        const distill = distillationLoss(logitsOf(p, xB, mlp, c.heads, "A"), logitsOf(frozen, xB, mlp, c.heads, "A"), c.lwfTemperature);
+        loss = tf.add(loss, tf.mul(distill, c.lwfWeight));
       }
       return loss as tf.Scalar;
-    }, (s, p) => s > 0 && s % c.evalEvery === 0 && s < c.stepsB && evaluate("B", c.stepsA + s, p));
+    }, (s, p) => s > 0 && s % c.evalEvery === 0 && s < c.stepsB && evaluate("B", c.stepsA + s, p), "training on task B");
     evaluate("B", c.stepsA + c.stepsB, params);
     after = out.at(-1)!;
   } catch (e) {
@@ -246,7 +244,15 @@ export function runForgetting(config: Partial<ForgettingConfig>, rng: Rng): { ro
 }
 
 /** Adam steps on the `trainable` subset; a fresh Adam state per phase (a new task). Disposes the incoming params. */
-function trainPhase(label: string, params: Params, trainable: readonly string[], steps: number, c: ForgettingConfig, lossFn: (p: Params) => tf.Scalar, onStep: (s: number, p: Params) => void): Params {
+export function trainPhase(
+  params: Params,
+  trainable: readonly string[],
+  steps: number,
+  c: { readonly lr: number },
+  lossFn: (p: Params) => tf.Scalar,
+  onStep: (s: number, p: Params) => void,
+  label = "training",
+): Params {
   let current = params;
   const pick = (p: Params): Params => Object.fromEntries(trainable.map((k) => [k, p[k]!]));
   let adam: AdamState = initAdam(pick(current));
