@@ -24,8 +24,9 @@ const LAYERS = {
   // Tooling: the kernel (`metalab/kernel`), the runner (`metalab/notebook`), the grader (`metalab/grading`), the CLI.
   kernel: ["core", "jupyter"], // core: the process-global interrupt signal (core/interrupt.ts)
   notebook: ["jupyter"],
-  grading: ["core", "jupyter", "notebook", "plot", "display"],
-  cli: ["core", "display", "jupyter", "notebook", "grading"],
+  // grading draws the class report with plot/ and its check() (run inside the student kernel) sends through display/.
+  grading: ["jupyter", "notebook", "plot", "display"],
+  cli: ["core", "data", "display", "jupyter", "notebook", "grading"],
 };
 
 export default [
