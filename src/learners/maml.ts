@@ -1,13 +1,15 @@
 /**
  * MAML (Finn et al. 2017) and its options: first-order MAML, MAML++'s multi-step loss and learned per-step,
- * per-layer inner learning rates (Antoniou et al. 2019), first-order-then-second-order annealing, ANIL's head-only
- * inner loop (Raghu et al. 2020). Every task of a meta-batch runs in one batched call: the adapted parameters carry
- * a leading task dimension.
+ * per-layer inner learning rates (Antoniou et al. 2019), Meta-SGD's per-parameter learned rates (Li et al. 2017),
+ * first-order-then-second-order annealing, ANIL's head-only inner loop (Raghu et al. 2020), a random subset of the
+ * support set per inner step, and gradient checkpointing (maml-checkpoint.ts). Every task of a meta-batch runs in one
+ * batched call: the adapted parameters carry a leading task dimension.
  */
 import * as tf from "@tensorflow/tfjs";
 import { cloneParams, disposeParams, tileForTasks, type Params } from "../core/params";
 import { valueAndGrad, grad } from "../autodiff/functional";
 import { stopGradient } from "../autodiff/activations";
+import { checkpointedLoopGrad } from "../autodiff/checkpoint";
 import { meanTaskLoss, summedTaskLoss } from "../models/losses";
 import { Mlp } from "../models/mlp";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
@@ -17,6 +19,7 @@ import { clipByGlobalNorm } from "../optim/clip";
 import { cosineSchedule } from "../optim/schedule";
 import { headNames, splitParams, type TaskModel } from "./model";
 import { StepLearner } from "./learner";
+import { innerSupport } from "./support-subset";
 
 /** Options of MAML and its variants; every field has a default in `DEFAULT_MAML`. */
 export interface MamlOptions {
@@ -32,8 +35,10 @@ export interface MamlOptions {
   readonly multiStepLoss: boolean;
   /** Outer steps over which the multi-step weights anneal from uniform to the last step only. */
   readonly multiStepAnneal: number;
-  /** Meta-learn one inner learning rate per parameter tensor and inner step (MAML++ LSLR, a per-tensor Meta-SGD). */
+  /** Meta-learn the inner learning rates (shaped by `innerLrShape`), starting from `innerLr`. */
   readonly learnInnerLr: boolean;
+  /** Learned rates: one per parameter tensor and inner step (MAML++ LSLR) or one per parameter entry and step (Meta-SGD). */
+  readonly innerLrShape: "per-tensor" | "per-parameter";
   /** Parameters adapted in the inner loop: "all" (MAML), "head" (ANIL) or a list of names. */
   readonly adapt: "all" | "head" | readonly string[];
   /** Task loss. */
@@ -46,6 +51,12 @@ export interface MamlOptions {
   readonly clipNorm: number | null;
   /** Try the hand-written fast path (src/fast/mlp-maml.ts) for plain MLP MSE MAML before the general tfjs path. */
   readonly fastPath: boolean;
+  /** Each inner step sees a random subset of this many support points per task (the subset strategy); all when null. */
+  readonly innerBatch: number | null;
+  /** Seed of those subsets; every outer and inner step draws from its own stream forked from it. */
+  readonly subsetSeed: number;
+  /** Gradient checkpointing: keep only the inner-loop iterates and recompute each inner step in the backward pass. */
+  readonly checkpoint: boolean;
 }
 
 /** Defaults: Finn et al.'s sine setting. */
@@ -57,12 +68,16 @@ export const DEFAULT_MAML: MamlOptions = {
   multiStepLoss: false, // Finn's loss at the final inner step only
   multiStepAnneal: 10_000, // MAML++ anneals over its first epochs; 10k outer steps is a comparable share of 70k
   learnInnerLr: false, // a fixed α reproduces the paper
+  innerLrShape: "per-tensor", // MAML++'s LSLR: a handful of extra numbers; "per-parameter" doubles the parameter count
   adapt: "all", // MAML adapts every parameter
   loss: "mse", // regression
   outerLr: 1e-3, // Finn et al.'s Adam step
   cosine: null, // Finn et al. use a constant rate
   clipNorm: null, // the reference does not clip
   fastPath: true, // the fast path computes the same loss and gradient faster; tests turn it off to compare
+  innerBatch: null, // Finn et al.'s inner step uses the whole support set
+  subsetSeed: 0, // any fixed seed: subsets must be reproducible
+  checkpoint: false, // storing the inner loop is faster; checkpoint when memory, not time, is the limit
 };
 
 /** Fills in defaults and checks ranges. */
@@ -70,6 +85,13 @@ export function mamlOptions(options: Partial<MamlOptions> = {}): MamlOptions {
   const o = { ...DEFAULT_MAML, ...options };
   if (!Number.isInteger(o.innerSteps) || o.innerSteps < 1) throw new Error(`MAML innerSteps must be a positive integer, got ${o.innerSteps}.`);
   if (!(o.innerLr > 0)) throw new Error(`MAML innerLr must be positive, got ${o.innerLr}. Finn et al. use 0.01 for sines.`);
+  if (o.innerBatch !== null && !(Number.isInteger(o.innerBatch) && o.innerBatch >= 1)) {
+    throw new Error(`MAML innerBatch must be a positive integer (support points per inner step) or null for all, got ${o.innerBatch}.`);
+  }
+  if (o.innerLrShape !== "per-tensor" && o.innerLrShape !== "per-parameter") {
+    throw new Error(`MAML innerLrShape must be "per-tensor" (MAML++ LSLR) or "per-parameter" (Meta-SGD), got "${String(o.innerLrShape)}".`);
+  }
+  if (!Number.isInteger(o.subsetSeed)) throw new Error(`MAML subsetSeed must be an integer, got ${o.subsetSeed}.`);
   return o;
 }
 
@@ -78,11 +100,16 @@ export function innerLrKey(name: string, step: number): string {
   return `lr/${name}/${step}`;
 }
 
-/** Initial learned inner learning rates: one scalar per adapted tensor and inner step, all equal to `innerLr`. */
+/**
+ * Initial learned inner learning rates, all equal to `innerLr`, per adapted tensor and inner step: a scalar
+ * ("per-tensor") or a tensor of the parameter's shape ("per-parameter", Meta-SGD's α).
+ */
 export function initInnerLrs(params: Params, options: Partial<MamlOptions> = {}): Params {
   const o = mamlOptions(options);
   const out: Record<string, tf.Tensor> = {};
-  for (const name of adaptedNames(params, o)) for (let s = 0; s < o.innerSteps; s++) out[innerLrKey(name, s)] = tf.scalar(o.innerLr);
+  for (const name of adaptedNames(params, o)) {
+    for (let s = 0; s < o.innerSteps; s++) out[innerLrKey(name, s)] = o.innerLrShape === "per-parameter" ? tf.fill(params[name]!.shape, o.innerLr) : tf.scalar(o.innerLr);
+  }
   return out;
 }
 
@@ -123,25 +150,34 @@ export interface MamlContext {
 }
 
 /**
+ * Inner SGD step `s` on every task: adapted [tasks, ...] to adapted [tasks, ...], differentiable in `adapted`,
+ * `rest` (the shared params the inner loop does not adapt) and the learned rates `lrs`.
+ */
+export function mamlInnerStep(adapted: Params, rest: Params, support: { x: tf.Tensor; y: tf.Tensor }, model: TaskModel, o: MamlOptions, firstOrder: boolean, lrs: Params | null, s: number): Params {
+  const g = grad((q) => summedTaskLoss(o.loss, model.apply({ ...rest, ...q }, support.x), support.y))(adapted);
+  const next: Record<string, tf.Tensor> = {};
+  for (const k of Object.keys(adapted)) {
+    const gk = firstOrder ? stopGradient(g[k]!) : g[k]!;
+    const lr = lrs ? lrs[innerLrKey(k, s)] : undefined;
+    if (lrs && !lr) throw new Error(`Learned inner rate "${innerLrKey(k, s)}" is missing; build them with initInnerLrs(params, options).`);
+    next[k] = tf.sub(adapted[k]!, tf.mul(gk, lr ?? o.innerLr));
+  }
+  return next;
+}
+
+/**
  * The inner loop: `innerSteps` SGD steps on each task's mean support loss, from `theta` (shared) to task-batched
  * adapted params. Differentiable with respect to `theta` and `lrs`; call it inside a gradient. Returns the adapted
- * params after every step (frozen params stay shared, without a task dimension).
+ * params after every step (frozen params stay shared, without a task dimension). `outerStep` picks the support
+ * subsets when `innerBatch` is set.
  */
-export function mamlInnerLoop(theta: Params, batch: TaskBatch, model: TaskModel, o: MamlOptions, firstOrder: boolean, lrs: Params | null): Params[] {
+export function mamlInnerLoop(theta: Params, batch: TaskBatch, model: TaskModel, o: MamlOptions, firstOrder: boolean, lrs: Params | null, outerStep = 0): Params[] {
   const tasks = batch.supportX.shape[0];
   const { picked, rest } = splitParams(theta, adaptedNames(theta, o));
   let adapted = tileForTasks(picked, tasks); // each [tasks, ...shape]
   const trajectory: Params[] = [];
   for (let s = 0; s < o.innerSteps; s++) {
-    const g = grad((q) => summedTaskLoss(o.loss, model.apply({ ...rest, ...q }, batch.supportX), batch.supportY))(adapted);
-    const next: Record<string, tf.Tensor> = {};
-    for (const k of Object.keys(adapted)) {
-      const gk = firstOrder ? stopGradient(g[k]!) : g[k]!;
-      const lr = lrs ? lrs[innerLrKey(k, s)] : undefined;
-      if (lrs && !lr) throw new Error(`Learned inner rate "${innerLrKey(k, s)}" is missing; build them with initInnerLrs(params, options).`);
-      next[k] = tf.sub(adapted[k]!, tf.mul(gk, lr ?? o.innerLr));
-    }
-    adapted = next;
+    adapted = mamlInnerStep(adapted, rest, innerSupport(batch, o, outerStep, s), model, o, firstOrder, lrs, s);
     trajectory.push({ ...rest, ...adapted });
   }
   return trajectory;
@@ -152,7 +188,7 @@ export function mamlLoss(theta: Params, batch: TaskBatch, model: TaskModel, opti
   const o = mamlOptions(options);
   const step = context.step ?? 0;
   const firstOrder = o.firstOrder || step < o.firstOrderUntil;
-  const traj = mamlInnerLoop(theta, batch, model, o, firstOrder, context.innerLrs ?? null);
+  const traj = mamlInnerLoop(theta, batch, model, o, firstOrder, context.innerLrs ?? null, step);
   const queryLoss = (p: Params): tf.Scalar => meanTaskLoss(o.loss, model.apply(p, batch.queryX), batch.queryY);
   if (!o.multiStepLoss) return queryLoss(traj[traj.length - 1]!);
   const w = multiStepWeights(o.innerSteps, step, o.multiStepAnneal);
@@ -170,7 +206,8 @@ export function mamlMetaGradient(params: Params, batch: TaskBatch, model: TaskMo
   const firstOrder = o.firstOrder || step < o.firstOrderUntil;
   const learned = o.learnInnerLr ? context.innerLrs ?? null : null;
   if (o.learnInnerLr && !learned) throw new Error("learnInnerLr is on but no inner rates were passed: give context.innerLrs = initInnerLrs(params, options).");
-  if (o.fastPath && model instanceof Mlp && o.loss === "mse" && !o.multiStepLoss && !o.learnInnerLr && o.adapt === "all") {
+  if (o.checkpoint) return checkpointedMetaGradient(params, batch, model, o, { step, innerLrs: learned });
+  if (o.fastPath && model instanceof Mlp && o.loss === "mse" && !o.multiStepLoss && !o.learnInnerLr && o.adapt === "all" && o.innerBatch === null) {
     const fast = fastMamlMetaGradient({ params, batch, model: model.config, innerSteps: o.innerSteps, innerLr: o.innerLr, firstOrder });
     if (fast) return { loss: fast.loss, grads: fast.grads, innerLrGrads: null, fastPath: true };
   }
@@ -186,6 +223,48 @@ export function mamlMetaGradient(params: Params, batch: TaskBatch, model: TaskMo
   });
   const { picked: grads, rest: lrGrads } = splitParams(all, Object.keys(params));
   return { loss, grads, innerLrGrads: learned ? lrGrads : null, fastPath: false };
+}
+
+/**
+ * The general-path meta-gradient with gradient checkpointing: the inner loop runs forward keeping only its iterates,
+ * and the backward pass recomputes one inner step at a time (`checkpointedLoopGrad`). Same numbers as `mamlLoss`'s
+ * gradient; peak memory of one inner step instead of `innerSteps`, for about one extra forward pass of time.
+ */
+export function checkpointedMetaGradient(params: Params, batch: TaskBatch, model: TaskModel, options: Partial<MamlOptions> = {}, context: MamlContext = {}): MamlGradient {
+  const o = mamlOptions(options);
+  const step = context.step ?? 0;
+  const firstOrder = o.firstOrder || step < o.firstOrderUntil;
+  const lrs = o.learnInnerLr ? context.innerLrs ?? null : null;
+  const thetaNames = Object.keys(params);
+  const adapted = adaptedNames(params, o);
+  const tasks = batch.supportX.shape[0]!;
+  const w = o.multiStepLoss ? multiStepWeights(o.innerSteps, step, o.multiStepAnneal) : null;
+  const supports = Array.from({ length: o.innerSteps }, (_, s) => innerSupport(batch, o, step, s));
+  const parts = (m: Params): { picked: Params; rest: Params; lr: Params | null } => {
+    const { picked: theta, rest: lr } = splitParams(m, thetaNames);
+    const { picked, rest } = splitParams(theta, adapted);
+    return { picked, rest, lr: lrs ? lr : null };
+  };
+  const queryLoss = (p: Params): tf.Scalar => meanTaskLoss(o.loss, model.apply(p, batch.queryX), batch.queryY);
+  try {
+    const r = checkpointedLoopGrad(lrs ? { ...params, ...lrs } : params, {
+      steps: o.innerSteps,
+      init: (m) => tileForTasks(parts(m).picked, tasks),
+      step: (x, m, s) => {
+        const { rest, lr } = parts(m);
+        return mamlInnerStep(x, rest, supports[s]!, model, o, firstOrder, lr, s);
+      },
+      hasLoss: (s) => (w ? w[s - 1]! > 0 : s === o.innerSteps),
+      loss: (x, m, s) => {
+        const l = queryLoss({ ...parts(m).rest, ...x });
+        return w ? tf.mul(l, w[s - 1]!) as tf.Scalar : l;
+      },
+    });
+    const { picked: grads, rest: lrGrads } = splitParams(r.grads, thetaNames);
+    return { loss: r.value, grads, innerLrGrads: lrs ? lrGrads : null, fastPath: false };
+  } finally {
+    for (const s of supports) if (s.x !== batch.supportX) tf.dispose([s.x, s.y]);
+  }
 }
 
 /** Everything MAML carries between outer steps. */

@@ -1,12 +1,13 @@
 /**
  * Reptile (Nichol, Achiam & Schulman 2018): adapt each task with k SGD steps, then move θ toward the mean of the
- * adapted parameters. All tasks adapt in one batched call.
+ * adapted parameters. All tasks adapt in one batched call; each inner step may use a random minibatch of the task.
  */
 import * as tf from "@tensorflow/tfjs";
 import { cloneParams, disposeParams, type Params } from "../core/params";
 import { meanTaskLoss } from "../models/losses";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
 import { adaptSgd } from "./adapt-sgd";
+import { innerSupport } from "./support-subset";
 import type { TaskModel } from "./model";
 import { StepLearner } from "./learner";
 
@@ -24,6 +25,10 @@ export interface ReptileOptions {
   readonly useQuery: boolean;
   /** Task loss. */
   readonly loss: TaskLoss;
+  /** Points per task in each inner step's random minibatch (the subset strategy); all of them when null. */
+  readonly innerBatch: number | null;
+  /** Seed of those minibatches; every outer and inner step forks its own stream. */
+  readonly subsetSeed: number;
 }
 
 /** Defaults close to Nichol et al.'s sine demo. */
@@ -34,11 +39,16 @@ export const DEFAULT_REPTILE: ReptileOptions = {
   annealSteps: null, // constant ε by default; set it to the run length to anneal like the demo
   useQuery: true, // Reptile has no inner/outer split, so use all of a task's points
   loss: "mse", // regression
+  innerBatch: null, // full-batch inner steps unless a task is large
+  subsetSeed: 0, // any fixed seed: minibatches must be reproducible
 };
 
 function reptileOptions(options: Partial<ReptileOptions>): ReptileOptions {
   const o = { ...DEFAULT_REPTILE, ...options };
   if (!Number.isInteger(o.innerSteps) || o.innerSteps < 1) throw new Error(`Reptile innerSteps must be a positive integer, got ${o.innerSteps}.`);
+  if (o.innerBatch !== null && !(Number.isInteger(o.innerBatch) && o.innerBatch >= 1)) {
+    throw new Error(`Reptile innerBatch must be a positive integer (points per inner step) or null for all, got ${o.innerBatch}.`);
+  }
   return o;
 }
 
@@ -48,13 +58,17 @@ function trainingSet(batch: TaskBatch, useQuery: boolean): { x: tf.Tensor; y: tf
   return { x: tf.concat([batch.supportX, batch.queryX], 1), y: tf.concat([batch.supportY, batch.queryY], 1) }; // [tasks, shots+queries, d]
 }
 
-/** mean_t φ_t − θ, where φ_t is task t's params after `innerSteps` SGD steps; also the mean loss before adapting. */
-export function reptileDelta(params: Params, batch: TaskBatch, model: TaskModel, options: Partial<ReptileOptions> = {}): { delta: Params; loss: number } {
+/**
+ * mean_t φ_t − θ, where φ_t is task t's params after `innerSteps` SGD steps; also the mean loss before adapting.
+ * `outerStep` picks the inner minibatches when `innerBatch` is set.
+ */
+export function reptileDelta(params: Params, batch: TaskBatch, model: TaskModel, options: Partial<ReptileOptions> = {}, outerStep = 0): { delta: Params; loss: number } {
   const o = reptileOptions(options);
   const data = trainingSet(batch, o.useQuery);
   let loss = 0;
   const adapted = adaptSgd(params, data, model, {
     steps: o.innerSteps, lr: o.innerLr, loss: o.loss,
+    ...(o.innerBatch !== null ? { supportAt: (s: number) => innerSupport(data, o, outerStep, s - 1) } : {}),
     onStep: (s, p) => {
       if (s === 0) loss = tf.tidy(() => meanTaskLoss(o.loss, model.apply(p, data.x), data.y).dataSync()[0]!);
     },
@@ -80,7 +94,7 @@ export function reptileStepSize(o: Pick<ReptileOptions, "outerStepSize" | "annea
 /** One Reptile step: θ ← θ + ε (mean φ − θ). Pure: `state` is left intact. */
 export function reptileStep(state: ReptileState, batch: TaskBatch, model: TaskModel, options: Partial<ReptileOptions> = {}): { state: ReptileState; loss: number } {
   const o = reptileOptions(options);
-  const { delta, loss } = reptileDelta(state.params, batch, model, o);
+  const { delta, loss } = reptileDelta(state.params, batch, model, o, state.step);
   const eps = reptileStepSize(o, state.step);
   const params = tf.tidy(() => Object.fromEntries(Object.keys(state.params).map((k) => [k, tf.add(state.params[k]!, tf.mul(delta[k]!, eps))])));
   disposeParams(delta);
