@@ -57,3 +57,4 @@ export * from "./fast/mlp-maml";
 export * from "./fast/fast-maml-trainer";
 export * from "./display/check-outputs";
 export * from "./models/residual-mlp";
+export * from "./learners/hypernetwork";
