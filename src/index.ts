@@ -58,3 +58,4 @@ export * from "./fast/fast-maml-trainer";
 export * from "./display/check-outputs";
 export * from "./models/residual-mlp";
 export * from "./learners/hypernetwork";
+export * from "./learners/soft-prompt";
