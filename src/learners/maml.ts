@@ -10,7 +10,7 @@ import { cloneParams, disposeParams, tileForTasks, type Params } from "../core/p
 import { valueAndGrad, grad } from "../autodiff/functional";
 import { stopGradient } from "../autodiff/activations";
 import { checkpointedLoopGrad } from "../autodiff/checkpoint";
-import { meanTaskLoss, summedTaskLoss } from "../models/losses";
+import { meanTaskLoss, perTaskLoss, summedTaskLoss } from "../models/losses";
 import { Mlp } from "../models/mlp";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
 import { fastMamlMetaGradient } from "../fast/mlp-maml";
@@ -267,6 +267,20 @@ export function checkpointedMetaGradient(params: Params, batch: TaskBatch, model
   }
 }
 
+/**
+ * Per-task query loss after MAML's own inner loop (its step count, fixed or learned rates, adapted names), for
+ * evaluating a learner that adapts differently from plain SGD at one rate, such as Meta-SGD or MAML++'s LSLR: [tasks].
+ * No support subsets and no multi-step weighting: the loss after the last inner step.
+ */
+export function mamlAdaptedLosses(params: Params, batch: TaskBatch, model: TaskModel, options: Partial<MamlOptions> = {}, innerLrs: Params | null = null): Float32Array {
+  const o = mamlOptions({ ...options, innerBatch: null, multiStepLoss: false });
+  if (o.learnInnerLr && !innerLrs) throw new Error("mamlAdaptedLosses: learnInnerLr is on, so pass the learned rates (maml.state's innerLrs, via Maml.adaptedLosses).");
+  return tf.tidy(() => {
+    const traj = mamlInnerLoop(params, batch, model, o, true, o.learnInnerLr ? innerLrs : null);
+    return perTaskLoss(o.loss, model.apply(traj[traj.length - 1]!, batch.queryX), batch.queryY).dataSync() as Float32Array;
+  });
+}
+
 /** Everything MAML carries between outer steps. */
 export interface MamlState {
   /** Meta-parameters θ (the initialisation). */
@@ -329,11 +343,21 @@ export class Maml extends StepLearner<MamlState> {
     this.options = o;
   }
 
-  /** Current learned inner rates as numbers, keyed `lr/<param>/<step>`, or null. */
+  /** Per-task query loss on `batch` after this learner's own inner loop (with its learned rates, if any). */
+  adaptedLosses(batch: TaskBatch): Float32Array {
+    return mamlAdaptedLosses(this.params, batch, this.model, this.options, this.state.innerLrs);
+  }
+
+  /** Current learned inner rates as numbers, keyed `lr/<param>/<step>` (the mean over entries for per-parameter rates), or null. */
   innerLrs(): Record<string, number> | null {
     if (!this.state.innerLrs) return null;
     const out: Record<string, number> = {};
-    for (const [k, t] of Object.entries(this.state.innerLrs)) out[k] = t.dataSync()[0]!;
+    for (const [k, t] of Object.entries(this.state.innerLrs)) out[k] = tf.tidy(() => tf.mean(t).dataSync()[0]!);
     return out;
+  }
+
+  /** The learned inner-rate tensors (owned by this learner), or null. */
+  innerLrTensors(): Params | null {
+    return this.state.innerLrs;
   }
 }

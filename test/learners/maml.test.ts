@@ -10,7 +10,7 @@ import { disposeBatch, type TaskBatch } from "../../src/tasks/task-family";
 import { perTaskMse } from "../../src/models/losses";
 import { adaptSgd } from "../../src/learners/adapt-sgd";
 import {
-  Maml, initInnerLrs, mamlLoss, mamlMetaGradient, mamlStep, initMamlState, disposeMamlState, multiStepWeights,
+  Maml, initInnerLrs, mamlAdaptedLosses, mamlLoss, mamlMetaGradient, mamlStep, initMamlState, disposeMamlState, multiStepWeights,
 } from "../../src/learners/maml";
 import { innerSupport } from "../../src/learners/support-subset";
 
@@ -305,6 +305,27 @@ describe("MAML options: Meta-SGD rates, support subsets, gradient checkpointing"
     const ck = (await tf.profile(() => { disposeParams(mamlMetaGradient(params, batch, model, { ...opts, checkpoint: true }).grads); })).peakBytes;
     expect(ck).toBeLessThan(plain / 2);
     disposeParams(params);
+    disposeBatch(batch);
+  });
+});
+
+describe("mamlAdaptedLosses", () => {
+  it("is plain SGD's per-task query loss for fixed rates and mamlLoss's mean for learned ones", () => {
+    const { model, params, batch } = smallSetup("relu", 3, 11);
+    const fixed = mamlAdaptedLosses(params, batch, model, { innerSteps: 2, innerLr: 0.05 });
+    const sgd = adaptSgd(params, { x: batch.supportX, y: batch.supportY }, model, { steps: 2, lr: 0.05 });
+    const want = tf.tidy(() => Array.from(perTaskMse(model.apply(sgd, batch.queryX), batch.queryY).dataSync()));
+    Array.from(fixed).forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));
+    disposeParams(sgd);
+    const opts = { innerSteps: 2, innerLr: 0.05, learnInnerLr: true, innerLrShape: "per-parameter" as const };
+    const m = new Maml(model, params, { ...opts, fastPath: false });
+    m.step(batch);
+    const losses = m.adaptedLosses(batch);
+    const mean = mamlLoss(m.params, batch, model, opts, { innerLrs: m.innerLrTensors() }).dataSync()[0]!;
+    expect(losses.reduce((a, b) => a + b, 0) / losses.length).toBeCloseTo(mean, 5);
+    expect(Object.keys(m.innerLrs()!)).toContain("lr/w0/1");
+    expect(() => mamlAdaptedLosses(params, batch, model, opts)).toThrow(/learned rates/);
+    m.dispose();
     disposeBatch(batch);
   });
 });
