@@ -81,6 +81,8 @@ export interface AdaptationMethodSpec {
   /** Head initialisation (the pretrained head has the wrong number of classes, so it is always replaced). */
   readonly headInit: Exclude<HeadInit, "keep">;
   readonly lora?: LoraConfig;
+  /** Step size of this method (of its probe, for a probe); the comparison's `lr` or `probeLr` by default. */
+  readonly lr?: number;
 }
 
 /** Settings of the comparison. */
@@ -111,7 +113,7 @@ export const DEFAULT_ADAPTATION_COMPARISON: AdaptationComparisonConfig = {
   lr: 0.05, // plain SGD on the support set
   probeSteps: 100, // the same budget as every other method
   lpftProbeSteps: 50, // half probing, half fine-tuning: LP-FT gets the same 100 steps as the others
-  probeLr: 0.1, // pretrained features have RMS ~7; 0.5 overshot to 5x the query loss in our runs
+  probeLr: 0.05, // the same step as the other methods, so they differ only in what trains; 0.1 overfits (lab 05)
   methods: [
     { name: "linear probe", kind: "probe", headInit: "zero" },
     { name: "fine-tune, random head", kind: "finetune", headInit: "random" },
@@ -179,13 +181,13 @@ export function compareAdaptation(config: Partial<AdaptationComparisonConfig>, r
     const bodyCount = bodyNames.reduce((n, k) => n + pre.params[k]!.size, 0);
     const headCount = (cfg.sizes[L - 1]! + 1) * ways;
     if (m.kind === "lora") {
-      const r = adaptLora(start, batch, cfg, { steps: c.steps, lr: c.lr, loss: "cross-entropy", trainHead: true, ...(m.lora ? { lora: m.lora } : {}) }, rng.fork("lora"));
+      const r = adaptLora(start, batch, cfg, { steps: c.steps, lr: m.lr ?? c.lr, loss: "cross-entropy", trainHead: true, ...(m.lora ? { lora: m.lora } : {}) }, rng.fork("lora"));
       for (const t of Object.values(r.adapter)) t.dispose();
       params = r.params;
       history = r.history;
       trainable = r.trainableParams;
     } else if (m.kind === "prompt") {
-      const r = adaptPrompt(start, batch, cfg, { steps: c.steps, lr: c.lr, loss: "cross-entropy", trainHead: true });
+      const r = adaptPrompt(start, batch, cfg, { steps: c.steps, lr: m.lr ?? c.lr, loss: "cross-entropy", trainHead: true });
       for (const t of Object.values(r.trained)) t.dispose();
       params = r.params;
       history = r.history;
@@ -194,9 +196,9 @@ export function compareAdaptation(config: Partial<AdaptationComparisonConfig>, r
       const r = adapt(start, batch, cfg, {
         method: m.kind,
         steps: m.kind === "probe" ? c.probeSteps : m.kind === "lpft" ? c.steps - c.lpftProbeSteps : c.steps,
-        lr: m.kind === "probe" ? c.probeLr : c.lr,
+        lr: m.lr ?? (m.kind === "probe" ? c.probeLr : c.lr),
         probeSteps: m.kind === "lpft" ? c.lpftProbeSteps : c.probeSteps,
-        probeLr: c.probeLr,
+        probeLr: m.kind === "probe" ? m.lr ?? c.probeLr : c.probeLr,
         loss: "cross-entropy",
         probeSolver: "sgd",
         headInit: "keep",
