@@ -59,3 +59,4 @@ export * from "./display/check-outputs";
 export * from "./models/residual-mlp";
 export * from "./learners/hypernetwork";
 export * from "./learners/soft-prompt";
+export * from "./learners/early-stopping";
