@@ -107,8 +107,8 @@ async function cmdRun(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: { out: { type: "string" }, kernel: { type: "string" }, "allow-errors": { type: "boolean" }, ...limitOptions },
   });
-  if (positionals.length !== 1) throw new UsageError("run takes one notebook");
-  const file = positionals[0];
+  const [file] = positionals;
+  if (positionals.length !== 1 || file === undefined) throw new UsageError("run takes one notebook");
   const nb = readNotebook(file);
   const r = await runNotebook(nb, {
     kernelName: values.kernel,

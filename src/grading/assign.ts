@@ -69,7 +69,7 @@ export async function assign(instructorPath: string, releaseDir: string, opts: A
           `make each test call the student's code (the stub throws "not implemented").`,
       );
     }
-    studentFails = r.fail.map((f) => f.split(":")[0]);
+    studentFails = r.fail.map((f) => f.split(":")[0]!);
   }
   const releasePath = path.join(releaseDir, `${a.name}.ipynb`);
   writeNotebook(releasePath, a.student);

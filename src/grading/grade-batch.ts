@@ -51,7 +51,7 @@ export function folderNotebook(dir: string): string | null {
     .readdirSync(dir)
     .filter((f) => f.toLowerCase().endsWith(".ipynb") && !f.startsWith("."))
     .sort();
-  return nbs.length > 0 ? path.join(dir, nbs[0]) : null;
+  return nbs[0] !== undefined ? path.join(dir, nbs[0]) : null;
 }
 
 /**
@@ -143,8 +143,9 @@ export async function gradeBatch(a: Assignment, submissionsDir: string, outDir: 
   const total = subs.length;
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < todo.length) {
+    for (;;) {
       const s = todo[next++];
+      if (s === undefined) return;
       opts.onProgress?.(done, total, s.student);
       let result: StudentResult;
       let graded: Notebook | undefined;

@@ -73,6 +73,9 @@ export function mergeSubmission(a: Assignment, submission: Notebook): MergedSubm
   a.instructor.cells.forEach((inst, i) => {
     const k = keyOf(inst);
     const released = a.student.cells[i];
+    if (released === undefined) {
+      throw new Error(`assignment ${a.name}: the student version has fewer cells than the instructor version; rebuild it with \`metalab assign\`.`);
+    }
     const theirs = byKey.get(k);
     const role = cellRole(inst);
     const label = gradeId(inst) ?? inst.id;

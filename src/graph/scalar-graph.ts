@@ -331,12 +331,12 @@ export class ScalarGraph {
     if (n.graph !== this) throw new Error(`Node "${n.label}" belongs to another ScalarGraph; build the whole function in one graph.`);
   }
 
-  private nodesOf(...xs: ScalarLike[]): ScalarNode[] {
+  private nodesOf<T extends readonly ScalarLike[]>(...xs: T): { [K in keyof T]: ScalarNode } {
     return xs.map((x) => {
       if (typeof x === "number") return this.constant(x);
       this.own(x);
       return x;
-    });
+    }) as { [K in keyof T]: ScalarNode };
   }
 }
 

@@ -1,9 +1,8 @@
 /**
- * Baselines: joint (multi-task) pretraining on all tasks' points with one shared model, and random initialisation.
+ * Baseline: joint (multi-task) pretraining on all tasks' points with one shared model.
  */
 import * as tf from "@tensorflow/tfjs";
 import { cloneParams, disposeParams, type Params } from "../core/params";
-import type { Rng } from "../core/random";
 import { valueAndGrad } from "../autodiff/functional";
 import { meanTaskLoss } from "../models/losses";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
@@ -86,9 +85,4 @@ export class Pretrain extends StepLearner<PretrainState> {
     super(initPretrainState(params), (s, b) => pretrainStep(s, b, model, o), disposePretrainState);
     this.options = o;
   }
-}
-
-/** The random-initialisation baseline: fresh parameters from `init`, no training. */
-export function randomInit(model: { init(rng: Rng): Params }, rng: Rng): Params {
-  return model.init(rng);
 }

@@ -227,7 +227,7 @@ describe("mamlStep and Maml", () => {
 describe("MAML options: Meta-SGD rates, support subsets, gradient checkpointing", () => {
   it("per-parameter (Meta-SGD) inner rates have the parameters' shapes and gradients that match finite differences", () => {
     const { model, params, batch } = smallSetup("tanh", 2, 5);
-    const opts = { innerSteps: 1, innerLr: 0.05, learnInnerLr: true, innerLrShape: "per-parameter" as const, fastPath: false };
+    const opts = { innerSteps: 1, innerLr: 0.05, learnInnerLr: true, innerLrPer: "parameter" as const, fastPath: false };
     const lrs = initInnerLrs(params, opts);
     expect(lrs["lr/w1/0"]!.shape).toEqual(params.w1!.shape);
     const names = Object.keys(params);
@@ -287,7 +287,7 @@ describe("MAML options: Meta-SGD rates, support subsets, gradient checkpointing"
 
   it("checkpointing returns learned-rate gradients equal to the stored path's", () => {
     const { model, params, batch } = smallSetup("tanh", 2, 4);
-    const opts = { innerSteps: 2, innerLr: 0.05, learnInnerLr: true, innerLrShape: "per-parameter" as const, fastPath: false };
+    const opts = { innerSteps: 2, innerLr: 0.05, learnInnerLr: true, innerLrPer: "parameter" as const, fastPath: false };
     const lrs = initInnerLrs(params, opts);
     const plain = mamlMetaGradient(params, batch, model, opts, { innerLrs: lrs });
     const ck = mamlMetaGradient(params, batch, model, { ...opts, checkpoint: true }, { innerLrs: lrs });
@@ -317,7 +317,7 @@ describe("mamlAdaptedLosses", () => {
     const want = tf.tidy(() => Array.from(perTaskMse(model.apply(sgd, batch.queryX), batch.queryY).dataSync()));
     Array.from(fixed).forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));
     disposeParams(sgd);
-    const opts = { innerSteps: 2, innerLr: 0.05, learnInnerLr: true, innerLrShape: "per-parameter" as const };
+    const opts = { innerSteps: 2, innerLr: 0.05, learnInnerLr: true, innerLrPer: "parameter" as const };
     const m = new Maml(model, params, { ...opts, fastPath: false });
     m.step(batch);
     const losses = m.adaptedLosses(batch);

@@ -6,7 +6,6 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { launcherArgv } from "../kernel/install";
 
 /** How to launch one kernel. `argv` contains the `{connection_file}` placeholder. */
 export interface KernelSpec {
@@ -17,6 +16,11 @@ export interface KernelSpec {
   env: Record<string, string>;
   /** Where it came from: a kernel.json path, or "builtin:tslab". */
   source: string;
+}
+
+/** The command line Jupyter runs to start metalab's kernel launcher: `node <launcher> --config-path {connection_file}`. */
+export function launcherArgv(launcher: string, nodeBinary: string = process.execPath): string[] {
+  return [nodeBinary, launcher, "--config-path", "{connection_file}"];
 }
 
 /** The kernels folders searched, in Jupyter's order of precedence. */
@@ -132,7 +136,7 @@ export function findKernelSpec(name: string, env: NodeJS.ProcessEnv = process.en
     if (!fs.existsSync(file)) continue;
     const spec = readSpec(file, name);
     if (spec === null) continue;
-    if (spec.argv.length > 0 && onPath(spec.argv[0], env)) return spec;
+    if (spec.argv[0] !== undefined && onPath(spec.argv[0], env)) return spec;
     const builtin = builtinSpec(name);
     if (builtin !== null) return builtin;
     return spec;

@@ -84,19 +84,21 @@ function isHeader(x: Record<string, unknown>): x is Record<string, unknown> & Me
 /** Decodes frames (any routing prefix), verifying the signature in constant time; throws on a bad message. */
 export function decodeMessage(frames: Buffer[], key: string): JupyterMessage {
   const at = frames.findIndex((f) => f.equals(DELIMITER));
-  if (at < 0 || frames.length < at + 6) throw new Error("Jupyter message without <IDS|MSG> delimiter or parts");
-  const signature = frames[at + 1].toString("ascii");
-  const parts = frames.slice(at + 2, at + 6);
-  if (!verify(key, parts, signature)) {
+  const [signature, rawHeader, rawParent, rawMetadata, rawContent] = at < 0 ? [] : frames.slice(at + 1, at + 6);
+  if (signature === undefined || rawHeader === undefined || rawParent === undefined || rawMetadata === undefined || rawContent === undefined) {
+    throw new Error("Jupyter message without <IDS|MSG> delimiter or parts");
+  }
+  const parts = [rawHeader, rawParent, rawMetadata, rawContent];
+  if (!verify(key, parts, signature.toString("ascii"))) {
     throw new Error("Jupyter message with an invalid HMAC signature (wrong key or tampered message)");
   }
-  const header = parseObject(parts[0], "header");
+  const header = parseObject(rawHeader, "header");
   if (!isHeader(header)) throw new Error("Jupyter message header lacks msg_id or msg_type");
   return {
     header,
-    parent_header: parseObject(parts[1], "parent_header"),
-    metadata: parseObject(parts[2], "metadata"),
-    content: parseObject(parts[3], "content"),
+    parent_header: parseObject(rawParent, "parent_header"),
+    metadata: parseObject(rawMetadata, "metadata"),
+    content: parseObject(rawContent, "content"),
     buffers: frames.slice(at + 6),
   };
 }
