@@ -4,35 +4,25 @@ import { Rng } from "../../src/core/random";
 import { checkGradients } from "../../src/autodiff/finite-diff";
 import { logisticGradient, logisticHessian, logisticNewtonSolve, logisticObjective } from "../../src/learners/newton-head";
 
-/** Float64 Newton's method for Σ CE(Wᵀφ_i, y_i) + (λ/2)‖W‖², run to convergence: the reference minimiser. */
+/** Float64 Newton's method for one-vs-rest logistic regression, run to convergence: the reference minimiser. */
 function newton64(phi: number[][], y: number[][], lambda: number, iters = 30): number[][] {
-  const n = phi.length, h = phi[0]!.length, C = y[0]!.length, m = h * C;
-  let w = Array.from({ length: h }, () => new Array<number>(C).fill(0));
-  for (let it = 0; it < iters; it++) {
-    const p = phi.map((f) => {
-      const z = Array.from({ length: C }, (_, c) => f.reduce((s, v, j) => s + v * w[j]![c]!, 0));
-      const mx = Math.max(...z);
-      const e = z.map((v) => Math.exp(v - mx));
-      const sum = e.reduce((a, b) => a + b, 0);
-      return e.map((v) => v / sum);
-    });
-    const g = new Array<number>(m).fill(0);
-    const H = Array.from({ length: m }, (_, r) => Array.from({ length: m }, (_, c) => (r === c ? lambda : 0)));
-    for (let i = 0; i < n; i++) for (let j = 0; j < h; j++) for (let c = 0; c < C; c++) {
-      g[j * C + c]! += phi[i]![j]! * (p[i]![c]! - y[i]![c]!);
-      for (let k = 0; k < h; k++) for (let d = 0; d < C; d++) H[j * C + c]![k * C + d]! += phi[i]![j]! * phi[i]![k]! * ((c === d ? p[i]![c]! : 0) - p[i]![c]! * p[i]![d]!);
+  const n = phi.length, h = phi[0]!.length, C = y[0]!.length;
+  const w = Array.from({ length: h }, () => new Array<number>(C).fill(0));
+  for (let c = 0; c < C; c++) {
+    for (let it = 0; it < iters; it++) {
+      const p = phi.map((f) => 1 / (1 + Math.exp(-f.reduce((s, v, j) => s + v * w[j]![c]!, 0))));
+      const A = Array.from({ length: h }, (_, r) => Array.from({ length: h + 1 }, (_, k) => {
+        if (k === h) return phi.reduce((s, f, i) => s + f[r]! * (p[i]! - y[i]![c]!), 0) + lambda * w[r]![c]!;
+        return phi.reduce((s, f, i) => s + f[r]! * f[k]! * p[i]! * (1 - p[i]!), 0) + (r === k ? lambda : 0);
+      }));
+      for (let k = 0; k < h; k++) {
+        let piv = k;
+        for (let r = k + 1; r < h; r++) if (Math.abs(A[r]![k]!) > Math.abs(A[piv]![k]!)) piv = r;
+        [A[k], A[piv]] = [A[piv]!, A[k]!];
+        for (let r = 0; r < h; r++) if (r !== k) { const f = A[r]![k]! / A[k]![k]!; for (let q = k; q <= h; q++) A[r]![q]! -= f * A[k]![q]!; }
+      }
+      for (let j = 0; j < h; j++) w[j]![c]! -= A[j]![h]! / A[j]![j]!;
     }
-    for (let j = 0; j < h; j++) for (let c = 0; c < C; c++) g[j * C + c]! += lambda * w[j]![c]!;
-    // Solve H Δ = g by Gaussian elimination with partial pivoting.
-    const A = H.map((r, i) => [...r, g[i]!]);
-    for (let k = 0; k < m; k++) {
-      let piv = k;
-      for (let r = k + 1; r < m; r++) if (Math.abs(A[r]![k]!) > Math.abs(A[piv]![k]!)) piv = r;
-      [A[k], A[piv]] = [A[piv]!, A[k]!];
-      for (let r = 0; r < m; r++) if (r !== k) { const f = A[r]![k]! / A[k]![k]!; for (let c = k; c <= m; c++) A[r]![c]! -= f * A[k]![c]!; }
-    }
-    const delta = A.map((r, i) => r[m]! / r[i]!);
-    w = w.map((row, j) => row.map((v, c) => v - delta[j * C + c]!));
   }
   return w;
 }
@@ -67,18 +57,19 @@ describe("logistic-regression head by Newton steps", () => {
     tf.dispose([phi, y, w]);
   });
 
-  it("builds the Hessian that the float64 reference builds", () => {
+  it("builds each class's Hessian Φᵀ diag(σ(1 − σ)) Φ + λI as the float64 reference does", () => {
     const t = problem(3, 5, 3, 2);
     const rng = new Rng(4);
     const w0 = rng.normalTensor([1, 3, 2], 0, 0.5);
     const phi = tf.tensor3d([t.phi]);
-    const H = logisticHessian(phi, w0, 0.3).arraySync() as number[][][];
+    const H = logisticHessian(phi, w0, 0.3).arraySync() as number[][][][];
     const W = (w0.arraySync() as number[][][])[0]!;
-    const p = t.phi.map((f) => { const z = [0, 1].map((c) => f.reduce((s, v, j) => s + v * W[j]![c]!, 0)); const e = z.map(Math.exp); const sum = e[0]! + e[1]!; return e.map((v) => v / sum); });
-    for (let j = 0; j < 3; j++) for (let c = 0; c < 2; c++) for (let k = 0; k < 3; k++) for (let d = 0; d < 2; d++) {
-      let ref = j === k && c === d ? 0.3 : 0;
-      t.phi.forEach((f, i) => { ref += f[j]! * f[k]! * ((c === d ? p[i]![c]! : 0) - p[i]![c]! * p[i]![d]!); });
-      expect(H[0]![j * 2 + c]![k * 2 + d]!).toBeCloseTo(ref, 5);
+    for (let c = 0; c < 2; c++) {
+      const p = t.phi.map((f) => 1 / (1 + Math.exp(-f.reduce((s, v, j) => s + v * W[j]![c]!, 0))));
+      for (let j = 0; j < 3; j++) for (let k = 0; k < 3; k++) {
+        const ref = t.phi.reduce((s, f, i) => s + f[j]! * f[k]! * p[i]! * (1 - p[i]!), 0) + (j === k ? 0.3 : 0);
+        expect(H[0]![c]![j]![k]!).toBeCloseTo(ref, 5);
+      }
     }
     tf.dispose([w0, phi]);
   });
