@@ -63,3 +63,4 @@ export * from "./models/residual-mlp";
 export * from "./learners/hypernetwork";
 export * from "./learners/soft-prompt";
 export * from "./learners/early-stopping";
+export * from "./eval/stability";
