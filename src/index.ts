@@ -64,3 +64,4 @@ export * from "./learners/hypernetwork";
 export * from "./learners/soft-prompt";
 export * from "./learners/early-stopping";
 export * from "./eval/stability";
+export * from "./eval/cka";

@@ -166,3 +166,20 @@ function need(p: Params, name: string): tf.Tensor {
   if (!t) throw new Error(`Convex head parameter "${name}" is missing; build the parameters with initHeadMeta(options).`);
   return t;
 }
+
+/**
+ * Where the meta-gradient of a convex head flows: the query loss is differentiated with respect to the features of
+ * every support point (through the solved head W) and every query point (directly), given features Φ_s [tasks, n, h]
+ * and Φ_q [tasks, m, h] (bias columns included). Returns the norm of ∂loss/∂φ per point: support [tasks, n], query [tasks, m].
+ */
+export function headFeatureGradients(phiS: tf.Tensor, yS: tf.Tensor, phiQ: tf.Tensor, yQ: tf.Tensor, options: Partial<ConvexHeadOptions> = {}): { support: number[][]; query: number[][] } {
+  const o = convexHeadOptions(options);
+  return tf.tidy(() => {
+    const { grads } = valueAndGrad((p) => {
+      const w = o.solver === "ridge" ? ridgeSolve(p.s!, yS, o.lambda, o.form) : logisticNewtonSolve(p.s!, yS, o.lambda, { steps: o.newtonSteps });
+      return meanTaskLoss(o.loss, tf.matMul(p.q!, w), yQ);
+    })({ s: phiS, q: phiQ });
+    const norms = (g: tf.Tensor): number[][] => tf.sqrt(tf.sum(tf.square(g), -1)).arraySync() as number[][];
+    return { support: norms(grads.s!), query: norms(grads.q!) };
+  });
+}

@@ -9,7 +9,7 @@ import { disposeBatch } from "../../src/tasks/task-family";
 import { ridgeSolve, withBias } from "../../src/learners/ridge";
 import { logisticNewtonSolve } from "../../src/learners/newton-head";
 import {
-  ConvexHead, HEAD_BIAS, HEAD_LOG_LAMBDA, HEAD_SCALE, convexHeadLoss, convexHeadPredict, initConvexHeadState, disposeConvexHeadState, convexHeadOptions,
+  ConvexHead, headFeatureGradients, HEAD_BIAS, HEAD_LOG_LAMBDA, HEAD_SCALE, convexHeadLoss, convexHeadPredict, initConvexHeadState, disposeConvexHeadState, convexHeadOptions,
 } from "../../src/learners/convex-head";
 
 const model = new Mlp({ sizes: [8, 12, 6, 5], activation: "tanh" });
@@ -71,5 +71,23 @@ describe("ConvexHead (R2-D2 ridge and MetaOptNet-style logistic heads)", () => {
     const p = model.init(new Rng(0));
     expect(() => convexHeadPredict(p, { x: tf.zeros([1, 2, 8]), y: tf.zeros([1, 2, 5]) }, tf.zeros([1, 2, 8]), model, { learnScale: true })).toThrow(/initHeadMeta/);
     disposeParams(p);
+  });
+});
+
+describe("headFeatureGradients", () => {
+  it("gives the per-point norms of the query loss's gradient with respect to support and query features", () => {
+    const rng = new Rng(4);
+    const phiS = rng.normalTensor([1, 4, 3]), phiQ = rng.normalTensor([1, 5, 3]);
+    const yS = rng.normalTensor([1, 4, 1]), yQ = rng.normalTensor([1, 5, 1]);
+    const g = headFeatureGradients(phiS, yS, phiQ, yQ, { loss: "mse", lambda: 0.5 });
+    expect(g.support[0]).toHaveLength(4);
+    expect(g.query[0]).toHaveLength(5);
+    // Query features: ∂/∂φ_q of mean (φ_q W − y)² is 2 r_q W / m, so the norm is 2 |r_q| ‖W‖ / m.
+    const w = ridgeSolve(phiS, yS, 0.5);
+    const r = tf.sub(tf.matMul(phiQ, w), yQ).dataSync();
+    const wn = Math.sqrt(tf.sum(tf.square(w)).dataSync()[0]!);
+    g.query[0]!.forEach((v, i) => expect(v).toBeCloseTo((2 * Math.abs(r[i]!) * wn) / 5, 4));
+    expect(g.support[0]!.every((v) => v > 0)).toBe(true);
+    tf.dispose([phiS, phiQ, yS, yQ, w]);
   });
 });
