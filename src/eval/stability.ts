@@ -4,9 +4,11 @@
  * `supportSharpness`) with what SGD at several step sizes actually does to that task's support loss.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Params } from "../core/params";
+import { disposeParams, globalNorm, type Params } from "../core/params";
 import { perTaskLoss } from "../models/losses";
-import type { TaskLoss } from "../tasks/task-family";
+import { disposeBatch, type TaskBatch, type TaskLoss } from "../tasks/task-family";
+import { mamlMetaGradient } from "../learners/maml";
+import { reptileDelta } from "../learners/reptile";
 import { adaptSgd, type SupportSet } from "../learners/adapt-sgd";
 import type { TaskModel } from "../learners/model";
 
@@ -67,4 +69,39 @@ export function sgdStability(params: Params, support: SupportSet, model: TaskMod
     }
   }
   return rows;
+}
+
+/** Per-task sizes of the three outer updates after `innerSteps` SGD steps at `innerLr`. */
+export interface UpdateNorms {
+  /** ‖∂ query loss / ∂θ‖ through the inner loop (second-order MAML), per task. */
+  readonly secondOrder: Float32Array;
+  /** ‖∇ query loss at the adapted weights‖ (first-order MAML), per task. */
+  readonly firstOrder: Float32Array;
+  /** ‖φ_t − θ‖, how far SGD moved (Reptile's update before the outer step size), per task. */
+  readonly reptile: Float32Array;
+}
+
+/**
+ * For each task of `batch` on its own: the second- and first-order MAML meta-gradient norms and Reptile's update
+ * norm after the same inner loop (support set only). Shows which update a long or unstable inner loop inflates.
+ */
+export function updateNormsPerTask(params: Params, batch: TaskBatch, model: TaskModel, o: { readonly innerSteps: number; readonly innerLr: number }): UpdateNorms {
+  const tasks = batch.supportX.shape[0]!;
+  const out: UpdateNorms = { secondOrder: new Float32Array(tasks), firstOrder: new Float32Array(tasks), reptile: new Float32Array(tasks) };
+  for (let t = 0; t < tasks; t++) {
+    const one = tf.tidy(() => {
+      const pick = (x: tf.Tensor): tf.Tensor3D => tf.slice(x, [t, 0, 0], [1, -1, -1]) as tf.Tensor3D;
+      return { supportX: pick(batch.supportX), supportY: pick(batch.supportY), queryX: pick(batch.queryX), queryY: pick(batch.queryY) };
+    });
+    for (const firstOrder of [false, true]) {
+      const g = mamlMetaGradient(params, one, model, { innerSteps: o.innerSteps, innerLr: o.innerLr, firstOrder });
+      (firstOrder ? out.firstOrder : out.secondOrder)[t] = globalNorm(g.grads);
+      disposeParams(g.grads);
+    }
+    const r = reptileDelta(params, one, model, { innerSteps: o.innerSteps, innerLr: o.innerLr, useQuery: false });
+    out.reptile[t] = globalNorm(r.delta);
+    disposeParams(r.delta);
+    disposeBatch(one);
+  }
+  return out;
 }
