@@ -65,3 +65,4 @@ export * from "./learners/soft-prompt";
 export * from "./learners/early-stopping";
 export * from "./eval/stability";
 export * from "./eval/cka";
+export * from "./plot/task-chart";

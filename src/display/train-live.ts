@@ -27,7 +27,7 @@ export async function trainLive(learner: SteppingLearner, family: TaskFamily, rn
   const n = options.iterations;
   if (!Number.isInteger(n) || n < 0) throw new Error(`trainLive: iterations must be a non-negative integer, got ${n}.`);
   const metric = options.metric ?? "meta-loss";
-  const live = liveTraining(n, options);
+  const live = liveTraining(n, { yTitle: metric, ...options }); // the y axis is named after the metric unless told otherwise
   const losses = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const batch = family.sample(rng, options.spec);
