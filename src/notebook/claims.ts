@@ -140,7 +140,9 @@ function proseOnly(markdown: string): string {
     .replace(/\$\$[\s\S]*?\$\$/g, " ")
     .replace(/\$[^$\n]*\$/g, " ")
     .replace(/`[^`\n]*`/g, " ")
-    .replace(/\]\([^)]*\)/g, "]"); // link targets
+    .replace(/\]\([^)]*\)/g, "]") // link targets
+    .replace(/<!--\s*claim\s[^>]*-->/g, "<!--claim k-->") // keep markers, drop their options (tol=0.5 is no quote)
+    .replace(/<!--(?!claim k-->|\s*fixed\s*-->)[\s\S]*?-->/g, " "); // other comments
 }
 
 const NUMBER = /(?<![\w.])[-−]?\d[\d,]*(\.\d+)?([eE][-+−]?\d+)?(\s*%)?(?![\w])/g;
