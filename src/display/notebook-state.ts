@@ -26,16 +26,14 @@ export function releaseKept(): void {
 }
 
 /**
- * Runs `fn` (sync or async) and throws if it left more live tensors than it found, naming `label`.
- * Wrap training loops whose learner was created before the call, so its fixed-size state is not counted. Fewer
- * tensors afterwards is not a leak: a learner on the fast path keeps its state in plain arrays and frees its
- * initial tensors at its first step.
+ * Runs `fn` (sync or async) and throws if the number of live tensors changed, naming `label`.
+ * Wrap training loops whose learner was created before the call, so its fixed-size state is not counted.
  */
 export async function noLeak<T>(label: string, fn: () => T | Promise<T>): Promise<T> {
   const before = tf.memory().numTensors;
   const out = await fn();
   const after = tf.memory().numTensors;
-  if (after > before) {
+  if (after !== before) {
     throw new Error(`${label} changed the number of live tensors from ${before} to ${after}: something is missing tf.tidy or dispose. Wrap tensor code in tf.tidy and dispose returned tensors.`);
   }
   return out;
