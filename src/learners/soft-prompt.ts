@@ -5,10 +5,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Params } from "../core/params";
-import { mlpApply, type MlpConfig } from "../models/mlp";
+import { headNames, mlpApply, type MlpConfig } from "../models/mlp";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
 import { adaptSgd } from "./adapt-sgd";
-import { evaluateAdapted, mlpHeadNames, type AdaptationRow } from "./adaptation";
+import { evaluateAdapted, type AdaptationRow } from "./adaptation";
 
 /** Name of the prompt tensor in the adapted record: [1, in] shared, [tasks, 1, in] task-batched. */
 export const PROMPT = "prompt";
@@ -49,7 +49,7 @@ export function adaptPrompt(base: Params, batch: TaskBatch, config: MlpConfig, o
   const loss = options.loss ?? "mse";
   const inDim = config.sizes[0]!;
   const init: Record<string, tf.Tensor> = { [PROMPT]: tf.zeros([1, inDim]) };
-  if (options.trainHead) for (const k of mlpHeadNames(config)) init[k] = base[k]!.clone();
+  if (options.trainHead) for (const k of headNames(config)) init[k] = base[k]!.clone();
   const model = { apply: (p: Params, x: tf.Tensor) => promptedApply({ ...base, ...p }, x, config) };
   const history: AdaptationRow[] = [];
   const trained = adaptSgd(init, { x: batch.supportX, y: batch.supportY }, model, {

@@ -17,7 +17,8 @@
  * `unmarkedNumbers` finds decimal numbers that carry neither marker, so a new measured number cannot slip in
  * unchecked. Numbers inside `$…$` math and `code` are skipped: formulas and settings are written there.
  */
-import type { RunMode } from "../core/run-mode";
+/** The run a report comes from (the same names as core/run-mode, which this tooling layer does not import). */
+export type RunMode = "full" | "quick";
 
 /** Which runs a claim is checked in. */
 export type ClaimMode = "full" | "quick" | "any";

@@ -5,7 +5,7 @@ import { disposeParams, type Params } from "../../src/core/params";
 import { checkGradients } from "../../src/autodiff/finite-diff";
 import { Mlp } from "../../src/models/mlp";
 import { meanTaskLoss } from "../../src/models/losses";
-import { headNames } from "../../src/learners/model";
+import { headNames } from "../../src/models/mlp";
 import { mamlLoss } from "../../src/learners/maml";
 import { SineFamily } from "../../src/tasks/regression";
 import { disposeBatch } from "../../src/tasks/task-family";
