@@ -133,6 +133,7 @@ export {
   mamlLoss,
   mamlMetaGradient,
   checkpointedMetaGradient,
+  mamlAdaptedPredictions,
   mamlAdaptedLosses,
   type MamlState,
   initMamlState,

@@ -364,17 +364,23 @@ export function checkpointedMetaGradient(params: Params, batch: TaskBatch, model
 }
 
 /**
- * Per-task query loss after MAML's own inner loop (its step count, fixed or learned rates, adapted names), for
- * evaluating a learner that adapts differently from plain SGD at one rate, such as Meta-SGD or MAML++'s LSLR: [tasks].
- * No support subsets and no multi-step weighting: the loss after the last inner step.
+ * Query predictions [tasks, queries, out] after MAML's own inner loop (its step count, fixed or learned rates,
+ * adapted names), for evaluating a learner that adapts differently from plain SGD at one rate, such as Meta-SGD or
+ * MAML++'s LSLR. No support subsets and no multi-step weighting: the predictions after the last inner step.
  */
-export function mamlAdaptedLosses(params: Params, batch: TaskBatch, model: TaskModel, options: Partial<MamlOptions> = {}, innerLrs: Params | null = null): Float32Array {
+export function mamlAdaptedPredictions(params: Params, batch: TaskBatch, model: TaskModel, options: Partial<MamlOptions> = {}, innerLrs: Params | null = null): tf.Tensor {
   const o = mamlOptions({ ...options, innerBatch: null, multiStepLoss: false, checkpoint: false });
-  if (o.learnInnerLr && !innerLrs) throw new Error("mamlAdaptedLosses: learnInnerLr is on, so pass the learned rates (Maml.adaptedLosses does).");
+  if (o.learnInnerLr && !innerLrs) throw new Error("mamlAdaptedPredictions: learnInnerLr is on, so pass the learned rates (Maml.adaptedLosses does).");
   return tf.tidy(() => {
     const traj = mamlInnerLoop(params, batch, model, o, true, o.learnInnerLr ? innerLrs : null);
-    return perTaskLoss(o.loss, model.apply(traj[traj.length - 1]!, batch.queryX), batch.queryY).dataSync() as Float32Array;
+    return model.apply(traj[traj.length - 1]!, batch.queryX);
   });
+}
+
+/** Per-task query loss after MAML's own inner loop (see `mamlAdaptedPredictions`): [tasks]. */
+export function mamlAdaptedLosses(params: Params, batch: TaskBatch, model: TaskModel, options: Partial<MamlOptions> = {}, innerLrs: Params | null = null): Float32Array {
+  const o = mamlOptions(options);
+  return tf.tidy(() => perTaskLoss(o.loss, mamlAdaptedPredictions(params, batch, model, o, innerLrs), batch.queryY).dataSync() as Float32Array);
 }
 
 /** Everything MAML carries between outer steps. */
@@ -419,19 +425,19 @@ class PackedMamlState implements MamlState {
   }
 
   get params(): Params {
-    this.cache.params ??= unpack(this.x, this.paramLayout);
+    this.cache.params ??= kept(unpack(this.x, this.paramLayout));
     return this.cache.params;
   }
 
   get innerLrs(): Params | null {
-    if (this.cache.innerLrs === undefined) this.cache.innerLrs = this.rateLayout ? unpack(this.x.subarray(this.paramLayout.size), this.rateLayout) : null;
+    if (this.cache.innerLrs === undefined) this.cache.innerLrs = this.rateLayout ? kept(unpack(this.x.subarray(this.paramLayout.size), this.rateLayout)) : null;
     return this.cache.innerLrs;
   }
 
   get adam(): AdamState {
     if (!this.cache.adam) {
       const all = this.rateLayout ? concatLayouts(this.paramLayout, this.rateLayout) : this.paramLayout;
-      this.cache.adam = { step: this.flatAdam.step, m: unpack(this.flatAdam.m, all), v: unpack(this.flatAdam.v, all) };
+      this.cache.adam = { step: this.flatAdam.step, m: kept(unpack(this.flatAdam.m, all)), v: kept(unpack(this.flatAdam.v, all)) };
     }
     return this.cache.adam;
   }
@@ -448,6 +454,15 @@ class PackedMamlState implements MamlState {
     if (this.cache.adam) disposeAdam(this.cache.adam);
     this.cache = {};
   }
+}
+
+/**
+ * Marks a state's lazily made tensors as kept: they belong to the state (freed by its `dispose`), so a caller's
+ * tf.tidy that happens to be open on first access must not free them.
+ */
+function kept(p: Params): Params {
+  for (const t of Object.values(p)) tf.keep(t);
+  return p;
 }
 
 /** Initial MAML state from initial parameters (cloned, so the caller keeps ownership of `params`). */
@@ -519,6 +534,11 @@ export class Maml extends StepLearner<MamlState> {
     const o = mamlOptions(options);
     super(initMamlState(params, o), (s, b) => mamlStep(s, b, model, o), disposeMamlState);
     this.options = o;
+  }
+
+  /** Query predictions on `batch` after this learner's own inner loop (with its learned rates, if any). */
+  predict(batch: TaskBatch): tf.Tensor {
+    return mamlAdaptedPredictions(this.params, batch, this.model, this.options, this.state.innerLrs);
   }
 
   /** Per-task query loss on `batch` after this learner's own inner loop (with its learned rates, if any). */

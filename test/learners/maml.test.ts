@@ -329,3 +329,16 @@ describe("mamlAdaptedLosses", () => {
     disposeBatch(batch);
   });
 });
+
+describe("a fast-path Maml's parameters", () => {
+  it("survive a tf.tidy that is open when they are first read", () => {
+    const { model, params, batch } = smallSetup("relu", 3, 12);
+    const m = new Maml(model, params, { innerSteps: 1, innerLr: 0.05 });
+    m.step(batch); // the fast path leaves the state packed; its tensors are made on first read
+    const first = tf.tidy(() => m.predict(batch).dataSync()[0]!);
+    expect(tf.tidy(() => m.predict(batch).dataSync()[0]!)).toBe(first);
+    expect(m.adaptedLosses(batch).length).toBe(3);
+    m.dispose();
+    disposeBatch(batch);
+  });
+});
