@@ -14,6 +14,7 @@ import { formatReported } from "../display/report";
 import { readNotebook, writeNotebook } from "../notebook/ipynb";
 import { checkClaims, claimsOf, parseClaims } from "../notebook/claims";
 import { runNotebook } from "../notebook/runner";
+import { LiveLine } from "./live-line";
 
 /** Parsed command line. */
 export interface ReproduceOptions {
@@ -122,6 +123,7 @@ async function reproduceOne(file: string, o: ReproduceOptions): Promise<Notebook
   const codeCells = nb.cells.filter((c) => c.cell_type === "code").length;
   process.stderr.write(`▶ ${name} (${codeCells} code cells)\n`);
   let done = 0;
+  const live = new LiveLine(process.stderr);
   const result = await runNotebook(nb, {
     cwd: path.dirname(file),
     env: {
@@ -131,7 +133,10 @@ async function reproduceOne(file: string, o: ReproduceOptions): Promise<Notebook
     },
     cellTimeoutMs: o.cellTimeoutMs,
     timeoutMs: o.timeoutMs,
+    // The running cell's progress bar, under the per-cell lines (one redrawn line on a TTY, a line every 5 s in a log).
+    onProgress: (index, p) => live.show(`  [${done + 1}/${codeCells}] cell ${index} ${p.text}`),
     onCell: (index, _total, r) => {
+      live.clear();
       done += 1;
       // `index` is the 0-based position among all cells, as in the runner's error messages.
       process.stderr.write(`  [${done}/${codeCells}] cell ${index} ${r.ok ? "ok" : "FAILED"} ${seconds(r.durationMs)}${r.error ? `: ${r.error}` : ""}\n`);

@@ -9,6 +9,7 @@ import { perTaskLoss } from "../models/losses";
 import { disposeBatch, type TaskBatch, type TaskLoss } from "../tasks/task-family";
 import { mamlMetaGradient } from "../learners/maml";
 import { reptileDelta } from "../learners/reptile";
+import { checkInteger, checkKnownKeys, checkOneOf, checkPositive } from "../core/validate";
 import { adaptSgd, type SupportSet } from "../learners/adapt-sgd";
 import type { TaskModel } from "../learners/model";
 
@@ -46,7 +47,13 @@ export interface StabilityRow {
 
 /** Runs SGD from `params` on every task for each α and records the support loss before and after. */
 export function sgdStability(params: Params, support: SupportSet, model: TaskModel, sharpness: ArrayLike<number>, options: Partial<StabilityOptions> = {}): StabilityRow[] {
+  checkKnownKeys("sgdStability options", options, DEFAULT_STABILITY);
   const o = { ...DEFAULT_STABILITY, ...options };
+  if (o.alphas.length === 0) throw new Error("sgdStability: give at least one step size in alphas, e.g. [0.01].");
+  for (const a of o.alphas) checkPositive("sgdStability", "alphas entry", a);
+  checkInteger("sgdStability", "steps", o.steps, 1);
+  checkPositive("sgdStability", "divergeFactor", o.divergeFactor, "10 means the support loss grew tenfold.");
+  checkOneOf("sgdStability", "loss", o.loss, ["mse", "cross-entropy"] as const);
   const tasks = support.x.shape[0]!;
   if (sharpness.length !== tasks) throw new Error(`sgdStability: ${sharpness.length} sharpness values for ${tasks} tasks; compute them with supportSharpness on the same support set.`);
   const rows: StabilityRow[] = [];

@@ -15,6 +15,7 @@ import { StepLearner } from "./learner";
 import { splitParams } from "./model";
 import { logisticNewtonSolve } from "./newton-head";
 import { bodyNames, ridgeSolve, withBias, type RidgeForm } from "./ridge";
+import { checkBoolean, checkInteger, checkKnownKeys, checkOneOf, checkPositive } from "../core/validate";
 
 /** Which convex problem the head solves on each task's support set. */
 export type HeadSolver = "ridge" | "logistic";
@@ -57,11 +58,18 @@ export const HEAD_BIAS = "head/bias";
 
 /** Fills in defaults and checks them. */
 export function convexHeadOptions(options: Partial<ConvexHeadOptions> = {}): ConvexHeadOptions {
+  checkKnownKeys("ConvexHead options", options, DEFAULT_CONVEX_HEAD);
   const o = { ...DEFAULT_CONVEX_HEAD, ...options };
-  if (o.solver !== "ridge" && o.solver !== "logistic") throw new Error(`Convex head solver must be "ridge" or "logistic", got "${String(o.solver)}".`);
-  if (!(o.lambda > 0)) throw new Error(`Convex head lambda must be positive, got ${o.lambda}. Try 1.`);
+  const WHO = "ConvexHead";
+  checkOneOf(WHO, "solver", o.solver, ["ridge", "logistic"] as const);
+  checkPositive(WHO, "lambda", o.lambda, "Try 1.");
+  checkBoolean(WHO, "learnLambda", o.learnLambda);
+  checkBoolean(WHO, "learnScale", o.learnScale);
+  checkOneOf(WHO, "loss", o.loss, ["mse", "cross-entropy"] as const);
   if (o.solver === "logistic" && o.loss !== "cross-entropy") throw new Error("The logistic head predicts class logits: use loss \"cross-entropy\".");
-  if (!Number.isInteger(o.newtonSteps) || o.newtonSteps < 1) throw new Error(`newtonSteps must be a positive integer, got ${o.newtonSteps}.`);
+  checkInteger(WHO, "newtonSteps", o.newtonSteps, 1, "3 to 5 Newton steps reach float32 precision.");
+  checkOneOf(WHO, "form", o.form, ["auto", "primal", "dual"] as const);
+  checkPositive(WHO, "outerLr", o.outerLr, "MAML's Adam rate 1e-3 works.");
   return o;
 }
 

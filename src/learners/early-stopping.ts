@@ -4,6 +4,8 @@
  * past the point where the new task stops improving only overwrites the old one.
  */
 
+import { checkKnownKeys, checkOneOf } from "../core/validate";
+
 /** Options of `earlyStop`. */
 export interface EarlyStopOptions {
   /** Evaluations without improvement before stopping. */
@@ -23,7 +25,9 @@ export const DEFAULT_EARLY_STOP: EarlyStopOptions = {
 
 /** Where training stops: the index it stops at (patience ran out, or the last) and the best index up to there. */
 export function earlyStop(scores: readonly number[], options: Partial<EarlyStopOptions> = {}): { stopIndex: number; bestIndex: number } {
+  checkKnownKeys("earlyStop options", options, DEFAULT_EARLY_STOP);
   const o = { ...DEFAULT_EARLY_STOP, ...options };
+  checkOneOf("earlyStop", "mode", o.mode, ["max", "min"] as const);
   if (!Number.isInteger(o.patience) || o.patience < 1) throw new Error(`earlyStop: patience must be a positive integer, got ${o.patience}.`);
   if (!(o.minDelta >= 0)) throw new Error(`earlyStop: minDelta must be >= 0, got ${o.minDelta}.`);
   if (scores.length === 0) throw new Error("earlyStop: no scores; evaluate at least once.");

@@ -15,6 +15,7 @@ import type { TaskBatch } from "../tasks/task-family";
 import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
 import type { SupportSet } from "./adapt-sgd";
 import { StepLearner } from "./learner";
+import { checkInteger, checkKnownKeys, checkPositive } from "../core/validate";
 
 /** Shape and training of the hypernetwork learner. */
 export interface HypernetworkConfig {
@@ -36,6 +37,9 @@ export const DEFAULT_HYPERNETWORK: HypernetworkConfig = {
 const GEN = "gen/";
 
 function validate(c: HypernetworkConfig): void {
+  checkKnownKeys("Hypernetwork config", c, DEFAULT_HYPERNETWORK);
+  checkPositive("Hypernetwork", "outerLr", c.outerLr, "MAML's Adam rate 1e-3 works.");
+  checkInteger("Hypernetwork", "generatorHidden", c.generatorHidden, 1);
   if (c.body.length < 2 || c.body.some((s) => !Number.isInteger(s) || s < 1)) throw new Error(`Hypernetwork body must list at least an input and an embedding width, got [${c.body}].`);
   if (!Number.isInteger(c.generatorHidden) || c.generatorHidden < 1) throw new Error(`Hypernetwork generatorHidden must be a positive integer, got ${c.generatorHidden}.`);
 }

@@ -23,6 +23,7 @@ import { headNames } from "../models/mlp";
 import { splitParams, type TaskModel } from "./model";
 import { StepLearner } from "./learner";
 import { innerSupport } from "./support-subset";
+import { checkBoolean, checkInteger, checkKnownKeys, checkNonNegative, checkOneOf, checkPositive } from "../core/validate";
 
 /** Options of MAML and its variants; every field has a default in `DEFAULT_MAML`. */
 export interface MamlOptions {
@@ -89,14 +90,28 @@ export const DEFAULT_MAML: MamlOptions = {
 
 /** Fills in defaults and checks ranges. */
 export function mamlOptions(options: Partial<MamlOptions> = {}): MamlOptions {
+  checkKnownKeys("MAML options", options, DEFAULT_MAML);
   const o = { ...DEFAULT_MAML, ...options };
   if (!Number.isInteger(o.innerSteps) || o.innerSteps < 1) throw new Error(`MAML innerSteps must be a positive integer, got ${o.innerSteps}.`);
   if (!(o.innerLr > 0)) throw new Error(`MAML innerLr must be positive, got ${o.innerLr}. Finn et al. use 0.01 for sines.`);
   if (o.innerLrPer !== "tensor" && o.innerLrPer !== "parameter") throw new Error(`MAML innerLrPer must be "tensor" (MAML++ LSLR) or "parameter" (Meta-SGD), got ${JSON.stringify(o.innerLrPer)}.`);
-  if (o.innerBatch !== null && !(Number.isInteger(o.innerBatch) && o.innerBatch >= 1)) {
-    throw new Error(`MAML innerBatch must be a positive integer (support points per inner step) or null for all, got ${o.innerBatch}.`);
+  const WHO = "MAML";
+  for (const k of ["firstOrder", "multiStepLoss", "learnInnerLr"] as const) checkBoolean(WHO, k, o[k]);
+  checkInteger(WHO, "firstOrderUntil", o.firstOrderUntil, 0, "It is the outer step until which first-order MAML is used (0 = never).");
+  checkNonNegative(WHO, "multiStepAnneal", o.multiStepAnneal);
+  if (o.adapt !== "all" && o.adapt !== "head" && !(Array.isArray(o.adapt) && o.adapt.every((n) => typeof n === "string"))) {
+    throw new Error(`MAML adapt must be "all", "head" or a list of parameter names, got ${JSON.stringify(o.adapt)}.`);
   }
-  if (!Number.isInteger(o.subsetSeed)) throw new Error(`MAML subsetSeed must be an integer, got ${o.subsetSeed}.`);
+  checkOneOf(WHO, "loss", o.loss, ["mse", "cross-entropy"] as const);
+  checkPositive(WHO, "outerLr", o.outerLr, "Finn et al. use 1e-3 (Adam).");
+  if (o.cosine !== null) {
+    checkInteger(WHO, "cosine.total", o.cosine.total, 1, "It is the number of outer steps to decay over.");
+    if (o.cosine.min !== undefined) checkNonNegative(WHO, "cosine.min", o.cosine.min);
+  }
+  if (o.clipNorm !== null) checkPositive(WHO, "clipNorm", o.clipNorm, "Use null for no clipping.");
+  if (o.innerBatch !== null) checkInteger(WHO, "innerBatch", o.innerBatch, 1, "It is the number of support points per inner step; null uses them all.");
+  checkInteger(WHO, "subsetSeed", o.subsetSeed, -(2 ** 31), "Any integer seed.");
+  checkBoolean(WHO, "checkpoint", o.checkpoint);
   let fastPath = fastPathMode(o.fastPath, "MAML");
   if (o.checkpoint || o.innerBatch !== null) {
     const what = o.checkpoint ? "checkpoint" : "innerBatch";
@@ -107,7 +122,7 @@ export function mamlOptions(options: Partial<MamlOptions> = {}): MamlOptions {
 }
 
 /** Key of the learned inner learning rate of parameter `name` at inner step `step`. */
-export function innerLrKey(name: string, step: number): string {
+function innerLrKey(name: string, step: number): string {
   return `lr/${name}/${step}`;
 }
 
@@ -125,7 +140,7 @@ export function initInnerLrs(params: Params, options: Partial<MamlOptions> = {})
 }
 
 /** Names adapted in the inner loop under `options.adapt`. */
-export function adaptedNames(params: Params, options: Pick<MamlOptions, "adapt">): string[] {
+function adaptedNames(params: Params, options: Pick<MamlOptions, "adapt">): string[] {
   if (options.adapt === "all") return Object.keys(params);
   if (options.adapt === "head") return headNames(params);
   return [...options.adapt];
@@ -474,7 +489,7 @@ export function initMamlState(params: Params, options: Partial<MamlOptions> = {}
 }
 
 /** Outer learning rate at outer step `step` under the options. */
-export function outerLrAt(o: Pick<MamlOptions, "outerLr" | "cosine">, step: number): number {
+function outerLrAt(o: Pick<MamlOptions, "outerLr" | "cosine">, step: number): number {
   return o.cosine ? cosineSchedule({ base: o.outerLr, total: o.cosine.total, min: o.cosine.min ?? 0 })(step) : o.outerLr;
 }
 
@@ -518,6 +533,23 @@ export function mamlStep(state: MamlState, batch: TaskBatch, model: TaskModel, o
   return { state: { params, innerLrs: state.innerLrs ? innerLrs : null, adam: r.state, step: state.step + 1 }, loss: mg.loss, fastPath: d.report };
 }
 
+/**
+ * The state a learner starts from: packed (no tensors) when the fast path can run for this model, parameters and
+ * options, so training does not change the number of live tensors; `state` is taken over.
+ */
+function packedIfFast(state: MamlState, model: TaskModel, o: MamlOptions): MamlState {
+  if (o.fastPath === "off") return state;
+  const adapted = adaptedNames(state.params, o);
+  const c = checkFastPath({
+    algorithm: "maml", model, params: state.params, loss: o.loss, adapted,
+    learnedRates: state.innerLrs ? { params: state.innerLrs, expected: rateKeys(adapted, o.innerSteps).map((r) => [r.key, r.name] as const) } : undefined,
+  });
+  if (!c.ok) return state;
+  const packed = PackedMamlState.from(state, mlpLayout(c.config.sizes), state.innerLrs ? learnedRateLayout(state.innerLrs, adapted, o) : null);
+  disposeMamlState(state);
+  return packed;
+}
+
 /** Disposes every tensor of a MAML state. */
 export function disposeMamlState(state: MamlState): void {
   if (state instanceof PackedMamlState) return state.dispose();
@@ -532,7 +564,7 @@ export class Maml extends StepLearner<MamlState> {
 
   constructor(readonly model: TaskModel, params: Params, options: Partial<MamlOptions> = {}) {
     const o = mamlOptions(options);
-    super(initMamlState(params, o), (s, b) => mamlStep(s, b, model, o), disposeMamlState);
+    super(packedIfFast(initMamlState(params, o), model, o), (s, b) => mamlStep(s, b, model, o), disposeMamlState);
     this.options = o;
   }
 

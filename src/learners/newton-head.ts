@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { sigmoid } from "../autodiff/activations";
 import { solveSpd } from "./ridge";
+import { checkKnownKeys } from "../core/validate";
 
 /** Options of `logisticNewtonSolve`. */
 export interface NewtonOptions {
@@ -44,6 +45,7 @@ export function logisticHessian(phi: tf.Tensor, w: tf.Tensor, lambda: number | t
  * Φ [tasks, n, h] (bias column included by the caller) and one-hot Y [tasks, n, C]. Differentiable in Φ, Y and λ.
  */
 export function logisticNewtonSolve(phi: tf.Tensor, y: tf.Tensor, lambda: number | tf.Scalar, options: Partial<NewtonOptions> = {}): tf.Tensor {
+  checkKnownKeys("logisticNewtonSolve options", options, DEFAULT_NEWTON);
   const steps = options.steps ?? DEFAULT_NEWTON.steps;
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`logisticNewtonSolve: steps must be a positive integer, got ${steps}.`);
   if (typeof lambda === "number" && !(lambda > 0)) throw new Error(`logistic head lambda must be positive (it makes the objective strictly convex), got ${lambda}.`);

@@ -9,6 +9,7 @@ import { headNames, mlpApply, type MlpConfig } from "../models/mlp";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
 import { adaptSgd } from "./adapt-sgd";
 import { evaluateAdapted, type AdaptationRow } from "./adaptation";
+import { checkInteger, checkKnownKeys, checkPositive } from "../core/validate";
 
 /** Name of the prompt tensor in the adapted record: [1, in] shared, [tasks, 1, in] task-batched. */
 export const PROMPT = "prompt";
@@ -46,6 +47,9 @@ function prompted(batch: TaskBatch, delta: tf.Tensor): TaskBatch {
 
 /** Adapts a frozen base MLP to every task of `batch` by SGD on a soft prompt (and optionally the head), from δ = 0. */
 export function adaptPrompt(base: Params, batch: TaskBatch, config: MlpConfig, options: PromptAdaptOptions): PromptResult {
+  checkKnownKeys("adaptPrompt options", options, { steps: 0, lr: 0, loss: "mse", trainHead: false });
+  checkInteger("adaptPrompt", "steps", options.steps, 0);
+  checkPositive("adaptPrompt", "lr", options.lr);
   const loss = options.loss ?? "mse";
   const inDim = config.sizes[0]!;
   const init: Record<string, tf.Tensor> = { [PROMPT]: tf.zeros([1, inDim]) };

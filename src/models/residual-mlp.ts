@@ -10,6 +10,7 @@ import type { Rng } from "../core/random";
 import type { Params } from "../core/params";
 import { activate, type ActivationName } from "../autodiff/activations";
 import { dense } from "./mlp";
+import { checkBoolean, checkKnownKeys } from "../core/validate";
 
 /** Shape of a residual MLP. */
 export interface ResidualMlpConfig {
@@ -37,6 +38,8 @@ export const DEFAULT_RESIDUAL_MLP: ResidualMlpConfig = {
 };
 
 function validate(c: ResidualMlpConfig): void {
+  checkKnownKeys("ResidualMlp config", c, DEFAULT_RESIDUAL_MLP);
+  checkBoolean("ResidualMlp", "residual", c.residual);
   for (const k of ["input", "width", "output"] as const) {
     if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`ResidualMlpConfig.${k} must be a positive integer, got ${c[k]}.`);
   }

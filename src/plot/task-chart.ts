@@ -2,7 +2,10 @@
  * One regression task drawn as its true function with the support points (what the learner sees) and the query
  * points (what it is scored on) on top: the picture of a task's split.
  */
-import { DEFAULT_SIZE, VEGA_LITE_SCHEMA, type Chart, type FrameOptions } from "./chart";
+import type { Chart, FrameOptions } from "./chart";
+
+const VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
+const SIZE = { width: 360, height: 220 } as const; // the other builders' default size
 
 /** Options of `taskChart`. */
 export interface TaskChartOptions extends FrameOptions {
@@ -36,8 +39,8 @@ export function taskChart(o: TaskChartOptions): Chart {
     config: { font: "DejaVu Sans, sans-serif", axis: { labelFontSize: 11, titleFontSize: 12, gridColor: "#e6e6e6" }, legend: { labelFontSize: 11, labelLimit: 0 }, title: { fontSize: 14, anchor: "start" }, view: { stroke: "#cccccc" } },
     ...(o.title ? { title: o.title } : {}),
     data: { values: rows },
-    width: o.width ?? DEFAULT_SIZE.width,
-    height: o.height ?? DEFAULT_SIZE.height,
+    width: o.width ?? SIZE.width,
+    height: o.height ?? SIZE.height,
     layer: [
       { transform: [{ filter: { field: "part", equal: curveName } }], mark: { type: "line", strokeWidth: 2 }, encoding: { x, y, color } },
       { transform: [{ filter: { field: "part", equal: supportName } }], mark: { type: "point", filled: true, size: 70 }, encoding: { x, y, color } },
