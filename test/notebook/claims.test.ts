@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { readFileSync } from "fs";
 import * as path from "path";
-import { labNotebooks, projectRoot } from "../../src/cli/reproduce";
+import { CLAIM_DOCUMENTS, labNotebooks, projectRoot } from "../../src/cli/reproduce";
 import { readNotebook } from "../../src/notebook/ipynb";
 import { checkClaims, claimsOf, parseClaims, unmarkedNumbers, type Claim } from "../../src/notebook/claims";
 
@@ -81,5 +82,30 @@ describe("the lab notebooks' claims", () => {
       });
     }
     expect(total).toBeGreaterThan(20);
+  });
+});
+
+describe("README.md's measured numbers", () => {
+  const root = projectRoot(__dirname);
+  const readme = readFileSync(path.join(root, "README.md"), "utf8");
+  const measured = readme.slice(readme.indexOf("## What was measured"), readme.indexOf("\n## ", readme.indexOf("## What was measured") + 1));
+
+  it("are claims on notebook keys (or marked fixed, with their source), and the claims parse", () => {
+    expect(CLAIM_DOCUMENTS).toContain("README.md");
+    expect(measured.length).toBeGreaterThan(100);
+    expect(unmarkedNumbers([md(measured)])).toEqual([]);
+    const claims = parseClaims(readme);
+    expect(claims.length).toBeGreaterThan(0);
+    for (const c of claims) expect(c.key, `README claim ${c.quoted}`).toMatch(/^\d\d-[a-z0-9-]+:[A-Za-z0-9_.]+$/);
+  });
+
+  it("editing one of them makes the check fail", () => {
+    const claims = parseClaims(readme);
+    const numbers = Object.fromEntries(claims.map((c) => [c.key, c.percent ? c.value / 100 : c.value]));
+    expect(checkClaims(claims, numbers, "full")).toEqual([]);
+    for (const c of claims) {
+      const edited = readme.slice(0, c.start) + String(Number((c.value + 10 * c.tolerance + 1).toPrecision(6))) + readme.slice(c.end);
+      expect(checkClaims(parseClaims(edited), numbers, "full"), `README claim ${c.key}`).toHaveLength(1);
+    }
   });
 });
