@@ -12,7 +12,9 @@ import { assign } from "../grading/assign";
 import { AssignmentError, readAssignment, type Assignment } from "../grading/assignment";
 import type { Reference } from "../grading/checks";
 import { graderVersion } from "../grading/hashes";
+import type { SandboxKind } from "../grading/kernel-run";
 import { ReferenceBuildError, referenceWarnings } from "../grading/reference";
+import { SANDBOX_DEFAULTS, sandboxProblem } from "../grading/sandbox";
 import { cachedReference, folderNotebook, gradeBatch, listSubmissions, referencePath, studentId, writeAtomic, writeStudentOutputs } from "../grading/grade-batch";
 import { GRADE_DEFAULTS, gradeSubmission, referenceFor, type StudentResult } from "../grading/grade-one";
 import { toGradescope } from "../grading/reports";
@@ -24,13 +26,18 @@ const USAGE = `usage:
   metalab assign <x.instructor.ipynb>... [--release release/] [--no-check]
   metalab grade --instructor <x.instructor.ipynb> --submissions <dir> --out <dir>
                 [--jobs 2] [--resume] [--reference <file>] [--cell-timeout 30] [--timeout 300] [--memory 2048] [--max-output 100000]
-                [--max-file-mb 100] [--kernel-user nobody]   (kernels run as this user; the grader must be root)
+                [--max-file-mb 100] [--max-procs 64] [--kernel-user nobody] [--no-sandbox]
+                (every kernel runs in a bubblewrap sandbox; --no-sandbox grades without one and records sandbox: none)
   metalab grade-one --instructor <x.instructor.ipynb> --submission <file.ipynb|dir> [--results <results.json>]
                 [--out <dir>] [--student <id>] [--reference <file>] [same limits as grade]   (Gradescope, cluster jobs)
   metalab reference --instructor <x.instructor.ipynb> --out <dir>   (the solution's check values, once, before grade-one jobs)
-Times are in seconds, memory in MB (kernel V8 heap), output in bytes per cell.`;
+Times are in seconds; memory in MB (all the submission's processes in the sandbox, the V8 heap with --no-sandbox);
+output in bytes per cell; --max-file-mb bounds each file and (sandbox) the scratch folder's total.`;
 
 class UsageError extends Error {}
+
+/** bubblewrap is missing or cannot create namespaces, and --no-sandbox was not given. */
+class SandboxMissing extends Error {}
 
 function num(v: string | undefined, name: string, fallback: number): number {
   if (v === undefined) return fallback;
@@ -51,6 +58,8 @@ const limitOptions = {
   memory: { type: "string" },
   "max-output": { type: "string" },
   "max-file-mb": { type: "string" },
+  "max-procs": { type: "string" },
+  "no-sandbox": { type: "boolean" },
 } as const;
 
 /** uid and gid of a user name (or numeric uid), via `id`. */
@@ -64,7 +73,26 @@ function userIds(name: string): { uid: number; gid: number } {
   return { uid: run("-u"), gid: run("-g") };
 }
 
-function limits(v: { "kernel-user"?: string; "cell-timeout"?: string; timeout?: string; memory?: string; "max-output"?: string; "max-file-mb"?: string }) {
+type LimitValues = {
+  "kernel-user"?: string;
+  "cell-timeout"?: string;
+  timeout?: string;
+  memory?: string;
+  "max-output"?: string;
+  "max-file-mb"?: string;
+  "max-procs"?: string;
+  "no-sandbox"?: boolean;
+};
+
+/** The sandbox choice: bubblewrap unless --no-sandbox; fails closed (a usage error saying how to install it). */
+function sandboxChoice(v: LimitValues): SandboxKind {
+  if (v["no-sandbox"] === true) return "none";
+  const problem = sandboxProblem();
+  if (problem !== null) throw new SandboxMissing(problem);
+  return "bubblewrap";
+}
+
+function limits(v: LimitValues) {
   const maxFile = v["max-file-mb"] === undefined ? GRADE_DEFAULTS.maxFileMb : Number(v["max-file-mb"]);
   if (!Number.isFinite(maxFile) || maxFile < 0) throw new UsageError(`--max-file-mb must be 0 (off) or a positive number, got "${v["max-file-mb"]}"`);
   return {
@@ -74,6 +102,8 @@ function limits(v: { "kernel-user"?: string; "cell-timeout"?: string; timeout?: 
     memoryMb: num(v.memory, "memory", GRADE_DEFAULTS.memoryMb),
     maxOutputBytes: num(v["max-output"], "max-output", GRADE_DEFAULTS.maxOutputBytes),
     maxFileMb: maxFile,
+    maxProcs: Math.round(num(v["max-procs"], "max-procs", SANDBOX_DEFAULTS.maxProcs)),
+    sandbox: sandboxChoice(v),
   };
 }
 
@@ -142,6 +172,7 @@ async function cmdAssign(argv: string[]): Promise<number> {
       checkSolutions: check,
       checkStudent: check,
       run: { cellTimeoutMs: num(values["cell-timeout"], "cell-timeout", 60) * 1000 },
+      sandbox: check ? sandboxChoice(values) : "none",
     });
     const a = rep.assignment;
     for (const w of rep.warnings) process.stderr.write(`metalab assign: warning: ${w}\n`);
@@ -301,7 +332,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`metalab: ${e.message}\n${USAGE}\n`);
       return 2;
     }
-    if (e instanceof AssignmentError || e instanceof ReferenceBuildError) {
+    if (e instanceof AssignmentError || e instanceof ReferenceBuildError || e instanceof SandboxMissing) {
       process.stderr.write(`metalab: ${e.message}\n`);
       return 1;
     }

@@ -11,7 +11,9 @@ import { writeNotebook, type Notebook } from "../notebook/ipynb";
 import type { Assignment } from "./assignment";
 import { jsonDepth } from "./check-value";
 import type { Reference } from "./checks";
-import { emptyTests, gradeSubmission, readSubmissionFile, referenceFor, type GradeOptions, type StudentResult } from "./grade-one";
+import { emptyTests, gradeSubmission, readSubmissionFile, referenceFor, sandboxOf, type GradeOptions, type StudentResult } from "./grade-one";
+import { removeKernelFiles } from "./runtime-dirs";
+import { sandboxProblem } from "./sandbox";
 import { graderVersion } from "./hashes";
 import { canvasGradebook, classReportHtml, feedbackHtml, gradebook, toGradescope } from "./reports";
 import { listSubmissions, type SubmissionEntry } from "./submissions";
@@ -179,8 +181,15 @@ export async function gradeBatch(a: Assignment, submissionsDir: string, outDir: 
   const removeWork = (): void => {
     if (ownRoot) fs.rmSync(workRoot, { recursive: true, force: true });
   };
-  const stopListening = onInterrupt(removeWork);
-  const sandbox = opts.sandbox ?? "none";
+  const stopListening = onInterrupt(() => {
+    removeKernelFiles();
+    removeWork();
+  });
+  const sandbox = sandboxOf(opts);
+  if (sandbox === "bubblewrap" && opts.runKernel === undefined) {
+    const problem = sandboxProblem(); // Fail closed: no sandbox, no grading (unless --no-sandbox).
+    if (problem !== null) throw new Error(problem);
+  }
   const grader = graderVersion();
   try {
     fs.mkdirSync(outDir, { recursive: true });
