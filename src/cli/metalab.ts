@@ -15,8 +15,9 @@ import { graderVersion } from "../grading/hashes";
 import type { SandboxKind } from "../grading/kernel-run";
 import { ReferenceBuildError, referenceWarnings } from "../grading/reference";
 import { SANDBOX_DEFAULTS, sandboxProblem } from "../grading/sandbox";
-import { cachedReference, folderNotebook, gradeBatch, listSubmissions, referencePath, studentId, writeAtomic, writeStudentOutputs } from "../grading/grade-batch";
-import { GRADE_DEFAULTS, gradeSubmission, referenceFor, type StudentResult } from "../grading/grade-one";
+import { cachedReference, gradeBatch, gradeEntry, listSubmissions, referencePath, studentId, writeAtomic, writeStudentOutputs } from "../grading/grade-batch";
+import { entryFor } from "../grading/submissions";
+import { GRADE_DEFAULTS, readSubmissionFile, referenceFor, type StudentResult } from "../grading/grade-one";
 import { toGradescope } from "../grading/reports";
 import { readNotebook, writeNotebook } from "../notebook/ipynb";
 import { runNotebook } from "../notebook/runner";
@@ -276,23 +277,16 @@ async function cmdGradeOne(argv: string[]): Promise<number> {
   });
   const file = need(values.instructor, "instructor");
   const a = readAssignment(file);
-  let sub = need(values.submission, "submission");
+  const sub = need(values.submission, "submission");
   if (values.results === undefined && values.out === undefined) throw new UsageError("grade-one needs --results and/or --out");
-  // Same student ids as `grade` (file name, or folder name for a folder), so `grade --resume` can collect the results.
-  let studentName = path.basename(sub);
-  const given = sub;
-  if (isDirectory(sub)) {
-    studentName = path.basename(path.resolve(sub));
-    sub = folderNotebook(sub).file ?? path.join(sub, `${a.name}.ipynb`);
-  }
-  const student = studentId(values.student ?? studentName);
+  // The same entry, id and file as `grade` gives it, so `grade --resume` collects exactly what `grade` would write.
+  const entry = entryFor(sub);
+  if (values.student !== undefined) entry.student = studentId(values.student);
   const workRoot = fs.mkdtempSync(path.join(os.tmpdir(), "metalab-grade-"));
   try {
     // The reference: --reference, else one cached in --out (written by `metalab reference` or an earlier run), else built.
     const reference = values.reference !== undefined ? loadReference(values.reference, a) : values.out !== undefined ? cachedReference(values.out, a) ?? undefined : undefined;
-    // The file as `grade` records it: relative to the folder holding the submission.
-    const fileLabel = path.relative(path.dirname(path.resolve(given)), path.resolve(sub));
-    const { result, graded } = await gradeSubmission(a, sub, student, { ...limits(values), workRoot, reference, fileLabel });
+    const { result, graded } = await gradeEntry(a, entry, path.dirname(path.resolve(sub)), { ...limits(values), workRoot, reference }, entry.file === null ? "" : readSubmissionFile(entry.file).hash);
     if (values.results !== undefined) writeAtomic(values.results, JSON.stringify(toGradescope(result), null, 2) + "\n");
     if (values.out !== undefined) writeStudentOutputs(values.out, a, result, graded);
     process.stdout.write(`${summary([result])}\n${result.message}\n`);

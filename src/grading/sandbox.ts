@@ -328,7 +328,7 @@ class Watchdog {
     for (const pid of pids) total += anonBytes(pid);
     this.report.peakMb = Math.max(this.report.peakMb, Math.round(total / 1e6));
     if (total > this.memoryBytes && this.report.killed === null) {
-      this.report.killed = `out of memory: the submission's processes used ${Math.round(total / 1e6)} MB, over the ${Math.round(this.memoryBytes / 1e6)} MB limit (--memory), and were killed by the grader`;
+      this.report.killed = outOfMemory(this.memoryBytes / 1e6);
       this.killAll(pids);
     }
     this.guardRuntimeDir();
@@ -410,9 +410,22 @@ export function signalDeaths(run: RunResult): RunResult {
   return run;
 }
 
+/** The one message for a submission over its memory, whoever noticed first (the watchdog, or V8 for its heap). */
+export function outOfMemory(limitMb: number): string {
+  return `out of memory: the submission's processes used more than the ${Math.round(limitMb)} MB limit (--memory)`;
+}
+
+/** V8's own heap out-of-memory deaths get the same message as the watchdog's, so a result does not depend on who won. */
+export function memoryDeaths(run: RunResult, limitMb: number): RunResult {
+  const text = `Kernel died: ${outOfMemory(limitMb)}`;
+  for (const c of run.cells) if (c.kernelDied && !c.timedOut && /\(out of memory\)/.test(c.error ?? "")) c.error = text;
+  if (run.kernelDied === true && /\(out of memory\)/.test(run.error ?? "")) run.error = text;
+  return run;
+}
+
 /** Replaces the kernel-death text of cells the grader killed with the grader's own reason. */
 function withKillReason(run: RunResult, reason: string): RunResult {
-  const text = `Kernel died: kernel process was killed by the grader: ${reason}`;
+  const text = `Kernel died: ${reason}`;
   for (const c of run.cells) if (c.kernelDied && !c.timedOut) c.error = text;
   if (run.kernelDied === true) run.error = text;
   else if (run.cells.length === 0 && run.error !== undefined) run.error = `${run.error} (${reason})`;
@@ -471,6 +484,7 @@ export function sandboxedRunner(opts: KernelRunOptions & { maxProcs?: number; on
       if (runtimeDir !== null) untrackRuntimeDir(runtimeDir);
     }
     signalDeaths(run);
+    memoryDeaths(run, opts.memoryMb);
     const d = dog as Watchdog | null;
     if (d !== null) {
       opts.onReport?.(d.report);

@@ -268,8 +268,8 @@ describe.skipIf(!canSandbox)("a hostile class in the sandbox", () => {
 
   test("reasons: out of memory counts every process; invalid inputs say what they are and quote nothing", () => {
     const by = new Map(hostile.results.map((r) => [r.student, r]));
-    expect(by.get("arraybuffers")?.message).toMatch(/out of memory: the submission's processes used \d+ MB, over the 512 MB limit/);
-    expect(by.get("mem_children")?.message).toMatch(/out of memory: the submission's processes used \d+ MB, over the 512 MB limit/);
+    expect(by.get("arraybuffers")?.message).toMatch(/out of memory: the submission's processes used more than the 512 MB limit/);
+    expect(by.get("mem_children")?.message).toMatch(/out of memory: the submission's processes used more than the 512 MB limit/);
     expect(by.get("fifo")?.message).toMatch(/is a FIFO \(named pipe\), not a regular file/);
     expect(by.get("huge")?.message).toMatch(/over the 50 MB limit/);
     expect(by.get("link_instructor")?.message).toMatch(/is a symbolic link, not a regular file \(links are not followed/);

@@ -7,25 +7,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createRequire } from "node:module";
 import { assignmentName, loadAssignment, type Assignment } from "../../src/grading/assignment";
 import { gradeBatch, type BatchResult } from "../../src/grading/grade-batch";
-import { codeCell, joinSource, readNotebook, serializeNotebook, type Notebook } from "../../src/notebook/ipynb";
+import { joinSource, readNotebook } from "../../src/notebook/ipynb";
 
 const FIXTURE = path.join(__dirname, "..", "fixtures", "grading", "squares.instructor.ipynb");
-const SQ_OK = "function square(x: number): number {\n  return x * x;\n}";
-const SS_OK = "function sumSquares(xs: number[]): number {\n  return xs.reduce((s, x) => s + square(x), 0);\n}";
-
-function answer(a: Assignment, answers: Record<string, string>, edit?: (nb: Notebook) => void): string {
-  const nb = structuredClone(a.student);
-  for (const [id, source] of Object.entries(answers)) {
-    const c = nb.cells.find((x) => x.id === id);
-    if (c === undefined) throw new Error(`no cell ${id}`);
-    c.source = source;
-  }
-  edit?.(nb);
-  return serializeNotebook(nb);
-}
-
+const { writeFixtureClass } = createRequire(__filename)("../../scripts/grading/fixture-class.cjs") as { writeFixtureClass: (dir: string) => string[] };
 /** student → [status, score, flags] */
 const EXPECTED: Record<string, [string, number, string[]]> = {
   correct: ["graded", 6, []],
@@ -61,47 +49,8 @@ describe("grading a fixture class", () => {
     subs = path.join(root, "submissions");
     out = path.join(root, "out");
     fs.mkdirSync(subs);
-    const files: Record<string, string> = {
-      correct: answer(a, { square: SQ_OK, sum_squares: SS_OK }),
-      partial: answer(a, {
-        square: SQ_OK,
-        sum_squares: "function sumSquares(xs: number[]): number {\n  return xs.length === 0 ? 1 : xs.reduce((s, x) => s + square(x), 0);\n}",
-      }),
-      wrong_forger: answer(a, { square: "function square(x: number): number {\n  return x + x;\n}", sum_squares: SS_OK }, (nb) => {
-        for (const id of ["test_square", "test_sum_squares", "test_square_neg"]) {
-          const i = nb.cells.findIndex((c) => c.id === id);
-          nb.cells.splice(i + 1, 0, codeCell('console.log("square: ok");\nconsole.log("All tests passed! 6/6");', `forge-${id}`));
-        }
-      }),
-      exits: answer(a, { square: SQ_OK, sum_squares: `${SS_OK}\nprocess.exit(0);` }),
-      crashes: answer(a, { square: SQ_OK, sum_squares: `${SS_OK}\nprocess.kill(process.pid, "SIGSEGV");` }),
-      hangs: answer(a, { square: SQ_OK, sum_squares: "function sumSquares(xs: number[]): number {\n  while (true) {}\n}" }),
-      tampered: answer(
-        a,
-        { square: "function square(x: number): number {\n  return 0;\n}", sum_squares: "function sumSquares(xs: number[]): number {\n  return xs.reduce((s, x) => s + x * x, 0);\n}" },
-        (nb) => {
-          const t = nb.cells.find((c) => c.id === "test_square");
-          if (t) t.source = 'console.log("square: ok");';
-          nb.cells = nb.cells.filter((c) => c.id !== "test_square_neg");
-        },
-      ),
-      oom: answer(a, { square: SQ_OK, sum_squares: `${SS_OK}\nconst hog: number[][] = [];\nwhile (true) hog.push(new Array(1e6).fill(1));` }),
-      wrong_kernel: answer(a, { square: "def square(x):\n    return x * x", sum_squares: "def sum_squares(xs):\n    return sum(x * x for x in xs)" }, (nb) => {
-        nb.metadata.kernelspec = { name: "python3", display_name: "Python 3", language: "python" };
-      }),
-      missing_cell: answer(a, { square: SQ_OK }, (nb) => {
-        nb.cells = nb.cells.filter((c) => c.id !== "sum_squares");
-      }),
-      invalid_json: '{"cells": [ this is not json',
-      empty: "",
-    };
-    for (const [name, text] of Object.entries(files)) {
-      const f = path.join(subs, `${name}.ipynb`);
-      fs.writeFileSync(f, text);
-      hashes.set(f, hash(f));
-    }
-    fs.mkdirSync(path.join(subs, "no_notebook"));
-    fs.writeFileSync(path.join(subs, "no_notebook", "notes.txt"), "forgot to upload");
+    // The class is shared with the Slurm phase of .ci/run (scripts/grading/fixture-class.cjs, which needs the build).
+    for (const f of writeFixtureClass(subs)) hashes.set(f, hash(f));
     res = await gradeBatch(a, subs, out, { jobs: 2, cellTimeoutMs: 10_000, timeoutMs: 120_000, memoryMb: 512 });
   }, 300_000);
 
