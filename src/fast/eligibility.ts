@@ -6,7 +6,7 @@
  * copies of metalab in one process still agree.
  */
 import type { Params } from "../core/params";
-import type { MlpConfig } from "../models/mlp";
+import { layerParamNames, type MlpConfig } from "../models/mlp";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
 import { FAST_ACTIVATIONS } from "./mlp-net";
 
@@ -79,12 +79,13 @@ export function checkFastPath(q: FastPathQuery): FastPathCheck {
   const names = Object.keys(q.params);
   if (names.length !== 2 * L) return { ok: false, reason: `expected the ${2 * L} MLP parameters w0, b0, ..., got [${names.join(", ")}]` };
   for (let l = 0; l < L; l++) {
-    const w = q.params[`w${l}`];
-    const b = q.params[`b${l}`];
-    if (!w || !b) return { ok: false, reason: `parameter w${l} or b${l} is missing from [${names.join(", ")}]` };
+    const [wName, bName] = layerParamNames(l);
+    const w = q.params[wName];
+    const b = q.params[bName];
+    if (!w || !b) return { ok: false, reason: `parameter ${wName} or ${bName} is missing from [${names.join(", ")}]` };
     if (w.dtype !== "float32" || b.dtype !== "float32") return { ok: false, reason: "parameters must be float32" };
-    if (w.rank !== 2 || w.shape[0] !== sizes[l] || w.shape[1] !== sizes[l + 1]) return { ok: false, reason: `w${l} has shape [${w.shape}], expected [${sizes[l]}, ${sizes[l + 1]}] (task-batched weights are not supported)` };
-    if (b.rank !== 1 || b.shape[0] !== sizes[l + 1]) return { ok: false, reason: `b${l} has shape [${b.shape}], expected [${sizes[l + 1]}]` };
+    if (w.rank !== 2 || w.shape[0] !== sizes[l] || w.shape[1] !== sizes[l + 1]) return { ok: false, reason: `${wName} has shape [${w.shape}], expected [${sizes[l]}, ${sizes[l + 1]}] (task-batched weights are not supported)` };
+    if (b.rank !== 1 || b.shape[0] !== sizes[l + 1]) return { ok: false, reason: `${bName} has shape [${b.shape}], expected [${sizes[l + 1]}]` };
   }
   for (const k of q.adapted ?? []) if (!q.params[k]) return { ok: false, reason: `adapted parameter "${k}" is not one of [${names.join(", ")}]` };
   if (q.learnedRates) {

@@ -4,6 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Params } from "../core/params";
+import { layerParamNames } from "../models/mlp";
 
 /** Where each named tensor lives in a flat vector. */
 export interface Layout {
@@ -27,7 +28,10 @@ export function layoutOf(entries: readonly (readonly [string, readonly number[]]
 /** The MLP layout `w0 [in, out], b0 [out], w1, b1, ...` of these layer widths. */
 export function mlpLayout(sizes: readonly number[]): Layout {
   const entries: [string, number[]][] = [];
-  for (let l = 0; l + 1 < sizes.length; l++) entries.push([`w${l}`, [sizes[l]!, sizes[l + 1]!]], [`b${l}`, [sizes[l + 1]!]]);
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    const [w, b] = layerParamNames(l);
+    entries.push([w, [sizes[l]!, sizes[l + 1]!]], [b, [sizes[l + 1]!]]);
+  }
   return layoutOf(entries);
 }
 

@@ -8,6 +8,11 @@ import type { Rng } from "../core/random";
 import type { TaskBatch, TaskFamily } from "../tasks/task-family";
 import { trainLoop, type TrainOptions } from "./train";
 
+/** Anything with a `step(batch) => loss` method: Maml, Reptile, Pretrain, RidgeHead, ... */
+export interface SteppingLearner {
+  step(batch: TaskBatch): number;
+}
+
 /** What a learner's state must expose: the current parameters and the outer steps taken. */
 export interface LearnerState {
   readonly params: Params;

@@ -17,7 +17,8 @@ import { concatLayouts, layoutOf, mlpLayout, pack, unpack, type Layout } from ".
 import { adamStep, disposeAdam, flatAdamStep, initAdam, type AdamState, type FlatAdamState } from "../optim/adam";
 import { clipByGlobalNorm, clipFlatByGlobalNorm } from "../optim/clip";
 import { cosineSchedule } from "../optim/schedule";
-import { headNames, splitParams, type TaskModel } from "./model";
+import { headNames } from "../models/mlp";
+import { splitParams, type TaskModel } from "./model";
 import { StepLearner } from "./learner";
 
 /** Options of MAML and its variants; every field has a default in `DEFAULT_MAML`. */

@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { cloneParams, disposeParams, type Params } from "../core/params";
 import { valueAndGrad } from "../autodiff/functional";
 import { meanTaskLoss } from "../models/losses";
-import { mlpFeatures, type Mlp } from "../models/mlp";
+import { layerParamNames, mlpFeatures, type Mlp } from "../models/mlp";
 import type { TaskBatch } from "../tasks/task-family";
 import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
 import { splitParams } from "./model";
@@ -99,7 +99,7 @@ export function ridgeLoss(params: Params, batch: TaskBatch, model: Mlp, options:
 /** Names of the body parameters (all but the MLP's last layer, which the ridge head replaces). */
 export function bodyNames(model: Mlp): string[] {
   const names: string[] = [];
-  for (let l = 0; l + 2 < model.config.sizes.length; l++) names.push(`w${l}`, `b${l}`);
+  for (let l = 0; l + 2 < model.config.sizes.length; l++) names.push(...layerParamNames(l));
   if (names.length === 0) throw new Error("The ridge head needs an MLP with at least one hidden layer (sizes like [1, 40, 40, 1]).");
   return names;
 }

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/random";
 import { Mlp } from "../../src/models/mlp";
-import { fitRows } from "../../src/plot/fits";
+import { fitRows } from "../../src/experiments/fits";
 import { linspace } from "../../src/tasks/regression";
 
 describe("fitRows", () => {

@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../core/random";
 import { disposeBatch, type BatchSpec, type TaskFamily } from "../tasks/task-family";
-import type { SteppingLearner } from "./train-live";
+import type { SteppingLearner } from "../learners/learner";
 
 /** Options of `measureStep`. */
 export interface MeasureStepOptions {

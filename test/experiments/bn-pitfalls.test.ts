@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../src/core/random";
-import { DEFAULT_BN_PITFALLS, runBnPitfalls } from "../../src/learners/bn-pitfalls";
+import { DEFAULT_BN_PITFALLS, runBnPitfalls } from "../../src/experiments/bn-pitfalls";
 
 describe("BN pitfalls experiment", () => {
   it("returns a curve per variant and a row per variant and mode, deterministically and without leaks", () => {

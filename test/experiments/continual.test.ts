@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../src/core/random";
-import { forgettingSweep, runForgetting } from "../../src/learners/continual";
+import { forgettingSweep, runForgetting } from "../../src/experiments/continual";
 
 const small = { stepsA: 120, stepsB: 120, evalEvery: 40, hidden: [24] } as const;
 

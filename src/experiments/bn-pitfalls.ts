@@ -6,8 +6,8 @@ import type { Rng } from "../core/random";
 import { DEFAULT_BN_MLP, type BnMlpConfig } from "../models/batchnorm";
 import { BlobClassification, DEFAULT_BLOBS, type BlobClassificationConfig } from "../tasks/classification";
 import { disposeBatch, type BatchSpec } from "../tasks/task-family";
-import { bnMamlEvaluate, bnMamlStep, disposeBnMaml, initBnMaml, DEFAULT_BN_MAML, type BnEvalMode, type BnMamlOptions, type BnMamlState } from "./bn-maml";
-import { trainLoop } from "./train";
+import { bnMamlEvaluate, bnMamlStep, disposeBnMaml, initBnMaml, DEFAULT_BN_MAML, type BnEvalMode, type BnMamlOptions, type BnMamlState } from "../learners/bn-maml";
+import { trainLoop } from "../learners/train";
 
 /** Called after each meta-training step of each variant. */
 export type BnProgress = (done: number, total: number, info: { variant: string; loss: number }) => void;

@@ -2,7 +2,7 @@
  * Checks executed notebooks: every figure output (any output carrying Vega-Lite, SVG or PNG) must carry all
  * four figure MIME types and no text/html, so it renders in JupyterLab, classic Notebook, nbconvert and GitHub.
  */
-import { FIGURE_MIME_TYPES, VEGA_LITE_MIME } from "./figure";
+import { FIGURE_MIME_TYPES, VEGA_LITE_MIME } from "../jupyter/mime";
 
 /** The parts of an nbformat 4 notebook this check reads. */
 export interface NotebookLike {

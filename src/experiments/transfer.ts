@@ -7,13 +7,13 @@ import * as tf from "@tensorflow/tfjs";
 import type { Params } from "../core/params";
 import type { Rng } from "../core/random";
 import { valueAndGrad } from "../autodiff/functional";
-import { initMlp, mlpApply, type MlpConfig } from "../models/mlp";
+import { headNames, initMlp, mlpApply, type MlpConfig } from "../models/mlp";
 import { meanTaskLoss } from "../models/losses";
 import { adamStep, disposeAdam, initAdam } from "../optim/adam";
 import { BlobClassification, DEFAULT_BLOBS, type BlobClassificationConfig } from "../tasks/classification";
 import { disposeBatch, type BatchSpec } from "../tasks/task-family";
-import { adapt, initHead, type AdaptationRow, type HeadInit } from "./adaptation";
-import { adaptLora, type LoraConfig } from "./lora";
+import { adapt, initHead, type AdaptationRow, type HeadInit } from "../learners/adaptation";
+import { adaptLora, type LoraConfig } from "../learners/lora";
 
 /** Pretraining settings. */
 export interface ClassifierPretrainConfig {
@@ -155,7 +155,8 @@ export function compareAdaptation(config: Partial<AdaptationComparisonConfig>, r
   const ways = c.pretrain.family.ways;
   const cfg: MlpConfig = { ...pre.config, sizes: [...pre.config.sizes.slice(0, -1), ways] };
   const L = cfg.sizes.length - 1;
-  const bodyNames = Object.keys(pre.params).filter((k) => k !== `w${L - 1}` && k !== `b${L - 1}`);
+  const head = headNames(cfg);
+  const bodyNames = Object.keys(pre.params).filter((k) => !head.includes(k));
   const novel = new BlobClassification({ ...c.pretrain.family, poolSeed: c.novelPoolSeed });
   const batch = novel.sample(rng.fork("novel-tasks"), c.tasks);
   const curves: AdaptationCurveRow[] = [];

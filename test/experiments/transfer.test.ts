@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../src/core/random";
-import { DEFAULT_ADAPTATION_COMPARISON, DEFAULT_CLASSIFIER_PRETRAIN, compareAdaptation, pretrainClassifier } from "../../src/learners/transfer";
+import { DEFAULT_ADAPTATION_COMPARISON, DEFAULT_CLASSIFIER_PRETRAIN, compareAdaptation, pretrainClassifier } from "../../src/experiments/transfer";
 import { DEFAULT_BLOBS } from "../../src/tasks/classification";
 
 const family = { ...DEFAULT_BLOBS, poolSize: 12 };

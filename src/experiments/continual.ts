@@ -6,10 +6,11 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Params } from "../core/params";
 import type { Rng } from "../core/random";
-import { logSoftmax, softmax } from "../autodiff/activations";
 import { valueAndGrad } from "../autodiff/functional";
-import { initMlp, mlpApply, type MlpConfig } from "../models/mlp";
+import { initMlp, layerParamNames, mlpApply, type MlpConfig } from "../models/mlp";
 import { meanTaskLoss, perTaskAccuracy, perTaskCrossEntropy } from "../models/losses";
+import { distillationLoss } from "../learners/distill";
+import { replayCounts } from "../learners/replay";
 import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
 import { BlobClassification, DEFAULT_BLOBS, type BlobClassificationConfig } from "../tasks/classification";
 
@@ -103,14 +104,16 @@ interface TaskData {
 
 /** Head parameter names of task `t` ("A" or "B") under a head mode; the shared head uses the MLP's own last layer. */
 function headOf(heads: HeadMode, L: number, t: "A" | "B"): { w: string; b: string } {
-  return heads === "shared" ? { w: `w${L - 1}`, b: `b${L - 1}` } : { w: `head${t}_w`, b: `head${t}_b` };
+  const [w, b] = layerParamNames(L - 1);
+  return heads === "shared" ? { w, b } : { w: `head${t}_w`, b: `head${t}_b` };
 }
 
 /** Logits of task `t`: the body plus that task's head. */
 function logitsOf(params: Params, x: tf.Tensor, config: MlpConfig, heads: HeadMode, t: "A" | "B"): tf.Tensor {
   const L = config.sizes.length - 1;
   const h = headOf(heads, L, t);
-  return mlpApply({ ...params, [`w${L - 1}`]: params[h.w]!, [`b${L - 1}`]: params[h.b]! }, x, config);
+  const [w, b] = layerParamNames(L - 1);
+  return mlpApply({ ...params, [w]: params[h.w]!, [b]: params[h.b]! }, x, config);
 }
 
 /** Rows `idx` of a [1, n, f] tensor, as [1, idx.length, f]. */
@@ -155,10 +158,11 @@ export function runForgetting(config: Partial<ForgettingConfig>, rng: Rng): { ro
   let params: Params = initMlp(initRng, mlp);
   if (c.heads !== "shared") {
     const headB = initMlp(initRng, mlp);
-    const p: Record<string, tf.Tensor> = { ...params, headA_w: params[`w${L - 1}`]!, headA_b: params[`b${L - 1}`]!, headB_w: headB[`w${L - 1}`]!, headB_b: headB[`b${L - 1}`]! };
-    delete p[`w${L - 1}`];
-    delete p[`b${L - 1}`];
-    for (const [k, v] of Object.entries(headB)) if (k !== `w${L - 1}` && k !== `b${L - 1}`) v.dispose();
+    const [w, b] = layerParamNames(L - 1);
+    const p: Record<string, tf.Tensor> = { ...params, headA_w: params[w]!, headA_b: params[b]!, headB_w: headB[w]!, headB_b: headB[b]! };
+    delete p[w];
+    delete p[b];
+    for (const [k, v] of Object.entries(headB)) if (k !== w && k !== b) v.dispose();
     params = p;
   }
 
@@ -188,8 +192,7 @@ export function runForgetting(config: Partial<ForgettingConfig>, rng: Rng): { ro
   // Phase B: B's data, plus replayed A examples, plus LwF distillation against a frozen copy of the pre-B model.
   const frozen: Params = c.heads === "lwf" ? Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.clone()])) : {};
   const trainableB = Object.keys(params).filter((k) => !(c.heads === "multi-frozen" && k.startsWith("headA")));
-  const nReplay = Math.round(c.replay * c.batchSize);
-  const nB = c.batchSize - nReplay;
+  const { replayed: nReplay, current: nB } = replayCounts(c.batchSize, c.replay);
   const batchRngB = rng.fork("batches-B");
   params = trainPhase(params, trainableB, c.stepsB, c, (p) => {
     const idxB = randomIndices(batchRngB, nTrain, nB);
@@ -201,11 +204,9 @@ export function runForgetting(config: Partial<ForgettingConfig>, rng: Rng): { ro
       loss = tf.add(loss, tf.mul(lossA, nReplay / c.batchSize));
     }
     if (c.heads === "lwf") {
-      const T = c.lwfTemperature;
-      const target = softmax(tf.div(logitsOf(frozen, xB, mlp, c.heads, "A"), T)); // recorded responses of A's head
-      const logp = logSoftmax(tf.div(logitsOf(p, xB, mlp, c.heads, "A"), T));
-      const distill = tf.neg(tf.mean(tf.sum(tf.mul(target, logp), -1)));
-      loss = tf.add(loss, tf.mul(distill, c.lwfWeight * T * T)); // T^2 keeps gradient scale (Hinton et al. 2015)
+      // A's head distilled towards its recorded pre-B responses on B's inputs.
+      const distill = distillationLoss(logitsOf(p, xB, mlp, c.heads, "A"), logitsOf(frozen, xB, mlp, c.heads, "A"), c.lwfTemperature);
+      loss = tf.add(loss, tf.mul(distill, c.lwfWeight));
     }
     return loss as tf.Scalar;
   }, (s, p) => s > 0 && s % c.evalEvery === 0 && s < c.stepsB && evaluate("B", c.stepsA + s, p));
@@ -231,7 +232,7 @@ export function runForgetting(config: Partial<ForgettingConfig>, rng: Rng): { ro
 }
 
 /** Adam steps on the `trainable` subset; a fresh Adam state per phase (a new task). Disposes the incoming params. */
-function trainPhase(params: Params, trainable: readonly string[], steps: number, c: ForgettingConfig, lossFn: (p: Params) => tf.Scalar, onStep: (s: number, p: Params) => void): Params {
+export function trainPhase(params: Params, trainable: readonly string[], steps: number, c: { readonly lr: number }, lossFn: (p: Params) => tf.Scalar, onStep: (s: number, p: Params) => void): Params {
   let current = params;
   const pick = (p: Params): Params => Object.fromEntries(trainable.map((k) => [k, p[k]!]));
   let adam: AdamState = initAdam(pick(current));

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/random";
-import { measureStep } from "../../src/display/measure";
+import { measureStep } from "../../src/eval/measure";
 import { SineFamily } from "../../src/tasks/regression";
 import type { TaskBatch } from "../../src/tasks/task-family";
 
