@@ -102,6 +102,27 @@ describe("grading a fixture class", () => {
     expect(JSON.stringify(forged)).toMatch(/All tests passed! 6\/6/); // printed, yet 0 points
   });
 
+  test("TypeScript errors are reported with the student's own cell and line", () => {
+    const by = new Map(res.results.map((r) => [r.student, r]));
+    expect(by.get("wrong_kernel")?.notes.join("\n")).toMatch(/your cell \d+ \(answer square\) failed: line 1, column \d+: /);
+  });
+
+  test("writes the class report (Vega-Lite with SVG, pass rates, flags with reasons) and a Canvas gradebook", () => {
+    const html = fs.readFileSync(path.join(out, "class-report.html"), "utf8");
+    expect(html).toMatch(/<svg/);
+    expect(html.match(/<script type="application\/vnd\.vegalite\.v5\+json">/g)).toHaveLength(2);
+    expect(html).toMatch(/Pass rate per check/);
+    expect(html).toMatch(/test_sum_squares: sumSquares on edge cases/);
+    expect(html).toMatch(/<td>tampered<\/td><td>graded<\/td><td>tampered<\/td><td>3<\/td><td>[^<]*test cell test_square was edited/);
+    expect(html).toMatch(/<td>oom<\/td><td>kernel_died<\/td>/);
+    expect(html).toMatch(/Slowest submissions/);
+    const canvas = fs.readFileSync(path.join(out, "gradebook-canvas.csv"), "utf8").split("\r\n");
+    expect(canvas[0]).toBe("Student,ID,SIS User ID,SIS Login ID,Section,squares");
+    expect(canvas[1]).toBe("Points Possible,,,,,6");
+    expect(canvas).toContain("correct,,,,,6");
+    expect(canvas).toContain("tampered,,,,,3");
+  });
+
   test("never modifies submissions", () => {
     for (const [f, h] of hashes) expect(hash(f)).toBe(h);
     expect(fs.readdirSync(subs).sort()).toEqual([...Object.keys(EXPECTED)].map((s) => (s === "no_notebook" ? s : `${s}.ipynb`)).sort());
