@@ -24,7 +24,8 @@ const LAYERS = {
   // Tooling: the kernel (`metalab/kernel`), the runner (`metalab/notebook`), the grader (`metalab/grading`), the CLI.
   kernel: ["jupyter"],
   notebook: ["jupyter"],
-  grading: ["core", "jupyter", "notebook", "plot", "display"],
+  // grading draws the class report with plot/ and its check() (run inside the student kernel) sends through display/.
+  grading: ["jupyter", "notebook", "plot", "display"],
   cli: ["core", "display", "jupyter", "notebook", "grading"],
 };
 

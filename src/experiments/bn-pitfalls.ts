@@ -72,12 +72,12 @@ export interface BnEvalRow {
 }
 
 /** Model config of a variant. */
-export function variantModel(base: BnMlpConfig, innerSteps: number, v: BnVariant): BnMlpConfig {
+function variantModel(base: BnMlpConfig, innerSteps: number, v: BnVariant): BnMlpConfig {
   return v.perStep ? { ...base, statSets: innerSteps + 1, perStepAffine: true } : { ...base, statSets: 1, perStepAffine: false };
 }
 
 /** Meta-trains one variant and returns its state (caller disposes with disposeBnMaml) and its loss curve. */
-export function trainBnVariant(c: BnPitfallsConfig, v: BnVariant, rng: Rng, onStep?: (step: number, loss: number) => void): { state: BnMamlState; curve: BnTrainRow[] } {
+function trainBnVariant(c: BnPitfallsConfig, v: BnVariant, rng: Rng, onStep?: (step: number, loss: number) => void): { state: BnMamlState; curve: BnTrainRow[] } {
   const family = new BlobClassification({ ...c.family, taskShiftStd: v.taskShiftStd });
   const model = variantModel(c.model, c.maml.innerSteps, v);
   let state = initBnMaml(rng.fork("init"), model);
@@ -92,7 +92,7 @@ export function trainBnVariant(c: BnPitfallsConfig, v: BnVariant, rng: Rng, onSt
 }
 
 /** Scores a trained variant on held-out tasks under each mode (the same tasks for every mode). */
-export function evaluateBnVariant(c: BnPitfallsConfig, v: BnVariant, state: BnMamlState, rng: Rng): BnEvalRow[] {
+function evaluateBnVariant(c: BnPitfallsConfig, v: BnVariant, state: BnMamlState, rng: Rng): BnEvalRow[] {
   const family = new BlobClassification({ ...c.family, taskShiftStd: v.taskShiftStd });
   const model = variantModel(c.model, c.maml.innerSteps, v);
   const test = family.sample(rng.fork("test-tasks"), c.test);

@@ -5,7 +5,7 @@
  */
 
 /** Operations the tracer records. */
-export const SCALAR_OPS = ["input", "const", "add", "sub", "mul", "div", "neg", "square", "pow", "exp", "log", "sin", "cos", "tanh", "sigmoid", "relu"] as const;
+const SCALAR_OPS = ["input", "const", "add", "sub", "mul", "div", "neg", "square", "pow", "exp", "log", "sin", "cos", "tanh", "sigmoid", "relu"] as const;
 export type ScalarOp = (typeof SCALAR_OPS)[number];
 
 /** A node, or a number that becomes a constant node. */

@@ -58,7 +58,7 @@ function readSpec(file: string, name: string): KernelSpec | null {
 }
 
 /** Path of tslab's CLI script in node_modules, or null when tslab is not installed. */
-export function localTslabBin(): string | null {
+function localTslabBin(): string | null {
   try {
     return path.join(path.dirname(require.resolve("tslab/package.json")), "bin", "tslab");
   } catch {
@@ -67,7 +67,7 @@ export function localTslabBin(): string | null {
 }
 
 /** metalab's built kernel launcher (tslab with conforming replies), or null when dist/ is not built. */
-export function localLauncher(): string | null {
+function localLauncher(): string | null {
   const launcher = path.resolve(__dirname, "..", "kernel", "launch.js");
   return fs.existsSync(launcher) ? launcher : null;
 }

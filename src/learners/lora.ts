@@ -28,7 +28,7 @@ export const DEFAULT_LORA: LoraConfig = {
 };
 
 /** Layer indices that get adapters. */
-export function loraLayers(config: MlpConfig, lora: LoraConfig): number[] {
+function loraLayers(config: MlpConfig, lora: LoraConfig): number[] {
   const L = config.sizes.length - 1;
   const layers = lora.layers ? [...lora.layers] : Array.from({ length: L - 1 }, (_, l) => l);
   for (const l of layers) if (!Number.isInteger(l) || l < 0 || l >= L) throw new Error(`LoRA layer ${l} does not exist; the MLP has weights w0..w${L - 1}.`);

@@ -20,6 +20,7 @@ import { cosineSchedule } from "../optim/schedule";
 import { headNames } from "../models/mlp";
 import { splitParams, type TaskModel } from "./model";
 import { StepLearner } from "./learner";
+import { checkBoolean, checkInteger, checkKnownKeys, checkNonNegative, checkOneOf, checkPositive } from "../core/validate";
 
 /** Options of MAML and its variants; every field has a default in `DEFAULT_MAML`. */
 export interface MamlOptions {
@@ -77,15 +78,30 @@ export const DEFAULT_MAML: MamlOptions = {
 
 /** Fills in defaults and checks ranges. */
 export function mamlOptions(options: Partial<MamlOptions> = {}): MamlOptions {
+  checkKnownKeys("MAML options", options, DEFAULT_MAML);
   const o = { ...DEFAULT_MAML, ...options };
   if (!Number.isInteger(o.innerSteps) || o.innerSteps < 1) throw new Error(`MAML innerSteps must be a positive integer, got ${o.innerSteps}.`);
   if (!(o.innerLr > 0)) throw new Error(`MAML innerLr must be positive, got ${o.innerLr}. Finn et al. use 0.01 for sines.`);
   if (o.innerLrPer !== "tensor" && o.innerLrPer !== "parameter") throw new Error(`MAML innerLrPer must be "tensor" (MAML++ LSLR) or "parameter" (Meta-SGD), got ${JSON.stringify(o.innerLrPer)}.`);
+  const WHO = "MAML";
+  for (const k of ["firstOrder", "multiStepLoss", "learnInnerLr"] as const) checkBoolean(WHO, k, o[k]);
+  checkInteger(WHO, "firstOrderUntil", o.firstOrderUntil, 0, "It is the outer step until which first-order MAML is used (0 = never).");
+  checkNonNegative(WHO, "multiStepAnneal", o.multiStepAnneal);
+  if (o.adapt !== "all" && o.adapt !== "head" && !(Array.isArray(o.adapt) && o.adapt.every((n) => typeof n === "string"))) {
+    throw new Error(`MAML adapt must be "all", "head" or a list of parameter names, got ${JSON.stringify(o.adapt)}.`);
+  }
+  checkOneOf(WHO, "loss", o.loss, ["mse", "cross-entropy"] as const);
+  checkPositive(WHO, "outerLr", o.outerLr, "Finn et al. use 1e-3 (Adam).");
+  if (o.cosine !== null) {
+    checkInteger(WHO, "cosine.total", o.cosine.total, 1, "It is the number of outer steps to decay over.");
+    if (o.cosine.min !== undefined) checkNonNegative(WHO, "cosine.min", o.cosine.min);
+  }
+  if (o.clipNorm !== null) checkPositive(WHO, "clipNorm", o.clipNorm, "Use null for no clipping.");
   return { ...o, fastPath: fastPathMode(o.fastPath, "MAML") };
 }
 
 /** Key of the learned inner learning rate of parameter `name` at inner step `step`. */
-export function innerLrKey(name: string, step: number): string {
+function innerLrKey(name: string, step: number): string {
   return `lr/${name}/${step}`;
 }
 
@@ -103,7 +119,7 @@ export function initInnerLrs(params: Params, options: Partial<MamlOptions> = {})
 }
 
 /** Names adapted in the inner loop under `options.adapt`. */
-export function adaptedNames(params: Params, options: Pick<MamlOptions, "adapt">): string[] {
+function adaptedNames(params: Params, options: Pick<MamlOptions, "adapt">): string[] {
   if (options.adapt === "all") return Object.keys(params);
   if (options.adapt === "head") return headNames(params);
   return [...options.adapt];
@@ -370,7 +386,7 @@ export function initMamlState(params: Params, options: Partial<MamlOptions> = {}
 }
 
 /** Outer learning rate at outer step `step` under the options. */
-export function outerLrAt(o: Pick<MamlOptions, "outerLr" | "cosine">, step: number): number {
+function outerLrAt(o: Pick<MamlOptions, "outerLr" | "cosine">, step: number): number {
   return o.cosine ? cosineSchedule({ base: o.outerLr, total: o.cosine.total, min: o.cosine.min ?? 0 })(step) : o.outerLr;
 }
 

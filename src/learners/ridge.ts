@@ -13,6 +13,7 @@ import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
 import { splitParams } from "./model";
 import type { SupportSet } from "./adapt-sgd";
 import { StepLearner } from "./learner";
+import { checkKnownKeys, checkOneOf, checkPositive } from "../core/validate";
 
 /**
  * Solves A X = B for a batch of symmetric positive-definite A [tasks, n, n] and B [tasks, n, m] by Gauss-Jordan
@@ -82,9 +83,19 @@ export const DEFAULT_RIDGE: RidgeOptions = {
   outerLr: 1e-3, // the same Adam rate as MAML
 };
 
+/** Ridge-head options with defaults filled in; throws a fix-it error for a bad or unknown option. */
+export function ridgeOptions(options: Partial<RidgeOptions> = {}): RidgeOptions {
+  checkKnownKeys("RidgeHead options", options, DEFAULT_RIDGE);
+  const o = { ...DEFAULT_RIDGE, ...options };
+  checkPositive("RidgeHead", "lambda", o.lambda, "It keeps the solve invertible; 0.1 suits sines.");
+  checkOneOf("RidgeHead", "form", o.form, ["auto", "primal", "dual"] as const);
+  checkPositive("RidgeHead", "outerLr", o.outerLr, "The default is 1e-3 (Adam).");
+  return o;
+}
+
 /** Query predictions after fitting a ridge head on each task's support features: [tasks, queries, out]. */
 export function ridgePredict(params: Params, support: SupportSet, queryX: tf.Tensor, model: Mlp, options: Partial<RidgeOptions> = {}): tf.Tensor {
-  const o = { ...DEFAULT_RIDGE, ...options };
+  const o = ridgeOptions(options);
   return tf.tidy(() => {
     const w = ridgeSolve(withBias(mlpFeatures(params, support.x, model.config)), support.y, o.lambda, o.form);
     return tf.matMul(withBias(mlpFeatures(params, queryX, model.config)), w); // [tasks, queries, out]
@@ -119,7 +130,7 @@ export function initRidgeState(params: Params, model: Mlp): RidgeState {
 
 /** One Adam step on the ridge meta-loss, differentiating through the solve into the body. Pure. */
 export function ridgeStep(state: RidgeState, batch: TaskBatch, model: Mlp, options: Partial<RidgeOptions> = {}): { state: RidgeState; loss: number } {
-  const o = { ...DEFAULT_RIDGE, ...options };
+  const o = ridgeOptions(options);
   const { picked: body, rest: head } = splitParams(state.params, bodyNames(model));
   let loss = 0;
   const grads = tf.tidy(() => {
@@ -144,7 +155,7 @@ export class RidgeHead extends StepLearner<RidgeState> {
   readonly options: RidgeOptions;
 
   constructor(readonly model: Mlp, params: Params, options: Partial<RidgeOptions> = {}) {
-    const o = { ...DEFAULT_RIDGE, ...options };
+    const o = ridgeOptions(options);
     super(initRidgeState(params, model), (s, b) => ridgeStep(s, b, model, o), disposeRidgeState);
     this.options = o;
   }

@@ -55,20 +55,22 @@ describe("package entry points", () => {
     }
   });
 
-  test("metalab/notebook, metalab/grading and metalab/kernel resolve through `exports`; deep paths do not", () => {
+  test("metalab/notebook, metalab/grading, metalab/kernel and metalab/check resolve through `exports`; deep paths do not", () => {
     const r = node(`
       const nb = require("metalab/notebook"), gr = require("metalab/grading");
       const heavyAfterRunner = Object.keys(require.cache).some((f) => /node_modules\\/(tslab|@tslab)\\//.test(f));
       const k = require("metalab/kernel");
+      const ch = require("metalab/check");
       let deep = "resolved";
       try { require.resolve("metalab/dist/src/notebook/runner.js"); } catch (e) { deep = e.code; }
       console.log(JSON.stringify({ runNotebook: typeof nb.runNotebook, launchKernel: typeof nb.launchKernel, gradeBatch: typeof gr.gradeBatch,
-        server: typeof k.MetalabServer, heavyAfterRunner, deep, libraryInRunner: typeof nb.Maml }));`);
+        server: typeof k.MetalabServer, check: typeof ch.check, heavyAfterRunner, deep, libraryInRunner: typeof nb.Maml }));`);
     expect(r).toEqual({
       runNotebook: "function",
       launchKernel: "function",
       gradeBatch: "function",
       server: "function",
+      check: "function",
       heavyAfterRunner: false, // the runner needs zeromq only when it starts a kernel
       deep: "ERR_PACKAGE_PATH_NOT_EXPORTED",
       libraryInRunner: "undefined",
