@@ -300,6 +300,20 @@ interface Context {
   /** Index of the first cell that received hidden tests (Infinity when none). */
   firstHidden: number;
   safe: Set<string>;
+  /** Names of reference checks that arrived from cells other than test cells (name → first such cell). */
+  elsewhere: Map<string, number>;
+}
+
+/** Reference check names sent from cells that are not test cells (only reference names are kept: nothing student-chosen). */
+function checksElsewhere(ref: Reference, merged: MergedSubmission, run: RunResult): Map<string, number> {
+  const names = new Set(ref.tests.flatMap((t) => t.checks.map((c) => c.name)));
+  const tests = new Set(merged.testIndex.values());
+  const out = new Map<string, number>();
+  run.notebook.cells.forEach((cell, i) => {
+    if (cell.cell_type !== "code" || tests.has(i)) return;
+    for (const s of sentChecks(cell.outputs)) if (s.ok && names.has(s.payload.name) && !out.has(s.payload.name)) out.set(s.payload.name, i);
+  });
+  return out;
 }
 
 /** A failed cell's reason as far as it may be shown: grader-made text always, kernel text only before hidden tests. */
@@ -328,7 +342,7 @@ function scoreTest(ctx: Context, t: Assignment["tests"][number], refTest: Refere
     return res;
   }
   const sent = cell !== undefined && cell.cell_type === "code" ? sentChecks(cell.outputs) : [];
-  const scored = scoreChecks(refTest, sent, { ran: rep !== undefined, failed: rep !== undefined && !rep.ok, error: cellError, notRun });
+  const scored = scoreChecks(refTest, sent, { ran: rep !== undefined, failed: rep !== undefined && !rep.ok, error: cellError, notRun, elsewhere: ctx.elsewhere });
   const ok = scored.checks.every((c) => c.ok);
   const res: TestResult = { ...base, mode: "checks", checks: scored.checks, score: scored.score, ok };
   if (!ok) {
@@ -468,7 +482,7 @@ export async function gradeSubmission(
   }
 
   const firstHidden = Math.min(Infinity, ...a.tests.filter((t) => t.hasHidden).map((t) => merged.testIndex.get(t.gradeId) ?? Infinity));
-  const ctx: Context = { a, ref, merged, run, firstHidden, safe: instructorMessages(a) };
+  const ctx: Context = { a, ref, merged, run, firstHidden, safe: instructorMessages(a), elsewhere: checksElsewhere(ref, merged, run) };
   const stop = run.cells.find((c) => c.kernelDied || c.timedOut);
   const tests: TestResult[] = a.tests.map((t) => {
     const refTest = ref.tests.find((r) => r.gradeId === t.gradeId) ?? { gradeId: t.gradeId, points: t.points, mode: "in-kernel" as const, checks: [] };

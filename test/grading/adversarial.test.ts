@@ -56,6 +56,7 @@ function processesWith(needle: string): number[] {
 /** student → [status, score, flags] for the attackers. */
 const ATTACKERS: Record<string, [string, number, string[]]> = {
   forge_check: ["graded", 0, []],
+  check_outside: ["graded", 0, []],
   guess_repeat: ["graded", 1, []], // Guessed square(3) and the hidden check (0 for both); square(-2) was sent once.
   spy: ["graded", 6, []],
   saboteur: ["graded", 6, []],
@@ -125,6 +126,11 @@ describe.skipIf(!canSandbox)("a hostile class in the sandbox", () => {
       guess_repeat: answer(a, {
         square: 'function square(x: number): number {\n  const { check } = require("metalab/check");\n  for (const g of [9, 6]) check("square(3)", g);\n  return x * x;\n}',
         sum_squares: 'function sumSquares(xs: number[]): number {\n  const { check } = require("metalab/check");\n  check("sumSquares on edge cases", [0, 10]);\n  return xs.reduce((s, x) => s + square(x), 0);\n}',
+      }),
+      // The right values, sent from an answer cell instead of the test cells (whose own calls then throw).
+      check_outside: answer(a, {
+        square: 'function square(x: number): number {\n  throw new Error("no");\n}\nconst { check } = require("metalab/check");\ncheck("square(3)", 9);\ncheck("square(-2)", 4);\ncheck("sumSquares on edge cases", [0, 10]);',
+        sum_squares: SS_OK,
       }),
       // Reading what is not theirs: the instructor notebook, classmates, grader env, other kernels, the network.
       spy: answer(a, {
@@ -276,6 +282,7 @@ describe.skipIf(!canSandbox)("a hostile class in the sandbox", () => {
     expect(by.get("link_passwd")?.message).toMatch(/is a symbolic link/);
     expect(JSON.stringify(by.get("link_passwd"))).not.toMatch(/root:x:0/);
     expect(by.get("guess_repeat")?.tests[0]?.checks?.[0]?.reason).toMatch(/sent 3 times/);
+    expect(by.get("check_outside")?.tests[0]?.checks?.[0]?.reason).toMatch(/^sent from cell \d+, not from its test cell/);
     expect(by.get("陈")?.file).toBe("陈.ipynb");
     expect(by.get("~2Edotfile")?.file).toBe(".dotfile.ipynb");
   });
