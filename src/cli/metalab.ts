@@ -21,6 +21,8 @@ import { GRADE_DEFAULTS, readSubmissionFile, referenceFor, type StudentResult } 
 import { toGradescope } from "../grading/reports";
 import { readNotebook, writeNotebook } from "../notebook/ipynb";
 import { runNotebook } from "../notebook/runner";
+import { datasetDir } from "../data/data-dir";
+import { downloadOmniglot } from "../data/omniglot-download";
 
 const USAGE = `usage:
   metalab run <notebook.ipynb> [--out executed.ipynb] [--kernel tslab] [--cell-timeout 60] [--timeout 600] [--allow-errors]
@@ -32,6 +34,8 @@ const USAGE = `usage:
   metalab grade-one --instructor <x.instructor.ipynb> --submission <file.ipynb|dir> [--results <results.json>]
                 [--out <dir>] [--student <id>] [--reference <file>] [same limits as grade]   (Gradescope, cluster jobs)
   metalab reference --instructor <x.instructor.ipynb> --out <dir>   (the solution's check values, once, before grade-one jobs)
+  metalab data omniglot [--dir <folder>] [--full] [--force]   (download the Omniglot archives; default folder:
+                METALAB_OMNIGLOT_DIR, else METALAB_DATA_DIR/omniglot, else ~/.cache/metalab/omniglot)
 Times are in seconds; memory in MB (all the submission's processes in the sandbox, the V8 heap with --no-sandbox);
 output in bytes per cell; --max-file-mb bounds each file and (sandbox) the scratch folder's total.`;
 
@@ -296,6 +300,15 @@ async function cmdGradeOne(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function cmdData(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { dir: { type: "string" }, full: { type: "boolean" }, force: { type: "boolean" } } });
+  if (positionals.length !== 1 || positionals[0] !== "omniglot") throw new UsageError(`data: name a dataset (only "omniglot" is known), got "${positionals.join(" ")}"`);
+  const dir = values.dir !== undefined ? path.resolve(values.dir) : datasetDir("omniglot").dir;
+  const files = await downloadOmniglot({ dir, full: values.full === true, force: values.force === true, log: (l) => process.stderr.write(`${l}\n`) });
+  process.stdout.write(`Omniglot archives in ${dir} (${files.length} downloaded).${values.dir !== undefined ? ` Set METALAB_OMNIGLOT_DIR=${dir} so the loader finds them.` : ""}\n`);
+  return 0;
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -311,6 +324,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdGradeOne(rest);
       case "reference":
         return await cmdReference(rest);
+      case "data":
+        return await cmdData(rest);
       case undefined:
       case "-h":
       case "--help":
