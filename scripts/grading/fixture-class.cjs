@@ -12,6 +12,10 @@ const FIXTURE = path.join(root, "test", "fixtures", "grading", "squares.instruct
 const SQ_OK = "function square(x: number): number {\n  return x * x;\n}";
 const SS_OK = "function sumSquares(xs: number[]): number {\n  return xs.reduce((s, x) => s + square(x), 0);\n}";
 
+/** Allocates 1 GB (twice the class's 512 MB limit) and keeps it, touching nothing: the sandbox counts committed
+ * memory at allocation, so the kill needs no CPU from the kernel and cannot lose a race with the cell timeout. */
+const OOM_HOG = "const hog = new Uint8Array(1e9);\nAtomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);";
+
 /** A student notebook with the given answers, optionally edited further. */
 function answer(a, answers, edit) {
   const nb = structuredClone(a.student);
@@ -51,7 +55,9 @@ function fixtureClass() {
         nb.cells = nb.cells.filter((c) => c.id !== "test_square_neg");
       },
     ),
-    oom: answer(a, { square: SQ_OK, sum_squares: `${SS_OK}\nconst hog: number[][] = [];\nwhile (true) hog.push(new Array(1e6).fill(1));` }),
+    // The old `new Array(1e6).fill(1)` loop built slow dictionary arrays, and touching memory at all runs at the
+    // kernel's share of the CPU (3.5 s per 128 MB at load 40): it needed more than the 10 s cell timeout under load.
+    oom: answer(a, { square: SQ_OK, sum_squares: `${SS_OK}\n${OOM_HOG}` }),
     wrong_kernel: answer(a, { square: "def square(x):\n    return x * x", sum_squares: "def sum_squares(xs):\n    return sum(x * x for x in xs)" }, (nb) => {
       nb.metadata.kernelspec = { name: "python3", display_name: "Python 3", language: "python" };
     }),

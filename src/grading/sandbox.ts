@@ -2,7 +2,8 @@
  * Every grading kernel in a bubblewrap sandbox (https://github.com/containers/bubblewrap, Debian's `bubblewrap`):
  * new user, PID, network, IPC, UTS and cgroup namespaces; read-only /usr, Node, node_modules and the built library;
  * a fresh size-limited tmpfs as cwd, HOME and /tmp; the kernel's own socket folder (zeromq ipc) and nothing else.
- * Limits: memory of all the submission's processes (anonymous memory, so ArrayBuffers and wasm count), processes,
+ * Limits: memory of all the submission's processes (resident anonymous memory, so ArrayBuffers and wasm count, and
+ * committed memory at twice that, so a reservation is stopped before it is touched), processes,
  * scratch disk, file size, wall time (the runner's), output (the runner's). When the run ends every process of the
  * sandbox is dead before the runner returns.
  */
@@ -22,6 +23,7 @@ export const SANDBOX_DEFAULTS = {
   maxProcs: 64, // Threads count: tslab + tfjs use about 20; 64 stops a fork bomb long before the machine notices.
   pollMs: 100, // Memory is measured 10 times a second: cheap (a few /proc reads) and a runaway loop overshoots little.
   addressSlackMb: 4096, // Per-process address space beyond --memory: V8 reserves virtual memory it never touches.
+  commitFactor: 2, // Committed (private writable) memory may reach twice --memory: thread stacks and arenas are committed but barely touched (a tslab kernel: 265 MB committed, 159 MB resident).
   scratchMinMb: 16, // A scratch folder smaller than this cannot even hold tslab's compiler cache.
 } as const;
 
@@ -235,6 +237,16 @@ function cmdline(pid: number): string[] {
   }
 }
 
+/** Committed private writable memory of a process in bytes (VmData: counted when allocated, before it is touched). */
+function committedBytes(pid: number): number {
+  try {
+    const m = /^VmData:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+    return Number(m?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
 /** Anonymous resident memory of a process in bytes (heap, ArrayBuffers, wasm memory; not shared file pages). */
 function anonBytes(pid: number): number {
   try {
@@ -269,6 +281,8 @@ export interface SandboxReport {
   killed: string | null;
   /** Largest total anonymous memory of the sandbox's processes, in MB. */
   peakMb: number;
+  /** Largest total committed memory of the sandbox's processes, in MB. */
+  peakCommittedMb: number;
   /** Processes left when the run ended (always 0 after the final kill). */
   leftover: number;
 }
@@ -279,7 +293,7 @@ class Watchdog {
   private kernel: number | null = null;
   private timer: NodeJS.Timeout | null = null;
   private locked = false;
-  readonly report: SandboxReport = { killed: null, peakMb: 0, leftover: 0 };
+  readonly report: SandboxReport = { killed: null, peakMb: 0, peakCommittedMb: 0, leftover: 0 };
 
   constructor(
     private readonly ctx: LaunchContext,
@@ -325,9 +339,17 @@ class Watchdog {
     if (this.kernel === null) this.kernelPid(); // Found before any student code runs, so no child of it can pose as it.
     const pids = tree(this.outer, procs);
     let total = 0;
-    for (const pid of pids) total += anonBytes(pid);
+    let committed = 0;
+    for (const pid of pids) {
+      total += anonBytes(pid);
+      committed += committedBytes(pid);
+    }
     this.report.peakMb = Math.max(this.report.peakMb, Math.round(total / 1e6));
-    if (total > this.memoryBytes && this.report.killed === null) {
+    this.report.peakCommittedMb = Math.max(this.report.peakCommittedMb, Math.round(committed / 1e6));
+    // Resident memory grows only as fast as the kernel gets CPU to touch pages; committed memory counts at once, so a
+    // big allocation is stopped at the next poll however loaded the machine is.
+    const over = total > this.memoryBytes || committed > this.memoryBytes * SANDBOX_DEFAULTS.commitFactor;
+    if (over && this.report.killed === null) {
       this.report.killed = outOfMemory(this.memoryBytes / 1e6);
       this.killAll(pids);
     }

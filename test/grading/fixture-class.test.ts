@@ -67,7 +67,9 @@ describe("grading a fixture class", () => {
     expect(partial?.error).toMatch(/sumSquares\(\[\]\) should be 0/);
     const exits = by.get("exits");
     expect(exits?.tests.map((t) => t.ran)).toEqual([true, false, false]);
-    expect(exits?.message).toMatch(/kernel died .*exited with code 0/);
+    // process.exit(0) ends the kernel with code 0, or, when zeromq's exit hook races a send, with its abort (SIGABRT,
+    // "Napi::Error"): either way the kernel died in that cell, which is what the status and score above check.
+    expect(exits?.message).toMatch(/kernel died .*(exited with code 0|killed by SIGABRT; its stderr ended: terminate called after throwing an instance of 'Napi::Error')/);
     expect(by.get("crashes")?.message).toMatch(/SIGSEGV/);
     expect(by.get("oom")?.message).toMatch(/out of memory/);
     expect(by.get("hangs")?.tests.find((t) => t.gradeId === "test_sum_squares")?.error).toMatch(/Timed out/);
