@@ -12,6 +12,9 @@ const KERNEL_TESTS = [
   "test/grading/fixture-class.test.ts",
   "test/grading/grade-one.test.ts",
   "test/grading/gradescope.test.ts",
+  "test/grading/adversarial.test.ts",
+  "test/grading/interrupt.test.ts",
+  "test/grading/sandbox.test.ts",
   "test/notebooks/**/*.test.ts",
   "test/exercises/grade-exercises.test.ts",
 ];
