@@ -7,6 +7,7 @@ const KERNEL_TESTS = [
   "test/kernel/message-order.test.ts",
   "test/kernel/interrupt.test.ts",
   "test/kernel/tracebacks.test.ts",
+  "test/kernel/survives.test.ts",
   "test/grading/assign.test.ts",
   "test/grading/cli.test.ts",
   "test/grading/fixture-class.test.ts",
