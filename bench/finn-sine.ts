@@ -23,7 +23,7 @@ import { Maml } from "../src/learners/maml";
 import { Reptile } from "../src/learners/reptile";
 import { Pretrain } from "../src/learners/pretrain";
 import { RidgeHead, ridgePredict } from "../src/learners/ridge";
-import { headNames } from "../src/learners/model";
+import { headNames } from "../src/models/mlp";
 import { FINN_SINE_BATCH, type TrainOptions } from "../src/learners/train";
 import { adaptSgd } from "../src/learners/adapt-sgd";
 import { perTaskMse } from "../src/models/losses";

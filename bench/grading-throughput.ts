@@ -21,8 +21,9 @@ function submission(a: Assignment, unanswered: ReadonlySet<string>): string {
   const nb = structuredClone(a.student);
   a.instructor.cells.forEach((inst, i) => {
     const id = inst.metadata.nbgrader?.grade_id;
-    if (inst.metadata.nbgrader?.solution === true && id !== undefined && !unanswered.has(id)) {
-      nb.cells[i].source = unmark(joinSource(inst.source));
+    const cell = nb.cells[i];
+    if (cell && inst.metadata.nbgrader?.solution === true && id !== undefined && !unanswered.has(id)) {
+      cell.source = unmark(joinSource(inst.source));
     }
   });
   return serializeNotebook(nb);
@@ -63,18 +64,19 @@ async function main(): Promise<void> {
       const bad = res.results.filter((r) => r.status !== "graded");
       if (bad.length > 0) throw new Error(`unexpected statuses: ${bad.map((r) => `${r.student}=${r.status}`).join(", ")}`);
       times.get(jobs)?.push(seconds);
-      console.log(`  round ${round + 1}, --jobs ${jobs}: ${seconds.toFixed(1)} s (${((n / seconds) * 60).toFixed(1)} submissions/min), load ${os.loadavg()[0].toFixed(1)}`);
+      console.log(`  round ${round + 1}, --jobs ${jobs}: ${seconds.toFixed(1)} s (${((n / seconds) * 60).toFixed(1)} submissions/min), load ${os.loadavg()[0]!.toFixed(1)}`);
     }
   }
   const median = (xs: number[]): number => {
+    if (xs.length === 0) throw new Error("median of no rounds");
     const s = [...xs].sort((x, y) => x - y);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
   };
   const rows = jobsList.map((jobs) => {
     const seconds = median(times.get(jobs) ?? []);
     return { jobs, seconds, perMin: (n / seconds) * 60 };
   });
-  const reference = rows[0].perMin;
+  const reference = rows[0]!.perMin;
   fs.rmSync(tmp, { recursive: true, force: true });
   console.log(`\nmedian of ${rounds} round(s):\n| jobs | wall time (s) | submissions/min | vs --jobs ${jobsList[0]} |\n|---:|---:|---:|---:|`);
   for (const r of rows) console.log(`| ${r.jobs} | ${r.seconds.toFixed(1)} | ${r.perMin.toFixed(1)} | ${(r.perMin / reference).toFixed(2)}x |`);

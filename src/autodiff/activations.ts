@@ -11,7 +11,7 @@ export const ACTIVATIONS = ["relu", "tanh", "sigmoid", "softplus", "exp", "ident
 export type ActivationName = (typeof ACTIVATIONS)[number];
 
 /** Builds a unary op whose gradient `dy * derivative(x)` is recomputed from the saved input, so it nests correctly. */
-export function unaryWithRecomputedGrad(forward: (x: tf.Tensor) => tf.Tensor, derivative: (x: tf.Tensor) => tf.Tensor): (x: tf.Tensor) => tf.Tensor {
+function unaryWithRecomputedGrad(forward: (x: tf.Tensor) => tf.Tensor, derivative: (x: tf.Tensor) => tf.Tensor): (x: tf.Tensor) => tf.Tensor {
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
     save([x]);

@@ -9,9 +9,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { assign } from "../grading/assign";
-import { AssignmentError, readAssignment } from "../grading/assignment";
-import { folderNotebook, gradeBatch, listSubmissions, safeStudentId, writeAtomic, writeStudentOutputs } from "../grading/grade-batch";
-import { GRADE_DEFAULTS, gradeSubmission, type StudentResult } from "../grading/grade-one";
+import { AssignmentError, readAssignment, type Assignment } from "../grading/assignment";
+import type { Reference } from "../grading/checks";
+import { graderVersion } from "../grading/hashes";
+import { ReferenceBuildError, referenceWarnings } from "../grading/reference";
+import { cachedReference, folderNotebook, gradeBatch, listSubmissions, referencePath, studentId, writeAtomic, writeStudentOutputs } from "../grading/grade-batch";
+import { GRADE_DEFAULTS, gradeSubmission, referenceFor, type StudentResult } from "../grading/grade-one";
 import { toGradescope } from "../grading/reports";
 import { readNotebook, writeNotebook } from "../notebook/ipynb";
 import { runNotebook } from "../notebook/runner";
@@ -20,10 +23,11 @@ const USAGE = `usage:
   metalab run <notebook.ipynb> [--out executed.ipynb] [--kernel tslab] [--cell-timeout 60] [--timeout 600] [--allow-errors]
   metalab assign <x.instructor.ipynb>... [--release release/] [--no-check]
   metalab grade --instructor <x.instructor.ipynb> --submissions <dir> --out <dir>
-                [--jobs 2] [--resume] [--cell-timeout 30] [--timeout 300] [--memory 2048] [--max-output 100000]
+                [--jobs 2] [--resume] [--reference <file>] [--cell-timeout 30] [--timeout 300] [--memory 2048] [--max-output 100000]
                 [--max-file-mb 100] [--kernel-user nobody]   (kernels run as this user; the grader must be root)
   metalab grade-one --instructor <x.instructor.ipynb> --submission <file.ipynb|dir> [--results <results.json>]
-                [--out <dir>] [--student <id>] [same limits as grade]   (one submission: Gradescope, cluster jobs)
+                [--out <dir>] [--student <id>] [--reference <file>] [same limits as grade]   (Gradescope, cluster jobs)
+  metalab reference --instructor <x.instructor.ipynb> --out <dir>   (the solution's check values, once, before grade-one jobs)
 Times are in seconds, memory in MB (kernel V8 heap), output in bytes per cell.`;
 
 class UsageError extends Error {}
@@ -107,8 +111,8 @@ async function cmdRun(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: { out: { type: "string" }, kernel: { type: "string" }, "allow-errors": { type: "boolean" }, ...limitOptions },
   });
-  if (positionals.length !== 1) throw new UsageError("run takes one notebook");
-  const file = positionals[0];
+  const [file] = positionals;
+  if (positionals.length !== 1 || file === undefined) throw new UsageError("run takes one notebook");
   const nb = readNotebook(file);
   const r = await runNotebook(nb, {
     kernelName: values.kernel,
@@ -140,6 +144,7 @@ async function cmdAssign(argv: string[]): Promise<number> {
       run: { cellTimeoutMs: num(values["cell-timeout"], "cell-timeout", 60) * 1000 },
     });
     const a = rep.assignment;
+    for (const w of rep.warnings) process.stderr.write(`metalab assign: warning: ${w}\n`);
     process.stdout.write(
       `${file}: ${a.tests.length} test cells, ${a.totalPoints} points; ` +
         (check ? `solutions pass ${rep.solutionPasses.length}/${a.tests.length}, student version fails ${rep.studentFails.length}/${a.tests.length}; ` : "not checked; ") +
@@ -158,6 +163,7 @@ async function cmdGrade(argv: string[]): Promise<number> {
       out: { type: "string" },
       jobs: { type: "string" },
       resume: { type: "boolean" },
+      reference: { type: "string" },
       ...limitOptions,
     },
   });
@@ -165,10 +171,11 @@ async function cmdGrade(argv: string[]): Promise<number> {
   const a = readAssignment(file);
   const subsDir = need(values.submissions, "submissions");
   const out = need(values.out, "out");
-  const total = listSubmissions(subsDir).length;
+  const total = listSubmissions(subsDir).entries.length;
   const bar = progress(total);
   const res = await gradeBatch(a, subsDir, out, {
     ...limits(values),
+    reference: values.reference !== undefined ? loadReference(values.reference, a) : undefined,
     jobs: Math.round(num(values.jobs, "jobs", 2)),
     resume: values.resume === true,
     onProgress: (done, _t, student, r) => bar(done, student, r),
@@ -183,6 +190,46 @@ async function cmdGrade(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** lstat-based: a symlink to a folder is not a folder (it is graded as a file, and reported as a symlink). */
+function isDirectory(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Reads a reference file and checks it belongs to this assignment and grader. */
+function loadReference(file: string, a: Assignment): Reference {
+  let r: Reference;
+  try {
+    r = JSON.parse(fs.readFileSync(file, "utf8")) as Reference;
+  } catch (e) {
+    throw new UsageError(`--reference ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (r.format !== 1 || r.assignmentHash !== a.hash) throw new UsageError(`--reference ${file} was built from another version of the instructor notebook; run \`metalab reference\` again.`);
+  if (r.grader !== graderVersion()) throw new UsageError(`--reference ${file} was built by another grader version (${r.grader}, this is ${graderVersion()}); run \`metalab reference\` again.`);
+  return r;
+}
+
+async function cmdReference(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { instructor: { type: "string" }, out: { type: "string" }, ...limitOptions } });
+  const file = need(values.instructor, "instructor");
+  const out = need(values.out, "out");
+  const a = readAssignment(file);
+  const workRoot = fs.mkdtempSync(path.join(os.tmpdir(), "metalab-grade-"));
+  try {
+    const ref = await referenceFor(a, { ...limits(values), workRoot });
+    writeAtomic(referencePath(out), JSON.stringify(ref) + "\n");
+    for (const w of referenceWarnings(ref)) process.stderr.write(`metalab reference: warning: ${w}\n`);
+    const checks = ref.tests.reduce((n, t) => n + t.checks.length, 0);
+    process.stdout.write(`${file}: reference with ${checks} checks in ${ref.tests.length} test cells written to ${referencePath(out)} (keep it away from students: it holds the solution's values)\n`);
+  } finally {
+    fs.rmSync(workRoot, { recursive: true, force: true });
+  }
+  return 0;
+}
+
 async function cmdGradeOne(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -192,6 +239,7 @@ async function cmdGradeOne(argv: string[]): Promise<number> {
       results: { type: "string" },
       out: { type: "string" },
       student: { type: "string" },
+      reference: { type: "string" },
       ...limitOptions,
     },
   });
@@ -201,14 +249,19 @@ async function cmdGradeOne(argv: string[]): Promise<number> {
   if (values.results === undefined && values.out === undefined) throw new UsageError("grade-one needs --results and/or --out");
   // Same student ids as `grade` (file name, or folder name for a folder), so `grade --resume` can collect the results.
   let studentName = path.basename(sub);
-  if (fs.existsSync(sub) && fs.statSync(sub).isDirectory()) {
+  const given = sub;
+  if (isDirectory(sub)) {
     studentName = path.basename(path.resolve(sub));
-    sub = folderNotebook(sub) ?? path.join(sub, `${a.name}.ipynb`);
+    sub = folderNotebook(sub).file ?? path.join(sub, `${a.name}.ipynb`);
   }
-  const student = safeStudentId(values.student ?? studentName);
+  const student = studentId(values.student ?? studentName);
   const workRoot = fs.mkdtempSync(path.join(os.tmpdir(), "metalab-grade-"));
   try {
-    const { result, graded } = await gradeSubmission(a, sub, student, { ...limits(values), workRoot });
+    // The reference: --reference, else one cached in --out (written by `metalab reference` or an earlier run), else built.
+    const reference = values.reference !== undefined ? loadReference(values.reference, a) : values.out !== undefined ? cachedReference(values.out, a) ?? undefined : undefined;
+    // The file as `grade` records it: relative to the folder holding the submission.
+    const fileLabel = path.relative(path.dirname(path.resolve(given)), path.resolve(sub));
+    const { result, graded } = await gradeSubmission(a, sub, student, { ...limits(values), workRoot, reference, fileLabel });
     if (values.results !== undefined) writeAtomic(values.results, JSON.stringify(toGradescope(result), null, 2) + "\n");
     if (values.out !== undefined) writeStudentOutputs(values.out, a, result, graded);
     process.stdout.write(`${summary([result])}\n${result.message}\n`);
@@ -231,6 +284,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdGrade(rest);
       case "grade-one":
         return await cmdGradeOne(rest);
+      case "reference":
+        return await cmdReference(rest);
       case undefined:
       case "-h":
       case "--help":
@@ -246,7 +301,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`metalab: ${e.message}\n${USAGE}\n`);
       return 2;
     }
-    if (e instanceof AssignmentError) {
+    if (e instanceof AssignmentError || e instanceof ReferenceBuildError) {
       process.stderr.write(`metalab: ${e.message}\n`);
       return 1;
     }

@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "fs";
 import * as path from "path";
 import { runMode, type RunMode } from "../core/run-mode";
-import { figureOutputProblems } from "../display/check-outputs";
+import { figureOutputProblems } from "../notebook/check-outputs";
 import { formatReported } from "../display/report";
 import { readNotebook, writeNotebook } from "../notebook/ipynb";
 import { runNotebook } from "../notebook/runner";

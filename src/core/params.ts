@@ -62,11 +62,6 @@ export function tileForTasks(p: Params, tasks: number): Params {
   return mapParams(p, (t) => tf.tile(tf.expandDims(t, 0), [tasks, ...t.shape.map(() => 1)]));
 }
 
-/** Averages over the leading task dimension: `[tasks, ...shape]` becomes `[...shape]`. */
-export function meanOverTasks(p: Params): Params {
-  return mapParams(p, (t) => tf.mean(t, 0));
-}
-
 /** Total number of scalar parameters. */
 export function countParams(p: Params): number {
   return Object.values(p).reduce((n, t) => n + t.size, 0);

@@ -15,11 +15,6 @@ export function runMode(env: NodeJS.ProcessEnv = process.env): RunMode {
   throw new Error(`METALAB_QUICK="${raw}" is not understood. Use METALAB_QUICK=1 for quick mode, or unset it for full mode.`);
 }
 
-/** True in quick mode. */
-export function isQuick(env: NodeJS.ProcessEnv = process.env): boolean {
-  return runMode(env) === "quick";
-}
-
 /** Picks the full-mode or quick-mode value, e.g. `iters(20000, 300)`. */
 export function iters<T>(full: T, quick: T, env: NodeJS.ProcessEnv = process.env): T {
   return runMode(env) === "quick" ? quick : full;

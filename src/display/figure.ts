@@ -4,13 +4,9 @@
  */
 import { describeChart, type Chart } from "../plot/chart";
 import { PNG_SCALE, renderSvg, svgSize, svgToPng } from "../plot/render";
+import { VEGA_LITE_MIME } from "../jupyter/mime";
 import { newDisplayId, sendDisplay } from "./sink";
 
-/** The Vega-Lite MIME type JupyterLab 4 and Notebook 7 render (there is no v6 type). */
-export const VEGA_LITE_MIME = "application/vnd.vegalite.v5+json";
-
-/** The four MIME types every figure output carries. */
-export const FIGURE_MIME_TYPES = [VEGA_LITE_MIME, "image/svg+xml", "image/png", "text/plain"] as const;
 
 /** A rendered figure bundle: the Jupyter `data` and `metadata` dictionaries. */
 export interface FigureBundle {

@@ -30,7 +30,7 @@ function columnsOf(data: DataInput, rows: readonly Row[]): string[] {
 }
 
 /** Formats one cell: integers as is, other numbers to `digits` significant digits, null as empty. */
-export function formatCell(v: Row[string] | undefined, digits: number): string {
+function formatCell(v: Row[string] | undefined, digits: number): string {
   if (v === null || v === undefined) return "";
   if (typeof v === "number") {
     if (Number.isInteger(v) && Math.abs(v) < 1e15) return String(v);

@@ -4,13 +4,9 @@
  * so the progress bar and loss chart update while training runs in a notebook.
  */
 import type { Rng } from "../core/random";
+import type { SteppingLearner } from "../learners/learner";
 import { disposeBatch, type BatchSpec, type TaskBatch, type TaskFamily } from "../tasks/task-family";
 import { liveTraining, type LiveTrainingOptions } from "./live";
-
-/** Anything with a `step(batch) => loss` method: Maml, Reptile, Pretrain, RidgeHead, ... */
-export interface SteppingLearner {
-  step(batch: TaskBatch): number;
-}
 
 /** Options of `trainLive`. */
 export interface TrainLiveOptions extends LiveTrainingOptions {

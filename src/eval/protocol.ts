@@ -3,6 +3,7 @@
  * K random support points, SGD adaptation (lr 0.01, each task its own gradient), query MSE on a 100-point grid
  * after 0..N steps. Any learner's initialisation can be evaluated; all tasks adapt in one batched call.
  */
+import { checkInteger, checkKnownKeys, checkPositive } from "../core/validate";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -59,6 +60,21 @@ export interface EvalLearner {
   readonly predict?: (support: SupportSet, queryX: tf.Tensor) => tf.Tensor;
 }
 
+/** An evaluation protocol with defaults filled in; throws a fix-it error for a bad or unknown field. */
+export function evalProtocol(protocol: Partial<EvalProtocol> = {}): EvalProtocol {
+  checkKnownKeys("EvalProtocol", protocol, DEFAULT_PROTOCOL);
+  const p = { ...DEFAULT_PROTOCOL, ...protocol };
+  const WHO = "EvalProtocol";
+  checkInteger(WHO, "tasks", p.tasks);
+  if (p.shots.length === 0) throw new Error("EvalProtocol shots must list at least one support size K, e.g. [5, 10, 20].");
+  for (const k of p.shots) checkInteger(WHO, "shots entry", k);
+  checkInteger(WHO, "steps", p.steps, 0);
+  checkPositive(WHO, "lr", p.lr, "Finn et al. adapt with 0.01 at test time.");
+  checkInteger(WHO, "seed", p.seed, 0);
+  if (p.grid.length === 0) throw new Error("EvalProtocol grid is empty; pass the query inputs, e.g. linspace(-5, 5, 100).");
+  return p;
+}
+
 /** The held-out tasks and, per K, their support points and grid queries. */
 export interface HeldOutSet {
   readonly tasks: RegressionTasks;
@@ -67,7 +83,7 @@ export interface HeldOutSet {
 
 /** Builds the seeded held-out set: the same tasks for every K (as in the reference), support drawn per K. */
 export function heldOutSet(protocol: Partial<EvalProtocol> = {}): HeldOutSet {
-  const p = { ...DEFAULT_PROTOCOL, ...protocol };
+  const p = evalProtocol(protocol);
   const root = new Rng(p.seed);
   const tasks = p.family.sampleTasks(root.fork("held-out tasks"), p.tasks);
   const batches = new Map<number, RegressionBatch>();
@@ -77,7 +93,7 @@ export function heldOutSet(protocol: Partial<EvalProtocol> = {}): HeldOutSet {
 
 /** A held-out set from explicit tasks and support inputs per K (e.g. the PyTorch reference's own draw). */
 export function heldOutSetFrom(tasks: RegressionTasks, supportX: ReadonlyMap<number, Float32Array>, protocol: Partial<EvalProtocol> = {}): HeldOutSet {
-  const p = { ...DEFAULT_PROTOCOL, ...protocol };
+  const p = evalProtocol(protocol);
   const batches = new Map<number, RegressionBatch>();
   for (const [k, x] of supportX) batches.set(k, p.family.gridBatchAt(tasks, x, k, p.grid));
   return { tasks, batches };
@@ -114,7 +130,7 @@ function summarise(learner: string, K: number, step: number, perTask: Float32Arr
 
 /** Adaptation curves of one learner on a held-out set: one row per K and step. */
 export function learnerCurves(learner: EvalLearner, set: HeldOutSet, protocol: Partial<EvalProtocol> = {}): CurveRow[] {
-  const p = { ...DEFAULT_PROTOCOL, ...protocol };
+  const p = evalProtocol(protocol);
   const rows: CurveRow[] = [];
   for (const [K, b] of set.batches) {
     const support = { x: b.supportX, y: b.supportY };

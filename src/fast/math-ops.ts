@@ -21,6 +21,8 @@ export interface MathOps {
   mul(a: number, b: number, out: number, m: number): void;
   /** out = x + alpha y over m elements. */
   axpy(x: number, y: number, alpha: number, out: number, m: number): void;
+  /** out = x − a ⊙ y over m elements. */
+  subMul(x: number, a: number, y: number, out: number, m: number): void;
   /** In place z = max(z, 0), and s1 = 1 where z > 0 else 0. */
   relu(z: number, s1: number, m: number): void;
   /** out = rg ⊙ s1 + g ⊙ s2 ⊙ rz (the R-operator of δ = g ⊙ σ'(z)). */
@@ -87,6 +89,11 @@ export class JsOps implements MathOps {
   axpy(x: number, y: number, alpha: number, out: number, m: number): void {
     const h = this.h;
     for (let j = 0; j < m; j++) h[out + j] = h[x + j]! + alpha * h[y + j]!;
+  }
+
+  subMul(x: number, a: number, y: number, out: number, m: number): void {
+    const h = this.h;
+    for (let j = 0; j < m; j++) h[out + j] = h[x + j]! - h[a + j]! * h[y + j]!;
   }
 
   relu(z: number, s1: number, m: number): void {

@@ -1,66 +1,10 @@
 /**
- * The fast path's dense kernels as a tiny WebAssembly module with 128-bit SIMD (f32x4), assembled here byte by
- * byte so no compiler toolchain is needed. Float32 like tfjs and PyTorch; `JsOps` is the float64 reference.
+ * The fast path's dense kernels as a small WebAssembly module with 128-bit SIMD (f32x4), written with the assembler
+ * in wasm-asm.ts so no compiler toolchain is needed (test/fast/wasm-simd.wat is its text form, checked by a test).
+ * Float32 like tfjs and PyTorch; `JsOps` in math-ops.ts is the float64 reference.
  */
 import type { MathOps } from "./math-ops";
-
-const I32 = 0x7f;
-const F32 = 0x7d;
-const V128 = 0x7b;
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-type Code = number[];
-const get = (i: number): Code => [0x20, ...uleb(i)];
-const set = (i: number): Code => [0x21, ...uleb(i)];
-const i32 = (v: number): Code => [0x41, ...sleb(v)];
-const op = {
-  add: [0x6a], mul: [0x6c], and: [0x71], shl: [0x74], ltS: [0x48], eqz: [0x45], select: [0x1b],
-  f32load: [0x2a, 2, 0], f32store: [0x38, 2, 0], f32add: [0x92], f32mul: [0x94], f32ne: [0x5c],
-  vload: [0xfd, 0x00, 4, 0], vstore: [0xfd, 0x0b, 4, 0], splat: [0xfd, 0x13],
-  vadd: [0xfd, 0xe4, 0x01], vmul: [0xfd, 0xe6, 0x01], vmax: [0xfd, 0xe9, 0x01], vgt: [0xfd, 0x44], vand: [0xfd, 0x4e],
-  vzero: [0xfd, 0x0c, ...new Array<number>(16).fill(0)],
-  ifThen: [0x04, 0x40], end: [0x0b],
-} as const;
-const lane = (l: number): Code => [0xfd, 0x1f, l];
-const F32_ONE = [0x43, 0x00, 0x00, 0x80, 0x3f];
-const F32_ZERO = [0x43, 0, 0, 0, 0];
-const vloadAt = (off: number): Code => [0xfd, 0x00, 4, ...uleb(off)];
-const vstoreAt = (off: number): Code => [0xfd, 0x0b, 4, ...uleb(off)];
-/** x += k for an i32 local. */
-const inc = (x: number, k: number): Code => [...get(x), ...i32(k), ...op.add, ...set(x)];
-/** while (cond) { body } */
-const whileLoop = (cond: Code, body: Code): Code => [0x02, 0x40, 0x03, 0x40, ...cond, ...op.eqz, 0x0d, 1, ...body, 0x0c, 0, 0x0b, 0x0b];
-const lt = (a: number, b: number): Code => [...get(a), ...get(b), ...op.ltS];
-
-interface FnDef {
-  readonly name: string;
-  readonly params: number[];
-  readonly locals: number[];
-  readonly body: Code;
-}
+import { assemble, f32, F32, get, I32, i32, inc, lane, lt, op, set, V128, vloadAt, vstoreAt, whileLoop, type Code, type FnDef } from "./wasm-asm";
 
 /**
  * rankBlock(a, aRow, aK, K, x, y, rows, O): y[r, :] += Σ_k a[r·aRow + k·aK] x[k, :] (byte strides for a).
@@ -94,7 +38,7 @@ function rankBlock(): FnDef {
         ...startK,
         ...whileLoop(lt(k, K), [
           ...get(ap), ...op.f32load, ...set(av),
-          ...get(av), ...F32_ZERO, ...op.f32ne, ...op.ifThen,
+          ...get(av), ...f32(0), ...op.f32ne, ...op.ifThen,
           ...get(av), ...op.splat, ...set(avv),
           ...acc.flatMap((l, j) => [...get(l), ...get(avv), ...get(xp), ...vloadAt(16 * j), ...op.vmul, ...op.vadd, ...set(l)]),
           ...op.end,
@@ -128,7 +72,8 @@ function rankBlock(): FnDef {
       ...inc(r, 1),
     ]),
   ];
-  return { name: "rankBlock", params: [I32, I32, I32, I32, I32, I32, I32, I32], locals: [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, V128, V128, V128, V128, V128, V128, V128, V128, V128, F32], body };
+  const names = ["a", "aRow", "aK", "K", "x", "y", "rows", "O", "r", "k", "ap", "xp", "yp", "ob", "O32", "O4", "rowB", "yrow", "av", "avv", ...acc.map((_, j) => `acc${j}`), "t"];
+  return { name: "rankBlock", params: [I32, I32, I32, I32, I32, I32, I32, I32], locals: [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, V128, V128, V128, V128, V128, V128, V128, V128, V128, F32], body, names };
 }
 
 /** dotRows(d, n, O, w, I, g, acc): see MathOps.dotRows. */
@@ -174,7 +119,8 @@ function dotRows(): FnDef {
       ...inc(p, 1),
     ]),
   ];
-  return { name: "dotRows", params: [I32, I32, I32, I32, I32, I32, I32], locals: [I32, I32, I32, I32, I32, I32, I32, I32, F32, V128, V128, I32], body };
+  const names = ["d", "n", "O", "w", "I", "g", "acc", "p", "i", "dp", "wp", "o", "O4", "row", "drow", "t", "s", "s2", "O8"];
+  return { name: "dotRows", params: [I32, I32, I32, I32, I32, I32, I32], locals: [I32, I32, I32, I32, I32, I32, I32, I32, F32, V128, V128, I32], body, names };
 }
 
 /**
@@ -208,7 +154,8 @@ function elementwise(name: string, nIn: number, extra: number[], vec: (x: (k: nu
       ...inc(j, 1),
     ]),
   ];
-  return { name, params, locals: [I32, I32, I32], body };
+  const names = [...Array.from({ length: nIn }, (_, k) => `in${k}`), ...extra.map((_, k) => `s${k}`), "out", ...(extraOut ? ["out2"] : []), "m", "j", "m4", "off"];
+  return { name, params, locals: [I32, I32, I32], body, names };
 }
 
 
@@ -223,90 +170,80 @@ function kernels(): FnDef[] {
     elementwise(
       "relu", 1, [],
       (x) => [...x(0), ...op.vzero, ...op.vmax],
-      (x) => [...x(0), ...F32_ZERO, ...x(0), ...F32_ZERO, 0x5e /* f32.gt */, ...op.select],
+      (x) => [...x(0), ...f32(0), ...x(0), ...f32(0), ...op.f32gt, ...op.select],
       {
-        vec: (x) => [...x(0), ...op.vzero, ...op.vgt, ...F32_ONE, ...op.splat, ...op.vand],
-        scalar: (x) => [...F32_ONE, ...F32_ZERO, ...x(0), ...F32_ZERO, 0x5e, ...op.select],
+        vec: (x) => [...x(0), ...op.vzero, ...op.vgt, ...f32(1), ...op.splat, ...op.vand],
+        scalar: (x) => [...f32(1), ...f32(0), ...x(0), ...f32(0), ...op.f32gt, ...op.select],
       },
     ),
+    // subMul(x, a, y, out, m): out = x - a * y (inner updates with per-parameter rates, rate gradients).
+    elementwise("subMul", 3, [], (x) => [...x(0), ...x(1), ...x(2), ...op.vmul, ...op.vsub], (x) => [...x(0), ...x(1), ...x(2), ...op.f32mul, ...op.f32sub]),
     // secondTerm(rg, s1, g, s2, rz, out, m)
     elementwise("secondTerm", 5, [], (x) => [...x(0), ...x(1), ...op.vmul, ...x(2), ...x(3), ...op.vmul, ...x(4), ...op.vmul, ...op.vadd], (x) => [...x(0), ...x(1), ...op.f32mul, ...x(2), ...x(3), ...op.f32mul, ...x(4), ...op.f32mul, ...op.f32add]),
   ];
 }
 
-function section(id: number, content: Code): Code {
-  return [id, ...uleb(content.length), ...content];
-}
-
-function vec(items: Code[]): Code {
-  return [...uleb(items.length), ...items.flat()];
-}
-
-function str(s: string): Code {
-  const b = Array.from(new TextEncoder().encode(s));
-  return [...uleb(b.length), ...b];
-}
 
 /** The module's bytes: one exported memory "mem" and the kernels above, exported by name. */
 export function wasmSimdModuleBytes(): Uint8Array {
-  const fns = kernels();
-  const types = fns.map((f) => [0x60, ...vec(f.params.map((t) => [t])), 0x00]);
-  const funcs = fns.map((_, k) => uleb(k));
-  const exports = [[...str("mem"), 0x02, 0x00], ...fns.map((f, k) => [...str(f.name), 0x00, ...uleb(k)])];
-  const codes = fns.map((f) => {
-    const locals = vec(f.locals.map((t) => [1, t]));
-    const body = [...locals, ...f.body, 0x0b];
-    return [...uleb(body.length), ...body];
-  });
-  const bytes = [
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec(types)),
-    ...section(3, vec(funcs)),
-    ...section(5, vec([[0x00, 0x01]])),
-    ...section(7, vec(exports)),
-    ...section(10, vec(codes)),
-  ];
-  return Uint8Array.from(bytes);
+  return assemble(kernels(), true);
+}
+
+/** A minimal module with one v128 local: valid exactly when the runtime has WebAssembly SIMD. */
+export function simdProbeBytes(): Uint8Array {
+  return assemble([{ name: "probe", params: [], locals: [V128], body: [...op.vzero, ...set(0)] }], false);
 }
 
 type Kernel = (...args: number[]) => void;
 
-interface Exports {
+/** Names of the kernels the module exports. */
+const KERNELS = ["rankBlock", "dotRows", "mul", "axpy", "relu", "subMul", "secondTerm"] as const;
+
+interface Exports extends Record<(typeof KERNELS)[number], Kernel> {
   readonly mem: WebAssembly.Memory;
-  readonly dotRows: Kernel;
-  readonly mul: Kernel;
-  readonly axpy: Kernel;
-  readonly relu: Kernel;
-  readonly secondTerm: Kernel;
-  readonly rankBlock: Kernel;
 }
 
 function exportsOf(inst: WebAssembly.Instance): Exports {
   const e = inst.exports;
-  const fn = (name: string): Kernel => {
-    const f = e[name];
-    if (typeof f !== "function") throw new Error(`metalab's SIMD module lacks export "${name}"; this is a bug in src/fast/wasm-simd.ts.`);
-    return f as Kernel;
-  };
   const mem = e["mem"];
   if (!(mem instanceof WebAssembly.Memory)) throw new Error("metalab's SIMD module lacks its memory export; this is a bug in src/fast/wasm-simd.ts.");
-  return { mem, dotRows: fn("dotRows"), mul: fn("mul"), axpy: fn("axpy"), relu: fn("relu"), secondTerm: fn("secondTerm"), rankBlock: fn("rankBlock") };
+  const out: Record<string, unknown> = { mem };
+  for (const name of KERNELS) {
+    const f = e[name];
+    if (typeof f !== "function") throw new Error(`metalab's SIMD module lacks export "${name}"; this is a bug in src/fast/wasm-simd.ts.`);
+    out[name] = f;
+  }
+  return out as unknown as Exports;
+}
+
+let simdSupport: boolean | undefined;
+
+/** Whether this runtime has WebAssembly SIMD, judged by a separate minimal module (not by metalab's own). */
+export function hasWasmSimd(): boolean {
+  simdSupport ??= typeof WebAssembly === "object" && WebAssembly.validate(simdProbeBytes());
+  return simdSupport;
+}
+
+/** Compiles kernel bytes; a validation failure is reported as the assembler bug it is. */
+export function compileKernels(bytes: Uint8Array): WebAssembly.Module {
+  try {
+    return new WebAssembly.Module(bytes);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new Error(`metalab's WebAssembly SIMD module failed validation (${why}). This is a bug in src/fast/wasm-simd.ts; set METALAB_FAST_KERNELS=js to use the JavaScript kernels meanwhile, and please report it.`);
+  }
 }
 
 let compiled: WebAssembly.Module | null | undefined;
 
-/** The compiled module, or null when this runtime lacks WebAssembly SIMD (then the float64 JS kernels are used). */
+/**
+ * The compiled kernels, or null when this runtime lacks WebAssembly SIMD (then the float64 JS kernels are used).
+ * Throws when the runtime has SIMD but rejects metalab's module: that is a bug in the assembler, not a reason to
+ * fall back silently.
+ */
 export function wasmSimdModule(): WebAssembly.Module | null {
-  if (compiled === undefined) {
-    const bytes = wasmSimdModuleBytes();
-    compiled = typeof WebAssembly === "object" && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-  }
+  compiled ??= hasWasmSimd() ? compileKernels(wasmSimdModuleBytes()) : null;
   return compiled;
-}
-
-/** Whether the WebAssembly SIMD kernels can run here. */
-export function hasWasmSimd(): boolean {
-  return wasmSimdModule() !== null;
 }
 
 /** The kernels in float32 WebAssembly SIMD; offsets are element indices into the module's memory. */
@@ -349,7 +286,6 @@ export class WasmSimdOps implements MathOps {
     else this.ex.rankBlock(a << 2, I << 2, 4, I, x << 2, y << 2, n, O);
   }
 
-
   dotRows(d: number, n: number, O: number, w: number, I: number, g: number, acc: boolean): void {
     this.ex.dotRows(d << 2, n, O, w << 2, I, g << 2, acc ? 1 : 0);
   }
@@ -360,6 +296,10 @@ export class WasmSimdOps implements MathOps {
 
   axpy(x: number, y: number, alpha: number, out: number, m: number): void {
     this.ex.axpy(x << 2, y << 2, alpha, out << 2, m);
+  }
+
+  subMul(x: number, a: number, y: number, out: number, m: number): void {
+    this.ex.subMul(x << 2, a << 2, y << 2, out << 2, m);
   }
 
   relu(z: number, s1: number, m: number): void {

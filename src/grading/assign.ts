@@ -1,77 +1,102 @@
 /**
- * `metalab assign`: validates an instructor notebook, checks that its own solutions pass every test and that the
- * student version fails every test, and writes the student version to a release folder.
+ * `metalab assign`: validates an instructor notebook, builds its reference (the solution's check values), grades the
+ * instructor's own version against it (full marks required: proves the checks are deterministic) and the student
+ * version (zero on every test required: no free points), and writes the student version to a release folder.
  */
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
-import { writeNotebook } from "../notebook/ipynb";
-import { runNotebook, type RunOptions } from "../notebook/runner";
+import { serializeNotebook, writeNotebook } from "../notebook/ipynb";
 import { readAssignment, type Assignment } from "./assignment";
+import { bannedCalls } from "./banned";
+import type { Reference } from "./checks";
+import { gradeLimits, gradeSubmission, type SandboxKind } from "./grade-one";
+import { graderVersion } from "./hashes";
+import { defaultNodeModules, unsandboxedRunner, type KernelLimits } from "./kernel-run";
 import { mergeSubmission } from "./merge";
+import { buildReference, referenceWarnings, type RunKernel } from "./reference";
 
 /** Options for `assign`. */
 export interface AssignOptions {
-  /** Run the instructor version and require every cell to pass. Default true. */
+  /** Grade the instructor version against the reference and require full marks. Default true. */
   checkSolutions?: boolean;
-  /** Run the student version and require every test cell to fail (no free points). Default true. */
+  /** Grade the student version and require zero on every test (no free points). Default true. */
   checkStudent?: boolean;
-  /** Runner options for the checks (timeouts, cwd, memory). */
-  run?: RunOptions;
+  /** Limits for the checks' kernels (defaults: 60 s per cell, 600 s per notebook). */
+  run?: Partial<KernelLimits>;
+  /** Runs a notebook in a fresh kernel (the sandboxed runner in the CLI); default: no sandbox. */
+  runKernel?: RunKernel;
+  /** How `runKernel` isolates kernels. */
+  sandbox?: SandboxKind;
 }
 
 /** What `assign` did. */
 export interface AssignReport {
   assignment: Assignment;
   releasePath: string;
-  /** Test cells that passed on the instructor version (all, when valid). */
+  /** Test cells that earn full marks on the instructor version (all, when valid). */
   solutionPasses: string[];
-  /** Test cells that failed on the student version (all, when valid). */
+  /** Test cells that earn nothing on the student version (all, when valid). */
   studentFails: string[];
-}
-
-/** Which test cells pass when `nb` (already merged into executable form) runs. */
-async function testOutcomes(a: Assignment, nb: Assignment["instructor"], opts: RunOptions): Promise<{ pass: string[]; fail: string[]; other: string[] }> {
-  const merged = mergeSubmission(a, nb);
-  const run = await runNotebook(merged.notebook, { ...opts, kernelName: a.kernelName, allowErrors: true });
-  const ok = new Map(run.cells.map((c) => [c.index, c]));
-  const pass: string[] = [];
-  const fail: string[] = [];
-  for (const t of a.tests) {
-    const idx = merged.testIndex.get(t.gradeId);
-    const r = idx === undefined ? undefined : ok.get(idx);
-    if (r?.ok === true) pass.push(t.gradeId);
-    else fail.push(`${t.gradeId}: ${r?.error ?? run.error ?? "not run"}`);
-  }
-  const testIdx = new Set(merged.testIndex.values());
-  const other = run.cells.filter((c) => !c.ok && !testIdx.has(c.index)).map((c) => `cell ${c.index}: ${c.error ?? "failed"}`);
-  return { pass, fail, other };
+  /** Things that work but should be fixed, e.g. throw-style (in-kernel, forgeable) test cells. */
+  warnings: string[];
+  /** The reference, when the checks ran. */
+  reference?: Reference;
 }
 
 /** Validates, checks and releases one instructor notebook into `releaseDir/<name>.ipynb`. */
 export async function assign(instructorPath: string, releaseDir: string, opts: AssignOptions = {}): Promise<AssignReport> {
   const a = readAssignment(instructorPath);
-  const runOpts: RunOptions = { cellTimeoutMs: 60_000, timeoutMs: 600_000, cwd: path.dirname(path.resolve(instructorPath)), ...opts.run };
+  const limits = gradeLimits({ cellTimeoutMs: 60_000, timeoutMs: 600_000, ...opts.run });
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "metalab-assign-"));
+  const runKernel = opts.runKernel ?? unsandboxedRunner({ ...limits, kernelName: a.kernelName, workRoot: work, nodeModulesDir: defaultNodeModules() });
   let solutionPasses = a.tests.map((t) => t.gradeId);
   let studentFails = a.tests.map((t) => t.gradeId);
-  if (opts.checkSolutions !== false) {
-    const r = await testOutcomes(a, a.instructor, runOpts);
-    if (r.fail.length > 0 || r.other.length > 0) {
-      throw new Error(
-        `the instructor version of ${instructorPath} does not pass its own tests; fix the solutions or tests:\n  - ${[...r.fail, ...r.other].join("\n  - ")}`,
-      );
+  const warnings: string[] = [];
+  let reference: Reference | undefined;
+  try {
+    const ownBanned = bannedCalls(a, mergeSubmission(a, a.instructor));
+    if (ownBanned.length > 0) {
+      throw new Error(`the solution of ${instructorPath} calls functions it bans:\n  - ${ownBanned.map((f) => `${f.where.replace(/^your /, "")}: ${f.what}`).join("\n  - ")}`);
     }
-    solutionPasses = r.pass;
-  }
-  if (opts.checkStudent !== false) {
-    const r = await testOutcomes(a, a.student, runOpts);
-    if (r.pass.length > 0) {
-      throw new Error(
-        `test cells ${r.pass.join(", ")} pass on the unanswered student version, so they award points for nothing; ` +
-          `make each test call the student's code (the stub throws "not implemented").`,
-      );
+    if (opts.checkSolutions !== false || opts.checkStudent !== false) {
+      reference = await buildReference(a, runKernel, { assignmentHash: a.hash, grader: graderVersion() });
+      warnings.push(...referenceWarnings(reference));
     }
-    studentFails = r.fail.map((f) => f.split(":")[0]);
+    const gradeVersion = async (label: string, text: string) => {
+      const file = path.join(work, `${label}.ipynb`);
+      fs.writeFileSync(file, text);
+      const { result } = await gradeSubmission(a, file, label, { ...limits, workRoot: work, reference, runKernel, sandbox: opts.sandbox });
+      return result;
+    };
+    if (opts.checkSolutions !== false) {
+      const r = await gradeVersion("solution", serializeNotebook(a.instructor));
+      const bad = r.tests.filter((t) => t.score !== t.maxScore);
+      if (bad.length > 0) {
+        throw new Error(
+          `the instructor version of ${instructorPath} does not earn full marks against its own reference; fix the solutions or tests ` +
+            `(a check that fails here gives different values in two runs: seed every random draw):\n  - ${bad.map((t) => `${t.gradeId}: ${t.error ?? "failed"}`).join("\n  - ")}`,
+        );
+      }
+      solutionPasses = r.tests.map((t) => t.gradeId);
+    }
+    if (opts.checkStudent !== false) {
+      const r = await gradeVersion("student", serializeNotebook(a.student));
+      const free = r.tests.filter((t) => t.score > 0);
+      if (free.length > 0) {
+        throw new Error(
+          `test cells ${free.map((t) => `${t.gradeId} (${t.score} points)`).join(", ")} give points on the unanswered student version, so they award points for nothing; ` +
+            `make each check send a value computed by the student's code (the stub throws "not implemented").`,
+        );
+      }
+      studentFails = r.tests.map((t) => t.gradeId);
+    }
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
   }
   const releasePath = path.join(releaseDir, `${a.name}.ipynb`);
   writeNotebook(releasePath, a.student);
-  return { assignment: a, releasePath, solutionPasses, studentFails };
+  const report: AssignReport = { assignment: a, releasePath, solutionPasses, studentFails, warnings };
+  if (reference !== undefined) report.reference = reference;
+  return report;
 }

@@ -4,6 +4,7 @@
  * so the same notebooks also work with nbgrader.
  */
 import { cloneNotebook, joinSource, readNotebook, type Cell, type Notebook } from "../notebook/ipynb";
+import { assignmentHash } from "./hashes";
 import { MarkerError, regionsIn, stripHiddenTests, stripSolutions } from "./markers";
 
 /** What a cell is for in grading. */
@@ -34,6 +35,26 @@ export interface TestCellInfo {
   hasHidden: boolean;
 }
 
+/**
+ * Functions one answer must not call (usually the library function its tests compare against), from the answer
+ * cell's `metadata.metalab.banned`: `"mamlInnerLoop"` (an export of metalab) or `"@tensorflow/tfjs:softmax"`.
+ */
+export interface AnswerRule {
+  /** grade_id of the answer cell. */
+  answer: string;
+  /** Index of the answer cell in the instructor notebook. */
+  index: number;
+  banned: BannedName[];
+  /** Tests zeroed when the answer calls a banned function: `metadata.metalab.tests`, else the tests up to the next answer. */
+  tests: string[];
+}
+
+/** One banned function: a module and one of its exports. */
+export interface BannedName {
+  module: string;
+  name: string;
+}
+
 /** A validated assignment. */
 export interface Assignment {
   /** Name used for the release file (instructor file name without `.instructor`). */
@@ -43,6 +64,10 @@ export interface Assignment {
   tests: TestCellInfo[];
   totalPoints: number;
   kernelName: string;
+  /** Banned calls, per answer cell. */
+  rules: AnswerRule[];
+  /** sha256 of the instructor notebook's content. */
+  hash: string;
 }
 
 /** Raised when an instructor notebook is not a valid assignment; lists every problem found. */
@@ -54,6 +79,42 @@ export class AssignmentError extends Error {
 }
 
 const GRADE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+const BANNED = /^(?:((?:@[\w.-]+\/)?[\w.-]+(?:\/[\w.-]+)*):)?([A-Za-z_$][\w$]*)$/;
+
+/** Parses a banned entry (`"name"` of metalab, or `"module:name"`); null when malformed. */
+export function parseBanned(entry: string): BannedName | null {
+  const m = BANNED.exec(entry);
+  const name = m?.[2];
+  return m === null || name === undefined ? null : { module: m[1] ?? "metalab", name };
+}
+
+function metalabMeta(cell: Cell): Record<string, unknown> | undefined {
+  const m = cell.metadata.metalab;
+  return typeof m === "object" && m !== null && !Array.isArray(m) ? (m as Record<string, unknown>) : undefined;
+}
+
+/** The answer rules of a notebook (assumes it is valid). */
+function answerRules(nb: Notebook): AnswerRule[] {
+  const rules: AnswerRule[] = [];
+  nb.cells.forEach((cell, index) => {
+    const meta = metalabMeta(cell);
+    const id = gradeId(cell);
+    if (meta === undefined || cellRole(cell) !== "solution" || id === undefined || !Array.isArray(meta.banned)) return;
+    const banned = meta.banned.map((b) => parseBanned(String(b))).filter((b): b is BannedName => b !== null);
+    let tests: string[];
+    if (Array.isArray(meta.tests)) tests = meta.tests.map(String);
+    else {
+      tests = [];
+      for (const next of nb.cells.slice(index + 1)) {
+        if (cellRole(next) === "solution") break;
+        const t = gradeId(next);
+        if (cellRole(next) === "test" && t !== undefined) tests.push(t);
+      }
+    }
+    rules.push({ answer: id, index, banned, tests });
+  });
+  return rules;
+}
 
 /** Checks nbgrader metadata, ids, points and markers; returns the problems (empty when valid). */
 export function validateInstructor(nb: Notebook): string[] {
@@ -93,7 +154,24 @@ export function validateInstructor(nb: Notebook): string[] {
     if (regions.hidden && role !== "test") {
       problems.push(`${where}: "// BEGIN HIDDEN TESTS" outside a test cell; mark the cell nbgrader.grade = true with points.`);
     }
+    const meta = metalabMeta(cell);
+    if (meta !== undefined) {
+      if (role !== "solution") problems.push(`${where}: metadata.metalab (banned calls) belongs on answer cells (nbgrader.solution = true).`);
+      for (const k of Object.keys(meta)) if (k !== "banned" && k !== "tests") problems.push(`${where}: unknown metadata.metalab key "${k}"; use "banned" and "tests".`);
+      if (meta.banned !== undefined && !(Array.isArray(meta.banned) && meta.banned.every((b) => typeof b === "string" && parseBanned(b) !== null))) {
+        problems.push(`${where}: metadata.metalab.banned must be a list like ["mamlInnerLoop", "@tensorflow/tfjs:softmax"].`);
+      }
+      if (meta.tests !== undefined && !(Array.isArray(meta.tests) && meta.tests.every((t) => typeof t === "string"))) {
+        problems.push(`${where}: metadata.metalab.tests must be a list of test grade_ids.`);
+      }
+    }
   });
+  const testIds = new Set(nb.cells.filter((c) => cellRole(c) === "test").map(gradeId));
+  for (const cell of nb.cells) {
+    const tests = metalabMeta(cell)?.tests;
+    if (!Array.isArray(tests)) continue;
+    for (const t of tests) if (!testIds.has(String(t))) problems.push(`answer ${gradeId(cell) ?? cell.id}: metadata.metalab.tests names "${String(t)}", which is not a test cell.`);
+  }
   if (!nb.cells.some((c) => cellRole(c) === "test")) problems.push("no test cells (nbgrader.grade = true with points); nothing to grade.");
   if (!nb.cells.some((c) => cellRole(c) === "solution")) problems.push("no solution cells (nbgrader.solution = true); nothing for students to write.");
   return problems;
@@ -140,6 +218,8 @@ export function loadAssignment(instructor: Notebook, name: string): Assignment {
     tests,
     totalPoints: tests.reduce((s, t) => s + t.points, 0),
     kernelName: instructor.metadata.kernelspec?.name ?? "tslab",
+    rules: answerRules(instructor),
+    hash: assignmentHash(instructor),
   };
 }
 

@@ -1,6 +1,7 @@
 /**
- * Grades a folder of submissions, several at once (each in its own kernel process), with resumable per-student
- * result files, then writes the gradebook. Submissions are only ever read.
+ * Grades a folder of submissions, several at once (each in its own kernel), with resumable per-student result files,
+ * then writes the gradebooks and the class report. Submissions are only ever read. One hostile submission ends as
+ * that student's `invalid` or `error` and nothing else: the batch always finishes and writes the gradebook.
  */
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
@@ -8,78 +9,40 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { writeNotebook, type Notebook } from "../notebook/ipynb";
 import type { Assignment } from "./assignment";
-import { gradeSubmission, type GradeOptions, type StudentResult } from "./grade-one";
-import { feedbackHtml, gradebook, toGradescope } from "./reports";
+import { jsonDepth } from "./check-value";
+import type { Reference } from "./checks";
+import { emptyTests, gradeSubmission, readSubmissionFile, referenceFor, type GradeOptions, type StudentResult } from "./grade-one";
+import { graderVersion } from "./hashes";
+import { canvasGradebook, classReportHtml, feedbackHtml, gradebook, toGradescope } from "./reports";
+import { listSubmissions, type SubmissionEntry } from "./submissions";
 
-/** One submission found in the submissions folder. */
-export interface SubmissionEntry {
-  student: string;
-  /** Notebook path, or null when a student folder holds no notebook. */
-  file: string | null;
-}
+export { folderNotebook, listSubmissions, studentId, type SubmissionEntry } from "./submissions";
 
 /** Options for a batch. */
 export interface BatchOptions extends Omit<GradeOptions, "workRoot"> {
   /** Submissions graded at once (each runs its own kernel). Default 2. */
   jobs?: number;
-  /** Skip students with a finished result file from an earlier run. */
+  /** Skip students whose result was produced from the same assignment, submission and grader. */
   resume?: boolean;
   /** Scratch folder; default a fresh folder in the OS temp dir. */
   workRoot?: string;
   /** Called when a student starts (`result` undefined) and finishes. */
   onProgress?: (done: number, total: number, student: string, result?: StudentResult) => void;
+  /** Assignment name for the Canvas gradebook column; default the assignment's name. */
+  canvasColumn?: string;
 }
 
 /** What a batch produced. */
 export interface BatchResult {
   results: StudentResult[];
-  /** Students skipped because --resume found a finished result. */
+  /** Students skipped because --resume found a result with matching hashes. */
   resumed: string[];
+  /** Entries of the submissions folder that are neither notebooks nor folders. */
+  skipped: string[];
   gradebookPath: string;
+  canvasPath: string;
+  classReportPath: string;
   durationMs: number;
-}
-
-/** A file-system-safe student id. */
-export function safeStudentId(name: string): string {
-  const s = name.replace(/\.ipynb$/i, "").replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[._]+/, "");
-  return s === "" ? "student" : s.slice(0, 100);
-}
-
-/** The notebook graded from a student folder: its first `*.ipynb` by name, hidden files skipped; null if none. */
-export function folderNotebook(dir: string): string | null {
-  const nbs = fs
-    .readdirSync(dir)
-    .filter((f) => f.toLowerCase().endsWith(".ipynb") && !f.startsWith("."))
-    .sort();
-  return nbs.length > 0 ? path.join(dir, nbs[0]) : null;
-}
-
-/**
- * Lists submissions: `<dir>/<student>.ipynb` files, and `<dir>/<student>/` folders holding one notebook
- * (a folder without a notebook is listed with `file: null`). Sorted by student.
- */
-export function listSubmissions(dir: string): SubmissionEntry[] {
-  let entries: fs.Dirent[];
-  try {
-    entries = fs.readdirSync(dir, { withFileTypes: true });
-  } catch (e) {
-    throw new Error(`cannot read the submissions folder ${dir}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  const out: SubmissionEntry[] = [];
-  const seen = new Set<string>();
-  const add = (raw: string, file: string | null): void => {
-    let id = safeStudentId(raw);
-    for (let k = 2; seen.has(id); k++) id = `${safeStudentId(raw)}-${k}`;
-    seen.add(id);
-    out.push({ student: id, file });
-  };
-  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    if (e.name.startsWith(".")) continue;
-    const full = path.join(dir, e.name);
-    if (e.isFile() && e.name.toLowerCase().endsWith(".ipynb")) add(e.name, full);
-    else if (e.isDirectory()) add(e.name, folderNotebook(full));
-  }
-  return out;
 }
 
 /** Writes a file atomically (temp file + rename), so a crash never leaves a half-written result. */
@@ -95,23 +58,108 @@ export function studentDir(outDir: string, student: string): string {
   return path.join(outDir, "students", student);
 }
 
-function readFinished(outDir: string, student: string): StudentResult | null {
+/** Results are small; a larger or deeper result.json is not one the grader wrote. */
+const MAX_RESULT_BYTES = 20_000_000;
+
+function readJson(file: string): unknown {
+  const st = fs.lstatSync(file);
+  if (!st.isFile() || st.size > MAX_RESULT_BYTES) return null;
+  const raw: unknown = JSON.parse(fs.readFileSync(file, "utf8"));
+  return jsonDepth(raw, 20) > 20 ? null : raw;
+}
+
+/** Reads a student's result.json (and timing.json) as the grader wrote them; null when absent or not plausibly ours. */
+export function readResultFile(file: string): StudentResult | null {
   try {
-    const r = JSON.parse(fs.readFileSync(path.join(studentDir(outDir, student), "result.json"), "utf8")) as StudentResult;
-    return r.status === "error" ? null : r;
+    const raw = readJson(file);
+    if (typeof raw !== "object" || raw === null) return null;
+    const r = raw as StudentResult;
+    if (typeof r.student !== "string" || typeof r.status !== "string" || typeof r.score !== "number" || !Array.isArray(r.tests)) return null;
+    let timing: unknown = null;
+    try {
+      timing = readJson(path.join(path.dirname(file), "timing.json"));
+    } catch {
+      // No timing: the result stands without it.
+    }
+    const t = (typeof timing === "object" && timing !== null ? timing : {}) as { durationMs?: unknown; gradedAt?: unknown };
+    return { ...r, durationMs: typeof t.durationMs === "number" ? t.durationMs : 0, gradedAt: typeof t.gradedAt === "string" ? t.gradedAt : "" };
   } catch {
     return null;
   }
 }
 
-/** Writes feedback.html, graded.ipynb and results.json (Gradescope), then result.json last as the "done" marker. */
+/** A finished result that --resume may trust: same student, same assignment, submission and grader. */
+function readFinished(outDir: string, s: SubmissionEntry, a: Assignment, submissionHash: string, grader: string): StudentResult | null {
+  const r = readResultFile(path.join(studentDir(outDir, s.student), "result.json"));
+  if (r === null || r.status === "error" || r.student !== s.student) return null;
+  const h = r.hashes;
+  if (h === undefined || h.assignment !== a.hash || h.submission !== submissionHash || h.grader !== grader) return null;
+  return r;
+}
+
+/**
+ * Writes feedback.html, graded.ipynb, results.json (Gradescope) and timing.json, then result.json last as the "done"
+ * marker. result.json, feedback.html and the graded notebook hold no timing, so reruns give identical bytes.
+ */
 export function writeStudentOutputs(outDir: string, a: Assignment, result: StudentResult, graded?: Notebook): void {
   const dir = studentDir(outDir, result.student);
   fs.mkdirSync(dir, { recursive: true });
   writeAtomic(path.join(dir, "feedback.html"), feedbackHtml(result, a.name));
   writeAtomic(path.join(dir, "results.json"), JSON.stringify(toGradescope(result), null, 2) + "\n");
   if (graded !== undefined) writeNotebook(path.join(dir, `${a.name}.graded.ipynb`), graded);
-  writeAtomic(path.join(dir, "result.json"), JSON.stringify(result, null, 2) + "\n");
+  writeAtomic(path.join(dir, "timing.json"), JSON.stringify({ durationMs: result.durationMs, gradedAt: result.gradedAt }) + "\n");
+  const { durationMs: _d, gradedAt: _g, ...stable } = result;
+  writeAtomic(path.join(dir, "result.json"), JSON.stringify(stable, null, 2) + "\n");
+}
+
+/** A result for an entry that was not graded (no notebook, two submissions, grader failure). */
+export function ungradedResult(a: Assignment, student: string, file: string, status: StudentResult["status"], why: string, hashes: Partial<StudentResult["hashes"]> = {}, sandbox: StudentResult["sandbox"] = "none"): StudentResult {
+  return {
+    student,
+    file,
+    status,
+    flags: [],
+    score: 0,
+    maxScore: a.totalPoints,
+    tests: emptyTests(a, why),
+    notes: [why],
+    message: why,
+    durationMs: 0,
+    gradedAt: new Date().toISOString(),
+    sandbox,
+    hashes: { assignment: a.hash, submission: "", grader: graderVersion(), ...hashes },
+  };
+}
+
+/** The reference cached in the output folder (written by an earlier run or `metalab reference`), if it still fits. */
+export function cachedReference(outDir: string, a: Assignment): Reference | null {
+  try {
+    const r = JSON.parse(fs.readFileSync(referencePath(outDir), "utf8")) as Reference;
+    return r.format === 1 && r.assignmentHash === a.hash && r.grader === graderVersion() ? r : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Where a batch keeps its reference (the solution's values: keep the output folder away from students). */
+export function referencePath(outDir: string): string {
+  return path.join(outDir, ".metalab", "reference.json");
+}
+
+/** Ends kernels and removes scratch folders when the grader is interrupted (Ctrl-C, SIGTERM). */
+function onInterrupt(cleanup: () => void): () => void {
+  const handler = (signal: NodeJS.Signals): void => {
+    cleanup();
+    process.stderr.write(`\nmetalab: ${signal}: kernels ended and scratch removed; run again with --resume to continue.\n`);
+    // process.exit runs the kernel client's exit hook, which kills every kernel's process group.
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  process.once("SIGINT", handler);
+  process.once("SIGTERM", handler);
+  return () => {
+    process.removeListener("SIGINT", handler);
+    process.removeListener("SIGTERM", handler);
+  };
 }
 
 /** Grades every submission in `submissionsDir` into `outDir`; see the file comment. */
@@ -122,65 +170,94 @@ export async function gradeBatch(a: Assignment, submissionsDir: string, outDir: 
   if (outAbs === subsAbs || outAbs.startsWith(subsAbs + path.sep)) {
     throw new Error(`the output folder ${outDir} is inside the submissions folder ${submissionsDir}; choose an output folder outside it.`);
   }
-  const subs = listSubmissions(submissionsDir);
+  if (subsAbs.startsWith(outAbs + path.sep)) {
+    throw new Error(`the submissions folder ${submissionsDir} is inside the output folder ${outDir}; choose an output folder outside the submissions.`);
+  }
+  const { entries: subs, skipped } = listSubmissions(submissionsDir);
+  const ownRoot = opts.workRoot === undefined;
   const workRoot = opts.workRoot ?? fs.mkdtempSync(path.join(os.tmpdir(), "metalab-grade-"));
-  for (const s of subs) {
-    if (s.file !== null && path.resolve(s.file).startsWith(outAbs + path.sep)) {
-      throw new Error(`the output folder ${outDir} contains submission ${s.file}; choose an output folder outside the submissions.`);
-    }
-  }
-  const results: StudentResult[] = [];
-  const resumed: string[] = [];
-  const todo: SubmissionEntry[] = [];
-  for (const s of subs) {
-    const prev = opts.resume === true ? readFinished(outDir, s.student) : null;
-    if (prev !== null) {
-      results.push(prev);
-      resumed.push(s.student);
-    } else todo.push(s);
-  }
-  let done = results.length;
-  const total = subs.length;
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < todo.length) {
-      const s = todo[next++];
-      opts.onProgress?.(done, total, s.student);
-      let result: StudentResult;
-      let graded: Notebook | undefined;
-      if (s.file === null) {
-        const why = "no .ipynb notebook in the student's folder";
-        result = {
-          student: s.student,
-          file: path.join(submissionsDir, s.student),
-          status: "missing",
-          flags: [],
-          score: 0,
-          maxScore: a.totalPoints,
-          tests: a.tests.map((t) => ({ gradeId: t.gradeId, score: 0, maxScore: t.points, ok: false, ran: false, hidden: t.hasHidden, error: why, output: "" })),
-          notes: [why],
-          message: why,
-          durationMs: 0,
-          gradedAt: new Date().toISOString(),
-        };
-      } else {
-        ({ result, graded } = await gradeSubmission(a, s.file, s.student, { ...opts, workRoot }));
-      }
-      writeStudentOutputs(outDir, a, result, graded);
-      results.push(result);
-      done++;
-      opts.onProgress?.(done, total, s.student, result);
-    }
+  const removeWork = (): void => {
+    if (ownRoot) fs.rmSync(workRoot, { recursive: true, force: true });
   };
+  const stopListening = onInterrupt(removeWork);
+  const sandbox = opts.sandbox ?? "none";
+  const grader = graderVersion();
   try {
+    fs.mkdirSync(outDir, { recursive: true });
+    // The reference is built when the first submission needs it (a batch of broken files runs no kernel).
+    let reference: Reference | null = (typeof opts.reference === "object" ? opts.reference : null) ?? cachedReference(outDir, a);
+    let building: Promise<Reference> | null = null;
+    const getReference = async (): Promise<Reference> => {
+      if (reference !== null) return reference;
+      building ??= (async () => {
+        const r = await referenceFor(a, { ...opts, workRoot });
+        writeAtomic(referencePath(outDir), JSON.stringify(r) + "\n");
+        reference = r;
+        return r;
+      })();
+      return building;
+    };
+    const results: StudentResult[] = [];
+    const resumed: string[] = [];
+    const todo: { s: SubmissionEntry; hash: string }[] = [];
+    for (const s of subs) {
+      const hash = s.file === null ? "" : readSubmissionFile(s.file).hash;
+      const prev = opts.resume === true ? readFinished(outDir, s, a, hash, grader) : null;
+      if (prev !== null) {
+        results.push(prev);
+        resumed.push(s.student);
+      } else todo.push({ s, hash });
+    }
+    let done = results.length;
+    const total = subs.length;
+    let next = 0;
+    const gradeEntry = async (s: SubmissionEntry, hash: string): Promise<{ result: StudentResult; graded?: Notebook }> => {
+      const shown = s.file !== null ? path.relative(submissionsDir, s.file) : s.name;
+      if (s.problem !== null) return { result: ungradedResult(a, s.student, shown, "invalid", s.problem, { submission: hash }, sandbox) };
+      if (s.file === null) return { result: ungradedResult(a, s.student, shown, "missing", "no .ipynb notebook in the student's folder", {}, sandbox) };
+      const out = await gradeSubmission(a, s.file, s.student, { ...opts, workRoot, reference: getReference, fileLabel: path.relative(submissionsDir, s.file) });
+      if (s.ignored.length > 0) out.result.notes.push(`the folder also holds ${s.ignored.join(", ")}, which ${s.ignored.length === 1 ? "was" : "were"} not graded (one notebook per student)`);
+      return out;
+    };
+    const worker = async (): Promise<void> => {
+      for (;;) {
+        const item = todo[next++];
+        if (item === undefined) return;
+        const { s, hash } = item;
+        opts.onProgress?.(done, total, s.student);
+        let out: { result: StudentResult; graded?: Notebook };
+        try {
+          out = await gradeEntry(s, hash);
+        } catch (e) {
+          out = { result: ungradedResult(a, s.student, s.file !== null ? path.relative(submissionsDir, s.file) : s.name, "error", `the grader failed on this submission: ${e instanceof Error ? e.message : String(e)}`, { submission: hash }, sandbox) };
+        }
+        try {
+          writeStudentOutputs(outDir, a, out.result, out.graded);
+        } catch (e) {
+          // Even a result that cannot be written in full (e.g. unserialisable outputs) leaves a result.json.
+          out.result = ungradedResult(a, s.student, out.result.file, "error", `the grader could not write this student's outputs: ${e instanceof Error ? e.message : String(e)}`, { submission: hash }, sandbox);
+          try {
+            writeStudentOutputs(outDir, a, out.result);
+          } catch {
+            // The output folder itself is unwritable; the gradebook below still lists the student.
+          }
+        }
+        results.push(out.result);
+        done++;
+        opts.onProgress?.(done, total, s.student, out.result);
+      }
+    };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs ?? 2, todo.length || 1)) }, worker));
+    results.sort((x, y) => (x.student < y.student ? -1 : x.student > y.student ? 1 : 0));
+    const gradebookPath = path.join(outDir, "gradebook.csv");
+    writeAtomic(gradebookPath, gradebook(a, results));
+    const canvasPath = path.join(outDir, "gradebook-canvas.csv");
+    writeAtomic(canvasPath, canvasGradebook(a, results, opts.canvasColumn));
+    const classReportPath = path.join(outDir, "class-report.html");
+    writeAtomic(classReportPath, await classReportHtml(a, results, reference, skipped));
+    return { results, resumed, skipped, gradebookPath, canvasPath, classReportPath, durationMs: Date.now() - t0 };
   } finally {
-    if (opts.workRoot === undefined) fs.rmSync(workRoot, { recursive: true, force: true });
+    stopListening();
+    removeWork();
   }
-  const gradebookPath = path.join(outDir, "gradebook.csv");
-  const tmp = `${gradebookPath}.tmp-${process.pid}`;
-  gradebook(a, results).writeCSV(tmp);
-  fs.renameSync(tmp, gradebookPath);
-  results.sort((x, y) => (x.student < y.student ? -1 : 1));
-  return { results, resumed, gradebookPath, durationMs: Date.now() - t0 };
 }

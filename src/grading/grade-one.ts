@@ -1,20 +1,32 @@
 /**
- * Grades one submission in its own fresh kernel. Scores come only from the grader's view of each official test cell
- * (execute_reply status plus `judgeExecution`), never from text the student's code prints.
+ * Grades one submission in its own fresh kernel. Value checks are decided here, in the grader's process, against the
+ * reference (the instructor solution's values); throw-style cells are decided by the kernel's reply and reported as
+ * in-kernel (forgeable). Nothing the student's kernel printed after hidden tests reached it is shown to the student.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { joinSource, parseNotebook, type Notebook } from "../notebook/ipynb";
-import { runNotebook, type RunResult } from "../notebook/runner";
+import { joinSource, parseNotebook, type Cell, type Notebook, type Output } from "../notebook/ipynb";
+import type { CellReport, RunResult } from "../notebook/runner";
 import type { Assignment } from "./assignment";
-import { maskHiddenTests } from "./markers";
-import { mergeSubmission } from "./merge";
+import { bannedCalls, type BannedFinding } from "./banned";
+import { CHECK_MIME, jsonDepth } from "./check-value";
+import { scoreChecks, sentChecks, type CheckResult, type Reference, type ReferenceTest } from "./checks";
+import { graderVersion, sha256 } from "./hashes";
+import { defaultNodeModules, unsandboxedRunner, type KernelLimits } from "./kernel-run";
+import { HIDDEN_TESTS_NOTE, SOLUTION_STUB, maskHiddenTests } from "./markers";
+import { mergeSubmission, type MergedSubmission } from "./merge";
+import { buildReference, ReferenceBuildError, type RunKernel } from "./reference";
+
+export { defaultNodeModules } from "./kernel-run";
 
 /** Overall outcome for one student. */
 export type SubmissionStatus = "graded" | "invalid" | "missing" | "timeout" | "kernel_died" | "error";
 
 /** Secondary findings that do not stop grading. */
-export type SubmissionFlag = "tampered" | "wrong_kernel" | "missing_cells" | "output_truncated";
+export type SubmissionFlag = "tampered" | "wrong_kernel" | "missing_cells" | "output_truncated" | "banned_call";
+
+/** How the kernel was isolated. */
+export type SandboxKind = "bubblewrap" | "none";
 
 /** The result of one test cell. */
 export interface TestResult {
@@ -25,16 +37,27 @@ export interface TestResult {
   /** False when the cell never ran (kernel died or timed out earlier). */
   ran: boolean;
   hidden: boolean;
+  /** "checks": decided by the grader; "in-kernel": decided by the kernel (throw-style, forgeable). */
+  mode: "checks" | "in-kernel";
+  /** Per-check outcomes ("checks" mode). */
+  checks?: CheckResult[];
   /** Why it failed, one line. */
   error?: string;
-  /** The cell's text output, truncated. */
+  /** The cell's text output, truncated; empty for cells with hidden tests and cells run after them. */
   output: string;
+}
+
+/** The hashes a result was produced from (`--resume` trusts a result only when all match). */
+export interface ResultHashes {
+  assignment: string;
+  submission: string;
+  grader: string;
 }
 
 /** Everything recorded for one student. */
 export interface StudentResult {
   student: string;
-  /** Submission path as given. */
+  /** The submission: its path in the submissions folder (`ann.ipynb`, `bob/hw.ipynb`), or as given to grade-one. */
   file: string;
   status: SubmissionStatus;
   flags: SubmissionFlag[];
@@ -44,8 +67,12 @@ export interface StudentResult {
   notes: string[];
   /** One-line summary for the student and the terminal. */
   message: string;
+  /** Wall time of this grading (kept in timing.json, not result.json, so results of reruns are byte-identical). */
   durationMs: number;
   gradedAt: string;
+  /** How the kernel was isolated. */
+  sandbox: SandboxKind;
+  hashes: ResultHashes;
 }
 
 /** Limits and locations for grading. */
@@ -54,18 +81,26 @@ export interface GradeOptions {
   cellTimeoutMs?: number;
   /** Whole-notebook wall-clock limit, kernel start included. Default 300 s. */
   timeoutMs?: number;
-  /** Kernel V8 heap limit in MB. Default 2048. */
+  /** Memory limit in MB. Default 2048. */
   memoryMb?: number;
   /** Output kept per cell, in bytes. Default 100 kB. */
   maxOutputBytes?: number;
   /** Scratch folder for kernels' working directories (never inside a submission folder). */
   workRoot: string;
-  /** node_modules the kernel resolves imports from (linked into `workRoot`). Default: the one holding tslab. */
+  /** node_modules the kernel resolves imports from. Default: the one holding tslab. */
   nodeModulesDir?: string;
-  /** Run kernels as this unprivileged user (uid/gid; the grader must be root), so student code cannot read grader files. */
+  /** Run kernels as this unprivileged user (uid/gid; the grader must be root). */
   kernelUser?: { uid: number; gid: number };
-  /** Largest file student code may write, in MB (RLIMIT_FSIZE via prlimit); 0 turns the limit off. Default 100. */
+  /** Largest file student code may write, in MB; 0 turns the limit off. Default 100. */
   maxFileMb?: number;
+  /** The instructor solution's values, or a function giving them when first needed; built (two extra kernel runs) when absent. */
+  reference?: Reference | (() => Promise<Reference>);
+  /** Runs a notebook in a fresh kernel; default: without a sandbox (see `gradingRunner` for the sandboxed one). */
+  runKernel?: RunKernel;
+  /** How `runKernel` isolates kernels (recorded in every result). Default "none". */
+  sandbox?: SandboxKind;
+  /** What the result records as the submission's file; default the path given. */
+  fileLabel?: string;
 }
 
 /** Defaults, each with its reason. */
@@ -77,45 +112,269 @@ export const GRADE_DEFAULTS = {
   maxFileMb: 100, // Lab exercises write no files; 100 MB stops a student filling the grader's disk.
 } as const;
 
-const OUTPUT_CHARS = 2000;
-/** Larger notebooks are rejected unread: lab notebooks with outputs are a few MB at most. */
-const MAX_SUBMISSION_BYTES = 50_000_000;
-
-/** The node_modules folder that holds tslab (and, after link-self, metalab). */
-export function defaultNodeModules(): string {
-  return path.dirname(path.dirname(require.resolve("tslab/package.json")));
+/** The limits of `opts` with defaults filled in. */
+export function gradeLimits(opts: Partial<KernelLimits>): KernelLimits {
+  return {
+    cellTimeoutMs: opts.cellTimeoutMs ?? GRADE_DEFAULTS.cellTimeoutMs,
+    timeoutMs: opts.timeoutMs ?? GRADE_DEFAULTS.timeoutMs,
+    memoryMb: opts.memoryMb ?? GRADE_DEFAULTS.memoryMb,
+    maxOutputBytes: opts.maxOutputBytes ?? GRADE_DEFAULTS.maxOutputBytes,
+    maxFileMb: opts.maxFileMb ?? GRADE_DEFAULTS.maxFileMb,
+  };
 }
 
-function cellText(nb: Notebook, index: number): string {
-  const c = nb.cells[index];
-  if (c === undefined || c.cell_type !== "code") return "";
-  const t = c.outputs
+const OUTPUT_CHARS = 2000;
+/** Larger notebooks are rejected unread: lab notebooks with outputs are a few MB at most. */
+export const MAX_SUBMISSION_BYTES = 50_000_000;
+/** Outputs nested deeper than this are dropped from the graded notebook (serialising them could overflow the stack). */
+const MAX_OUTPUT_DEPTH = 64;
+/** Total output kept in a graded notebook. */
+const MAX_NOTEBOOK_OUTPUT_BYTES = 5_000_000;
+
+const TAINTED_NOTE =
+  "[metalab: output not shown: this cell ran after hidden tests were sent to the kernel, so its output could reveal them. Run your notebook to see it.]\n";
+
+/** The runner `gradeSubmission` uses when none is given. */
+function runnerFor(a: Assignment, opts: GradeOptions): RunKernel {
+  return (
+    opts.runKernel ??
+    unsandboxedRunner({ ...gradeLimits(opts), kernelName: a.kernelName, workRoot: opts.workRoot, nodeModulesDir: opts.nodeModulesDir ?? defaultNodeModules(), kernelUser: opts.kernelUser })
+  );
+}
+
+/** The reference for `a`, built with the same runner and limits when not given. */
+export async function referenceFor(a: Assignment, opts: GradeOptions): Promise<Reference> {
+  if (typeof opts.reference === "function") return opts.reference();
+  return opts.reference ?? buildReference(a, runnerFor(a, opts), { assignmentHash: a.hash, grader: graderVersion() });
+}
+
+function knownReference(opts: GradeOptions): Reference | undefined {
+  return typeof opts.reference === "function" ? undefined : opts.reference;
+}
+
+/** What reading a submission file gave. */
+export type ReadOutcome =
+  | { ok: true; text: string; hash: string }
+  | { ok: false; status: "invalid" | "missing"; why: string; hash: string };
+
+/**
+ * Reads a submission without following symlinks (O_NOFOLLOW) and without blocking on FIFOs (O_NONBLOCK), and only
+ * when it is a regular file of at most `MAX_SUBMISSION_BYTES`.
+ */
+export function readSubmissionFile(file: string): ReadOutcome {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(file);
+  } catch (e) {
+    return { ok: false, status: "missing", why: `cannot read the submission: ${e instanceof Error ? e.message : String(e)}`, hash: "" };
+  }
+  const kind = st.isSymbolicLink() ? "a symbolic link" : st.isFIFO() ? "a FIFO (named pipe)" : st.isCharacterDevice() || st.isBlockDevice() ? "a device" : st.isSocket() ? "a socket" : st.isDirectory() ? "a folder" : null;
+  if (kind !== null) {
+    const extra = st.isSymbolicLink() ? " (links are not followed: upload the notebook file itself)" : "";
+    return { ok: false, status: "invalid", why: `the submission is ${kind}, not a regular file${extra}`, hash: "" };
+  }
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    return { ok: false, status: "invalid", why: `cannot open the submission: ${e instanceof Error ? e.message : String(e)}`, hash: "" };
+  }
+  try {
+    const fst = fs.fstatSync(fd);
+    if (!fst.isFile()) return { ok: false, status: "invalid", why: "the submission is not a regular file", hash: "" };
+    if (fst.size > MAX_SUBMISSION_BYTES) {
+      return {
+        ok: false,
+        status: "invalid",
+        why: `the submission is ${(fst.size / 1e6).toFixed(0)} MB, over the ${MAX_SUBMISSION_BYTES / 1e6} MB limit; clear its outputs (Kernel > Restart & Clear Output) and resubmit`,
+        hash: "",
+      };
+    }
+    const buf = Buffer.alloc(fst.size);
+    let off = 0;
+    while (off < buf.length) {
+      const n = fs.readSync(fd, buf, off, buf.length - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    const bytes = buf.subarray(0, off);
+    return { ok: true, text: bytes.toString("utf8"), hash: sha256(bytes) };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function cellText(cell: Cell | undefined): string {
+  if (cell === undefined || cell.cell_type !== "code") return "";
+  const t = cell.outputs
     .map((o) => (o.output_type === "stream" ? joinSource(o.text) : o.output_type === "error" ? `${o.ename}: ${o.evalue}\n` : ""))
     .join("");
   return t.length > OUTPUT_CHARS ? `${t.slice(0, OUTPUT_CHARS)}\n[… ${t.length - OUTPUT_CHARS} more characters]` : t;
 }
 
-function emptyTests(a: Assignment, why: string): TestResult[] {
-  return a.tests.map((t) => ({ gradeId: t.gradeId, score: 0, maxScore: t.points, ok: false, ran: false, hidden: t.hasHidden, error: why, output: "" }));
+/** Results for every test when nothing ran. */
+export function emptyTests(a: Assignment, why: string, ref?: Reference): TestResult[] {
+  return a.tests.map((t) => ({
+    gradeId: t.gradeId,
+    score: 0,
+    maxScore: t.points,
+    ok: false,
+    ran: false,
+    hidden: t.hasHidden,
+    mode: ref?.tests.find((r) => r.gradeId === t.gradeId)?.mode ?? "checks",
+    error: why,
+    output: "",
+  }));
 }
 
-/** Prepares `<workRoot>/node_modules` → modules, and an empty `<workRoot>/<student>` scratch folder. */
-function scratchDir(opts: GradeOptions, student: string): string {
-  fs.mkdirSync(opts.workRoot, { recursive: true });
-  if (opts.kernelUser !== undefined) fs.chmodSync(opts.workRoot, 0o755); // The kernel user must reach its folder.
-  const link = path.join(opts.workRoot, "node_modules");
-  if (!fs.existsSync(link)) {
-    try {
-      fs.symlinkSync(path.resolve(opts.nodeModulesDir ?? defaultNodeModules()), link, "dir");
-    } catch (e) {
-      if (!fs.existsSync(link)) throw e; // Another worker linked it first otherwise.
-    }
+/** Messages the instructor wrote in test cells (`new Error("...")`), which are safe to show whatever ran before. */
+function instructorMessages(a: Assignment): Set<string> {
+  const out = new Set<string>([`Error: ${SOLUTION_STUB.replace(/^throw new Error\("(.*)"\);$/, "$1")}`]);
+  const lit = /\b(?:new\s+)?(\w*Error)\(\s*(["'`])((?:\\.|(?!\2)[^\\$])*)\2\s*\)/g;
+  for (const t of a.tests) {
+    const src = joinSource(a.instructor.cells[t.index]?.source ?? "");
+    for (const m of src.matchAll(lit)) out.add(`${m[1] ?? "Error"}: ${(m[3] ?? "").replace(/\\(.)/g, "$1")}`);
   }
-  const dir = path.join(opts.workRoot, student);
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(dir);
-  if (opts.kernelUser !== undefined) fs.chownSync(dir, opts.kernelUser.uid, opts.kernelUser.gid);
-  return dir;
+  return out;
+}
+
+/** The trusted part of a kernel-death error (exit code or signal), without the kernel's own stderr. */
+function trustedDeath(error: string): string {
+  const cut = error.indexOf("; its stderr ended:");
+  return cut >= 0 ? error.slice(0, cut) : error;
+}
+
+/** "2:7 - Type 'string' …" (tslab's compile-error format) → "line 2, column 7: Type 'string' …". */
+export function compileErrorText(error: string): string {
+  const m = /^(?:TypeScriptCompileError: )?(\d+):(\d+) - (.*)$/s.exec(error);
+  return m === null ? error : `line ${m[1]}, column ${m[2]}: ${m[3]}`;
+}
+
+/** Outputs with check payloads reduced to their text, over-deep data dropped; counts bytes kept. */
+function cleanOutputs(outputs: readonly Output[]): Output[] {
+  return outputs.map((o): Output => {
+    if (o.output_type === "stream" || o.output_type === "error") return o;
+    if (jsonDepth(o.data, MAX_OUTPUT_DEPTH) > MAX_OUTPUT_DEPTH || jsonDepth(o.metadata, MAX_OUTPUT_DEPTH) > MAX_OUTPUT_DEPTH) {
+      return { output_type: "stream", name: "stderr", text: "[metalab: an output nested too deep to keep was dropped]\n" };
+    }
+    if (Object.prototype.hasOwnProperty.call(o.data, CHECK_MIME)) {
+      const text = typeof o.data["text/plain"] === "string" ? (o.data["text/plain"] as string) : "check sent";
+      return { output_type: "stream", name: "stdout", text: `${text.slice(0, 300)}\n` };
+    }
+    return o;
+  });
+}
+
+function outputBytes(outputs: readonly Output[]): number {
+  let n = 0;
+  for (const o of outputs) n += o.output_type === "stream" ? joinSource(o.text).length : JSON.stringify(o).length;
+  return n;
+}
+
+function verdictLine(t: TestResult): string {
+  const parts = [`[metalab grader] ${t.gradeId}: ${t.score}/${t.maxScore}${t.mode === "in-kernel" ? " (in-kernel test, forgeable)" : ""}`];
+  for (const c of t.checks ?? []) parts.push(`  ${c.ok ? "passed" : "FAILED"} ${c.hidden ? "(hidden) " : ""}"${c.name}" ${c.score}/${c.maxScore}${c.reason ? `: ${c.reason}` : ""}`);
+  if (t.checks === undefined && t.error) parts.push(`  ${t.error}`);
+  return parts.join("\n") + "\n";
+}
+
+interface Context {
+  a: Assignment;
+  ref: Reference;
+  merged: MergedSubmission;
+  run: RunResult;
+  /** Index of the first cell that received hidden tests (Infinity when none). */
+  firstHidden: number;
+  safe: Set<string>;
+}
+
+/** A failed cell's reason as far as it may be shown: grader-made text always, kernel text only before hidden tests. */
+function shownError(ctx: Context, rep: CellReport): string | null {
+  const raw = rep.error ?? "failed";
+  if (rep.timedOut) return raw; // Made by the grader (timing is the grader's).
+  const afterHidden = rep.index >= ctx.firstHidden;
+  if (rep.kernelDied) return afterHidden ? trustedDeath(raw) : raw;
+  if (!afterHidden) return raw;
+  return ctx.safe.has(raw) ? raw : null;
+}
+
+function scoreTest(ctx: Context, t: Assignment["tests"][number], refTest: ReferenceTest, stop: CellReport | undefined): TestResult {
+  const idx = ctx.merged.testIndex.get(t.gradeId);
+  const rep = idx === undefined ? undefined : ctx.run.cells.find((c) => c.index === idx);
+  const cell = idx === undefined ? undefined : ctx.run.notebook.cells[idx];
+  const showOutput = !t.hasHidden && idx !== undefined && idx < ctx.firstHidden;
+  const notRun =
+    stop !== undefined ? `${stop.timedOut ? "a cell timed out" : "the kernel died"} earlier (cell ${stop.index})` : ctx.run.error !== undefined && rep === undefined ? trustedDeath(ctx.run.error) : "not run";
+  const cellError = rep !== undefined && !rep.ok ? shownError(ctx, rep) : null;
+  const base = { gradeId: t.gradeId, maxScore: t.points, ran: rep !== undefined, hidden: t.hasHidden, output: showOutput ? cellText(cell) : "" };
+  if (refTest.mode === "in-kernel") {
+    const ok = rep !== undefined && rep.ok;
+    const res: TestResult = { ...base, mode: "in-kernel", score: ok ? t.points : 0, ok };
+    if (!ok) res.error = rep === undefined ? `not run: ${notRun}` : cellError ?? "failed (the details of tests run after hidden tests are not shown)";
+    return res;
+  }
+  const sent = cell !== undefined && cell.cell_type === "code" ? sentChecks(cell.outputs) : [];
+  const scored = scoreChecks(refTest, sent, { ran: rep !== undefined, failed: rep !== undefined && !rep.ok, error: cellError, notRun });
+  const ok = scored.checks.every((c) => c.ok);
+  const res: TestResult = { ...base, mode: "checks", checks: scored.checks, score: scored.score, ok };
+  if (!ok) {
+    const failing = scored.checks.filter((c) => !c.ok).map((c) => `"${c.name}": ${c.reason ?? "failed"}`);
+    const head = rep === undefined ? `not run: ${notRun}` : cellError !== null ? cellError : null;
+    res.error = [head, ...failing].filter((x) => x !== null).join("; ");
+  }
+  ctx.merged.notes.push(...scored.notes);
+  return res;
+}
+
+/** Notes on student cells that failed, with their own cell number and line (TypeScript errors included). */
+function studentCellNotes(ctx: Context): string[] {
+  const notes: string[] = [];
+  for (const rep of ctx.run.cells) {
+    if (rep.ok) continue;
+    const origin = ctx.merged.origins[rep.index];
+    if (origin === undefined || (origin.kind !== "answer" && origin.kind !== "extra")) continue;
+    const which = `your cell ${(origin.studentIndex ?? 0) + 1}${origin.kind === "answer" ? ` (answer ${origin.gradeId})` : " (a cell you added)"}`;
+    const err = shownError(ctx, rep);
+    notes.push(
+      err !== null
+        ? `${which} failed: ${compileErrorText(err)}`
+        : `${which} failed; the details are not shown because hidden tests had already run in this kernel (run your notebook to see them)`,
+    );
+  }
+  return notes;
+}
+
+/** The executed notebook as students may see it: hidden tests masked, later outputs withheld, verdicts added. */
+function gradedNotebook(ctx: Context, tests: TestResult[], flags: { truncated: boolean }): Notebook {
+  const nb = ctx.run.notebook;
+  const byIndex = new Map<number, TestResult>();
+  for (const t of tests) {
+    const idx = ctx.merged.testIndex.get(t.gradeId);
+    if (idx !== undefined) byIndex.set(idx, t);
+  }
+  const hiddenCells = new Set(ctx.a.tests.filter((t) => t.hasHidden).map((t) => ctx.merged.testIndex.get(t.gradeId)));
+  let bytes = 0;
+  nb.cells.forEach((c, i) => {
+    if (c.cell_type !== "code") return;
+    const verdict = byIndex.get(i);
+    let outputs: Output[];
+    if (hiddenCells.has(i)) {
+      c.source = maskHiddenTests(joinSource(c.source));
+      outputs = [];
+    } else if (i >= ctx.firstHidden) {
+      outputs = c.outputs.length > 0 ? [{ output_type: "stream", name: "stderr", text: TAINTED_NOTE }] : [];
+    } else {
+      outputs = cleanOutputs(c.outputs);
+    }
+    if (bytes + outputBytes(outputs) > MAX_NOTEBOOK_OUTPUT_BYTES) {
+      flags.truncated = true;
+      outputs = [{ output_type: "stream", name: "stderr", text: "[metalab: output dropped: the graded notebook's outputs reached their size limit]\n" }];
+    }
+    bytes += outputBytes(outputs);
+    if (verdict !== undefined) outputs.push({ output_type: "stream", name: "stdout", text: verdictLine(verdict) });
+    c.outputs = outputs;
+  });
+  return nb;
 }
 
 /** Grades one submission file; never throws for problems with the submission. Returns the result and graded notebook. */
@@ -126,87 +385,91 @@ export async function gradeSubmission(
   opts: GradeOptions,
 ): Promise<{ result: StudentResult; graded?: Notebook }> {
   const t0 = Date.now();
-  const base = { student, file, maxScore: a.totalPoints, gradedAt: new Date().toISOString() };
-  const finish = (r: Omit<StudentResult, keyof typeof base | "durationMs">): StudentResult => ({ ...base, ...r, durationMs: Date.now() - t0 });
+  const sandbox: SandboxKind = opts.sandbox ?? "none";
+  const grader = graderVersion();
+  let hashes: ResultHashes = { assignment: a.hash, submission: "", grader };
+  const finish = (r: Omit<StudentResult, "student" | "file" | "maxScore" | "gradedAt" | "durationMs" | "sandbox" | "hashes">): StudentResult => ({
+    student,
+    file: opts.fileLabel ?? file,
+    maxScore: a.totalPoints,
+    gradedAt: new Date(t0).toISOString(),
+    ...r,
+    durationMs: Date.now() - t0,
+    sandbox,
+    hashes,
+  });
 
-  let text: string;
-  try {
-    const size = fs.statSync(file).size;
-    if (size > MAX_SUBMISSION_BYTES) {
-      const why = `the submission is ${(size / 1e6).toFixed(0)} MB, over the ${MAX_SUBMISSION_BYTES / 1e6} MB limit; clear its outputs (Kernel > Restart & Clear Output) and resubmit`;
-      return { result: finish({ status: "invalid", flags: [], score: 0, tests: emptyTests(a, "not graded: submission too large"), notes: [why], message: why }) };
-    }
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    const why = `cannot read the submission: ${e instanceof Error ? e.message : String(e)}`;
-    return { result: finish({ status: "missing", flags: [], score: 0, tests: emptyTests(a, why), notes: [why], message: why }) };
+  const read = readSubmissionFile(file);
+  hashes = { ...hashes, submission: read.hash };
+  if (!read.ok) {
+    return { result: finish({ status: read.status, flags: [], score: 0, tests: emptyTests(a, `not graded: ${read.why}`, knownReference(opts)), notes: [read.why], message: read.why }) };
   }
   let sub: Notebook;
+  let merged: MergedSubmission;
   try {
-    sub = parseNotebook(text, path.basename(file));
+    sub = parseNotebook(read.text, path.basename(file));
+    merged = mergeSubmission(a, sub);
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
-    return { result: finish({ status: "invalid", flags: [], score: 0, tests: emptyTests(a, "not graded: invalid notebook"), notes: [why], message: why }) };
+    return { result: finish({ status: "invalid", flags: [], score: 0, tests: emptyTests(a, "not graded: invalid notebook", knownReference(opts)), notes: [why], message: why }) };
   }
 
-  const merged = mergeSubmission(a, sub);
+  let ref: Reference;
+  try {
+    ref = await referenceFor(a, opts);
+  } catch (e) {
+    const infra = e instanceof ReferenceBuildError && e.infrastructure ? " (the kernel could not run: re-run with --resume)" : "";
+    const why = `the grader could not build the reference from the instructor's solution${infra}: ${e instanceof Error ? e.message : String(e)}`;
+    return { result: finish({ status: "error", flags: [], score: 0, tests: emptyTests(a, why), notes: [why], message: why }) };
+  }
+
   const flags: SubmissionFlag[] = [];
-  const notes = [...merged.notes];
+  const notes = merged.notes;
   const theirKernel = sub.metadata.kernelspec?.name;
   if (theirKernel !== undefined && theirKernel !== a.kernelName) {
     flags.push("wrong_kernel");
-    notes.push(`the notebook was saved with kernel "${theirKernel}"; it was graded with "${a.kernelName}"`);
+    notes.push(`the notebook was saved with kernel "${String(theirKernel).slice(0, 60)}"; it was graded with "${a.kernelName}"`);
   }
   if (merged.tampered.length > 0) flags.push("tampered");
   if (merged.missing.length > 0) flags.push("missing_cells");
 
-  const maxFileMb = opts.maxFileMb ?? GRADE_DEFAULTS.maxFileMb;
-  const cwd = scratchDir(opts, student);
-  let run: RunResult;
+  let banned: BannedFinding[] = [];
   try {
-    run = await runNotebook(merged.notebook, {
-      kernelName: a.kernelName,
-      cwd,
-      allowErrors: true,
-      cellTimeoutMs: opts.cellTimeoutMs ?? GRADE_DEFAULTS.cellTimeoutMs,
-      timeoutMs: opts.timeoutMs ?? GRADE_DEFAULTS.timeoutMs,
-      memoryMb: opts.memoryMb ?? GRADE_DEFAULTS.memoryMb,
-      maxOutputBytes: opts.maxOutputBytes ?? GRADE_DEFAULTS.maxOutputBytes,
-      uid: opts.kernelUser?.uid,
-      gid: opts.kernelUser?.gid,
-      maxFileBytes: maxFileMb > 0 ? maxFileMb * 1e6 : undefined,
-    });
-  } finally {
-    fs.rmSync(cwd, { recursive: true, force: true });
+    banned = bannedCalls(a, merged);
+  } catch (e) {
+    const why = `the grader could not analyse the submission for banned calls: ${e instanceof Error ? e.message : String(e)}`;
+    return { result: finish({ status: "error", flags, score: 0, tests: emptyTests(a, why, ref), notes: [...notes, why], message: why }) };
   }
-  if (run.cells.length === 0 && run.error !== undefined && run.error.startsWith("could not start kernel")) {
-    return { result: finish({ status: "error", flags, score: 0, tests: emptyTests(a, run.error), notes: [...notes, run.error], message: run.error }) };
-  }
-  if (run.cells.some((c) => c.outputTruncated)) flags.push("output_truncated");
 
-  const reports = new Map(run.cells.map((c) => [c.index, c]));
+  const run = await runnerFor(a, opts)(merged.notebook, student);
+  if (run.cells.length === 0 && run.error !== undefined && run.error.startsWith("could not start kernel")) {
+    return { result: finish({ status: "error", flags, score: 0, tests: emptyTests(a, run.error, ref), notes: [...notes, run.error], message: run.error }) };
+  }
+
+  const firstHidden = Math.min(Infinity, ...a.tests.filter((t) => t.hasHidden).map((t) => merged.testIndex.get(t.gradeId) ?? Infinity));
+  const ctx: Context = { a, ref, merged, run, firstHidden, safe: instructorMessages(a) };
   const stop = run.cells.find((c) => c.kernelDied || c.timedOut);
   const tests: TestResult[] = a.tests.map((t) => {
-    const idx = merged.testIndex.get(t.gradeId);
-    const rep = idx === undefined ? undefined : reports.get(idx);
-    const ok = rep !== undefined && rep.ok;
-    const res: TestResult = {
-      gradeId: t.gradeId,
-      score: ok ? t.points : 0,
-      maxScore: t.points,
-      ok,
-      ran: rep !== undefined,
-      hidden: t.hasHidden,
-      output: idx === undefined ? "" : cellText(run.notebook, idx),
-    };
-    if (!ok) {
-      res.error =
-        rep?.error ??
-        (stop !== undefined ? `not run: ${stop.timedOut ? "a cell timed out" : "the kernel died"} earlier (cell ${stop.index})` : run.error ?? "not run");
-    }
-    return res;
+    const refTest = ref.tests.find((r) => r.gradeId === t.gradeId) ?? { gradeId: t.gradeId, points: t.points, mode: "in-kernel" as const, checks: [] };
+    return scoreTest(ctx, t, refTest, stop);
   });
-  const score = tests.reduce((s, t) => s + t.score, 0);
+
+  // Banned calls zero the tests of the answer they appear for.
+  if (banned.length > 0) {
+    flags.push("banned_call");
+    for (const f of banned) {
+      notes.push(`${f.where}: ${f.what}; tests ${f.tests.join(", ")} score 0`);
+      for (const t of tests) {
+        if (!f.tests.includes(t.gradeId) || t.score === 0) continue;
+        t.score = 0;
+        t.ok = false;
+        t.error = `${f.what} (banned in answer ${f.answer})`;
+        for (const c of t.checks ?? []) c.score = 0;
+      }
+    }
+  }
+  notes.push(...studentCellNotes(ctx));
+  const score = Math.round(tests.reduce((s, t) => s + t.score, 0) * 1e9) / 1e9;
 
   let status: SubmissionStatus = "graded";
   let message = `${score}/${a.totalPoints} points`;
@@ -217,17 +480,14 @@ export async function gradeSubmission(
   } else if (run.kernelDied === true) {
     status = "kernel_died";
     const died = run.cells.find((c) => c.kernelDied);
-    message += `; the kernel died in cell ${died?.index ?? "?"}: ${died?.error ?? run.error ?? ""}`;
+    const why = died !== undefined ? shownError(ctx, died) : trustedDeath(run.error ?? "");
+    message += `; the kernel died in cell ${died?.index ?? "?"}: ${why ?? ""}`;
   }
+  const truncation = { truncated: run.cells.some((c) => c.outputTruncated) };
+  const graded = gradedNotebook(ctx, tests, truncation);
+  if (truncation.truncated) flags.push("output_truncated");
   if (flags.length > 0) message += ` [${flags.join(", ")}]`;
-
-  // The feedback notebook never shows hidden tests.
-  const graded = run.notebook;
-  for (const t of a.tests) {
-    const idx = merged.testIndex.get(t.gradeId);
-    const c = idx === undefined ? undefined : graded.cells[idx];
-    if (c !== undefined && t.hasHidden) c.source = maskHiddenTests(joinSource(c.source));
-  }
-  graded.metadata.metalab_grade = { student, score, max_score: a.totalPoints, status, flags };
+  graded.metadata.metalab_grade = { student, score, max_score: a.totalPoints, status, flags, sandbox };
   return { result: finish({ status, flags, score, tests, notes, message }), graded };
 }
+

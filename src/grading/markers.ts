@@ -35,7 +35,7 @@ function scan(source: string, where: string): Marker[] {
   source.split("\n").forEach((text, line) => {
     const m = MARKER.exec(text);
     if (m === null) return;
-    const marker: Marker = { line, indent: m[1], kind: m[2] === "BEGIN" ? "BEGIN" : "END", region: m[3] === "SOLUTION" ? "SOLUTION" : "HIDDEN TESTS" };
+    const marker: Marker = { line, indent: m[1] ?? "", kind: m[2] === "BEGIN" ? "BEGIN" : "END", region: m[3] === "SOLUTION" ? "SOLUTION" : "HIDDEN TESTS" };
     if (marker.kind === "BEGIN") {
       if (open !== null) {
         throw new MarkerError(`${where}, line ${line + 1}: "// BEGIN ${marker.region}" inside an open ${open.region} region (opened line ${open.line + 1}); close it first.`);
@@ -71,6 +71,8 @@ function replaceRegions(source: string, region: Region, replacement: (indent: st
   for (let k = 0; k < markers.length; k += 2) {
     const begin = markers[k];
     const end = markers[k + 1];
+    // scan() has checked that markers come in BEGIN/END pairs; this guards the invariant.
+    if (begin === undefined || end === undefined) throw new MarkerError(`${where}: unbalanced ${region} markers.`);
     out.push(...lines.slice(i, begin.line));
     const r = replacement(begin.indent);
     if (r !== null) out.push(r);

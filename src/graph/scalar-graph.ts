@@ -5,7 +5,7 @@
  */
 
 /** Operations the tracer records. */
-export const SCALAR_OPS = ["input", "const", "add", "sub", "mul", "div", "neg", "square", "pow", "exp", "log", "sin", "cos", "tanh", "sigmoid", "relu"] as const;
+const SCALAR_OPS = ["input", "const", "add", "sub", "mul", "div", "neg", "square", "pow", "exp", "log", "sin", "cos", "tanh", "sigmoid", "relu"] as const;
 export type ScalarOp = (typeof SCALAR_OPS)[number];
 
 /** A node, or a number that becomes a constant node. */
@@ -331,12 +331,12 @@ export class ScalarGraph {
     if (n.graph !== this) throw new Error(`Node "${n.label}" belongs to another ScalarGraph; build the whole function in one graph.`);
   }
 
-  private nodesOf(...xs: ScalarLike[]): ScalarNode[] {
+  private nodesOf<T extends readonly ScalarLike[]>(...xs: T): { [K in keyof T]: ScalarNode } {
     return xs.map((x) => {
       if (typeof x === "number") return this.constant(x);
       this.own(x);
       return x;
-    });
+    }) as { [K in keyof T]: ScalarNode };
   }
 }
 

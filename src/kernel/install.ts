@@ -8,6 +8,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { launcherArgv } from "../jupyter/kernelspec";
 
 /** Where and how to register the kernel. */
 export interface InstallOptions {
@@ -34,11 +35,6 @@ export function parseInstallArgs(argv: readonly string[], isRoot: boolean): Inst
     else throw new Error(`Unknown option "${arg}". Use --python=PY, --name=NAME, --display-name=TEXT, --user, --sys-prefix or --prefix=DIR.`);
   }
   return { python, name, displayName, location };
-}
-
-/** The command line Jupyter runs to start the launcher: `node <launcher> --config-path {connection_file}`. */
-export function launcherArgv(launcher: string, nodeBinary: string = process.execPath): string[] {
-  return [nodeBinary, launcher, "--config-path", "{connection_file}"];
 }
 
 /** The kernel.json this project registers. */

@@ -6,7 +6,8 @@ import { createHmac, randomBytes } from "crypto";
 import * as util from "util";
 import { ZmqServer } from "tslab/dist/jupyter";
 import { getVersion } from "tslab/dist/util";
-import { DELIMITER, verify } from "../notebook/wire";
+import { socketAddress } from "../jupyter/connection";
+import { DELIMITER, verify } from "../jupyter/wire";
 import type { CellOutcome, CellRequest, CellRunner } from "./cell-runner";
 
 /** A message as tslab's server passes it to its handlers (its class is not exported). */
@@ -25,11 +26,13 @@ export interface RawMessage {
 /** Splits a raw shell message and checks its HMAC-SHA256 signature (the wire protocol); null if malformed or forged. */
 export function parseRaw(frames: readonly Buffer[], key: string): RawMessage | null {
   const d = frames.findIndex((f) => f.equals(DELIMITER));
-  if (d < 0 || frames.length < d + 6) return null;
+  const signature = frames[d + 1];
   const parts = frames.slice(d + 2, d + 6);
-  if (!verify(key, parts, frames[d + 1].toString("ascii"))) return null;
+  const [rawHeader] = parts;
+  if (d < 0 || signature === undefined || rawHeader === undefined || parts.length < 4) return null;
+  if (!verify(key, parts, signature.toString("ascii"))) return null;
   try {
-    const header: unknown = JSON.parse(parts[0]?.toString() ?? "");
+    const header: unknown = JSON.parse(rawHeader.toString());
     if (typeof header !== "object" || header === null) return null;
     return { identities: frames.slice(0, d), header: header as Record<string, unknown> };
   } catch {
@@ -126,6 +129,13 @@ export function plainText(value: unknown): string {
 export class MetalabServer extends ZmqServer {
   constructor(private readonly runner: CellRunner, configPath: string) {
     super(runner.tslabHandler, configPath);
+    // tslab binds `${transport}://${ip}:${port}` for every transport; jupyter_client connects ipc sockets at
+    // `ipc://${ip}-${port}`. tslab declares bindSocket private, so it is replaced on the instance.
+    const bind = async (sock: { bind(address: string): Promise<void> }, port: number): Promise<void> => {
+      const { transport, ip } = this.connInfo;
+      await sock.bind(transport === "ipc" ? socketAddress("ipc", ip, port) : `${transport}://${ip}:${port}`);
+    };
+    Object.defineProperty(this, "bindSocket", { value: bind });
   }
 
   private closed = false;

@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Params } from "../core/params";
 import type { Rng } from "../core/random";
-import { mlpApply, mlpFeatures, type MlpConfig } from "../models/mlp";
+import { headNames, layerParamNames, mlpApply, mlpFeatures, parseLayerParam, type MlpConfig } from "../models/mlp";
 import { meanTaskLoss } from "../models/losses";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
 import { adaptSgd, type SupportSet } from "./adapt-sgd";
@@ -74,7 +74,7 @@ export function initHead(params: Params, config: MlpConfig, init: HeadInit, rng:
   const out: Record<string, tf.Tensor> = {};
   for (const [k, v] of Object.entries(params)) out[k] = v.clone();
   if (init === "keep") return out;
-  const [w, b] = mlpHeadNames(config);
+  const [w, b] = layerParamNames(config.sizes.length - 2);
   const fanIn = config.sizes[L - 1]!;
   const fanOut = config.sizes[L]!;
   out[w]!.dispose();
@@ -95,7 +95,7 @@ export function initHead(params: Params, config: MlpConfig, init: HeadInit, rng:
  * the head is [tasks, hidden, out] and [tasks, out].
  */
 export function closedFormProbe(params: Params, support: SupportSet, config: MlpConfig, ridge = 1e-4): Params {
-  const [wName, bName] = mlpHeadNames(config);
+  const [wName, bName] = layerParamNames(config.sizes.length - 2);
   const phi = tf.tidy(() => mlpFeatures(params, support.x, config)); // [tasks, shots, hidden]
   const [tasks, n, h] = phi.shape as [number, number, number];
   const out = support.y.shape[2]!;
@@ -171,12 +171,6 @@ export function evaluateAdapted(params: Params, batch: TaskBatch, config: MlpCon
   return { supportLoss: v[0]!, queryLoss: v[1]!, queryAccuracy: v.length > 2 ? v[2]! : null };
 }
 
-/** Head parameter names of an MLP config. */
-export function mlpHeadNames(config: MlpConfig): [weight: string, bias: string] {
-  const L = config.sizes.length - 1;
-  return [`w${L - 1}`, `b${L - 1}`];
-}
-
 /**
  * Adapts a pretrained MLP to every task of `batch` (support set only; the query set is used for the history) with
  * the chosen method and head initialisation. Returns task-batched params and a per-step history.
@@ -206,7 +200,7 @@ export function adapt(params: Params, batch: TaskBatch, config: MlpConfig, optio
         steps: probeSteps,
         lr: options.probeLr ?? options.lr,
         loss,
-        trainable: mlpHeadNames(config),
+        trainable: headNames(config),
         onStep: (s, p) => s > 0 && record("probe", s, p),
       });
       offset = probeSteps;
@@ -233,7 +227,7 @@ export function adapt(params: Params, batch: TaskBatch, config: MlpConfig, optio
 function tileShared(p: Params, tasks: number): Params {
   const out: Record<string, tf.Tensor> = {};
   for (const [k, v] of Object.entries(p)) {
-    const sharedRank = k.startsWith("w") ? 2 : 1;
+    const sharedRank = parseLayerParam(k)?.kind === "weight" ? 2 : 1;
     out[k] = v.rank === sharedRank ? tf.tile(tf.expandDims(v, 0), [tasks, ...v.shape.map(() => 1)]) : v.clone();
   }
   return out;

@@ -12,6 +12,7 @@ import { bnMlpApply, initBnMlp, initBnMlpState, repeatTaskParams, type BnMlpConf
 import { meanTaskLoss, perTaskAccuracy, summedTaskLoss } from "../models/losses";
 import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
+import { checkBoolean, checkInteger, checkKnownKeys, checkOneOf, checkPositive } from "../core/validate";
 
 /** Inner and outer loop settings. */
 export interface BnMamlOptions {
@@ -34,6 +35,19 @@ export const DEFAULT_BN_MAML: BnMamlOptions = {
   firstOrder: false, // exact MAML: the point of BN's second derivatives
   loss: "cross-entropy", // classification family
 };
+
+/** BN-MAML options with defaults filled in; throws a fix-it error for a bad or unknown option. */
+export function bnMamlOptions(options: Partial<BnMamlOptions> = {}): BnMamlOptions {
+  checkKnownKeys("BnMaml options", options, DEFAULT_BN_MAML);
+  const o = { ...DEFAULT_BN_MAML, ...options };
+  const WHO = "BnMaml";
+  checkInteger(WHO, "innerSteps", o.innerSteps);
+  checkPositive(WHO, "innerLr", o.innerLr, "Finn et al.'s Omniglot rate is 0.4.");
+  checkPositive(WHO, "outerLr", o.outerLr, "Finn et al. use 1e-3 (Adam).");
+  checkBoolean(WHO, "firstOrder", o.firstOrder);
+  checkOneOf(WHO, "loss", o.loss, ["mse", "cross-entropy"] as const);
+  return o;
+}
 
 /** What a BN-MAML learner carries between steps. */
 export interface BnMamlState {
@@ -58,7 +72,7 @@ export function initBnMaml(rng: Rng, config: BnMlpConfig): BnMamlState {
  * Inner loop from shared params: `innerSteps` SGD steps per task on the support set, with BN statistics taken as the
  * mode says ("running" uses running statistics; anything else uses the support batch's). Returns task-batched params.
  */
-export function bnMamlAdapt(params: Params, bnState: Params, support: { x: tf.Tensor; y: tf.Tensor }, config: BnMlpConfig, o: BnMamlOptions, supportMode: "transductive" | "running", steps = o.innerSteps): Params {
+function bnMamlAdapt(params: Params, bnState: Params, support: { x: tf.Tensor; y: tf.Tensor }, config: BnMlpConfig, o: BnMamlOptions, supportMode: "transductive" | "running", steps = o.innerSteps): Params {
   let theta = tileForTasks(params, support.x.shape[0]!);
   for (let s = 0; s < steps; s++) {
     const inner = (p: Params): tf.Scalar => summedTaskLoss(o.loss, bnMlpApply(p, bnState, support.x, config, supportMode, statSet(s)).y, support.y);
@@ -76,7 +90,7 @@ export function bnMamlAdapt(params: Params, bnState: Params, support: { x: tf.Te
  * (set s for inner step s, set innerSteps for the query pass) and hands each new state to it.
  */
 export function bnMamlLoss(params: Params, bnState: Params, batch: TaskBatch, config: BnMlpConfig, options: Partial<BnMamlOptions> = {}, onStats?: (st: Params) => Params): tf.Scalar {
-  const o = { ...DEFAULT_BN_MAML, ...options };
+  const o = bnMamlOptions(options);
   let stats = bnState;
   let theta = tileForTasks(params, batch.supportX.shape[0]!);
   for (let s = 0; s < o.innerSteps; s++) {
@@ -94,7 +108,7 @@ export function bnMamlLoss(params: Params, bnState: Params, batch: TaskBatch, co
 
 /** One meta-training step (Adam on the MAML loss) that also accumulates running statistics per inner step. */
 export function bnMamlStep(state: BnMamlState, batch: TaskBatch, config: BnMlpConfig, options: Partial<BnMamlOptions> = {}): { state: BnMamlState; loss: number } {
-  const o = { ...DEFAULT_BN_MAML, ...options };
+  const o = bnMamlOptions(options);
   let newStats: Params = state.bnState;
   const created: tf.Tensor[] = [];
   const track = (st: Params): Params => {
@@ -133,7 +147,7 @@ export interface BnEvalResult {
  * "running". The inner loop uses running statistics in "running" mode, support-batch statistics otherwise.
  */
 export function bnMamlEvaluate(state: Pick<BnMamlState, "params" | "bnState">, batch: TaskBatch, config: BnMlpConfig, mode: BnEvalMode, options: Partial<BnMamlOptions> = {}, steps?: number): BnEvalResult {
-  const o = { ...DEFAULT_BN_MAML, ...options };
+  const o = bnMamlOptions(options);
   const ts = tf.tidy(() => {
     const S = steps ?? o.innerSteps;
     const theta = bnMamlAdapt(state.params, state.bnState, { x: batch.supportX, y: batch.supportY }, config, o, mode === "running" ? "running" : "transductive", S);
@@ -165,7 +179,7 @@ export class BnMaml {
   readonly options: BnMamlOptions;
 
   constructor(readonly config: BnMlpConfig, rng: Rng, options: Partial<BnMamlOptions> = {}) {
-    this.options = { ...DEFAULT_BN_MAML, ...options };
+    this.options = bnMamlOptions(options);
     this.state = initBnMaml(rng, config);
   }
 

@@ -3,9 +3,15 @@
  * new state after each step (disposing the old one), and runs the shared training loop.
  */
 import type { Params } from "../core/params";
+import type { FastPathReport } from "../fast/eligibility";
 import type { Rng } from "../core/random";
 import type { TaskBatch, TaskFamily } from "../tasks/task-family";
 import { trainLoop, type TrainOptions } from "./train";
+
+/** Anything with a `step(batch) => loss` method: Maml, Reptile, Pretrain, RidgeHead, ... */
+export interface SteppingLearner {
+  step(batch: TaskBatch): number;
+}
 
 /** What a learner's state must expose: the current parameters and the outer steps taken. */
 export interface LearnerState {
@@ -13,8 +19,8 @@ export interface LearnerState {
   readonly step: number;
 }
 
-/** A pure learner step: returns a new state and that step's loss, leaving `state` and `batch` intact. */
-export type PureStep<S> = (state: S, batch: TaskBatch) => { readonly state: S; readonly loss: number };
+/** A pure learner step: returns a new state and that step's loss (and, for learners with one, which path ran), leaving `state` and `batch` intact. */
+export type PureStep<S> = (state: S, batch: TaskBatch) => { readonly state: S; readonly loss: number; readonly fastPath?: FastPathReport };
 
 /**
  * Holds a learner's state over a pure step function. Learners extend it only to get this shell (Maml, Pretrain,
@@ -22,6 +28,7 @@ export type PureStep<S> = (state: S, batch: TaskBatch) => { readonly state: S; r
  */
 export class StepLearner<S extends LearnerState> {
   private current: S;
+  private report: FastPathReport | null = null;
 
   /** Takes ownership of `initial`; `dispose` frees one state's tensors. */
   constructor(initial: S, private readonly pureStep: PureStep<S>, private readonly disposeState: (state: S) => void) {
@@ -43,11 +50,17 @@ export class StepLearner<S extends LearnerState> {
     return this.current.step;
   }
 
+  /** Whether the last step ran on the fast path (src/fast) and, if not, why; null before the first step or for learners without one. */
+  get lastPath(): FastPathReport | null {
+    return this.report;
+  }
+
   /** One outer step on a meta-batch; returns its loss. The batch is not disposed. */
   step(batch: TaskBatch): number {
     const r = this.pureStep(this.current, batch);
     this.disposeState(this.current);
     this.current = r.state;
+    this.report = r.fastPath ?? null;
     return r.loss;
   }
 

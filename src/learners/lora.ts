@@ -6,10 +6,10 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Params } from "../core/params";
 import type { Rng } from "../core/random";
-import { mlpApply, type MlpConfig } from "../models/mlp";
+import { headNames, layerParamNames, mlpApply, type MlpConfig } from "../models/mlp";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
 import { adaptSgd } from "./adapt-sgd";
-import { evaluateAdapted, mlpHeadNames, type AdaptationRow } from "./adaptation";
+import { evaluateAdapted, type AdaptationRow } from "./adaptation";
 
 /** Shape of the adapters. */
 export interface LoraConfig {
@@ -28,7 +28,7 @@ export const DEFAULT_LORA: LoraConfig = {
 };
 
 /** Layer indices that get adapters. */
-export function loraLayers(config: MlpConfig, lora: LoraConfig): number[] {
+function loraLayers(config: MlpConfig, lora: LoraConfig): number[] {
   const L = config.sizes.length - 1;
   const layers = lora.layers ? [...lora.layers] : Array.from({ length: L - 1 }, (_, l) => l);
   for (const l of layers) if (!Number.isInteger(l) || l < 0 || l >= L) throw new Error(`LoRA layer ${l} does not exist; the MLP has weights w0..w${L - 1}.`);
@@ -60,9 +60,10 @@ export function mergeLora(base: Params, adapter: Params, config: MlpConfig, lora
     const B = adapter[`loraB${l}`];
     if (!A || !B) throw new Error(`LoRA adapter for layer ${l} is missing (loraA${l}, loraB${l}); build it with initLora from the same configs.`);
     const delta = tf.mul(tf.matMul(A, B), scale); // [in, out] or [tasks, in, out]
-    out[`w${l}`] = tf.add(base[`w${l}`]!, delta);
-    const bias = out[`b${l}`]!;
-    if (delta.rank === 3 && bias.rank === 1) out[`b${l}`] = tf.tile(tf.expandDims(bias, 0), [delta.shape[0]!, 1]); // [tasks, out]
+    const [w, b] = layerParamNames(l);
+    out[w] = tf.add(base[w]!, delta);
+    const bias = out[b]!;
+    if (delta.rank === 3 && bias.rank === 1) out[b] = tf.tile(tf.expandDims(bias, 0), [delta.shape[0]!, 1]); // [tasks, out]
   }
   return out;
 }
@@ -93,7 +94,7 @@ export function adaptLora(base: Params, batch: TaskBatch, config: MlpConfig, opt
   const lora = options.lora ?? DEFAULT_LORA;
   const loss = options.loss ?? "mse";
   const init: Record<string, tf.Tensor> = { ...initLora(rng, config, lora) };
-  if (options.trainHead) for (const k of mlpHeadNames(config)) init[k] = base[k]!.clone();
+  if (options.trainHead) for (const k of headNames(config)) init[k] = base[k]!.clone();
   const model = { apply: (p: Params, x: tf.Tensor) => mlpApply(mergeLora(base, p, config, lora), x, config) };
   const history: AdaptationRow[] = [];
   const adapter = adaptSgd(init, { x: batch.supportX, y: batch.supportY }, model, {

@@ -9,14 +9,18 @@ import { cloneParams, disposeParams, tileForTasks, type Params } from "../core/p
 import { valueAndGrad, grad } from "../autodiff/functional";
 import { stopGradient } from "../autodiff/activations";
 import { meanTaskLoss, summedTaskLoss } from "../models/losses";
-import { Mlp } from "../models/mlp";
+import type { MlpConfig } from "../models/mlp";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
-import { fastMamlMetaGradient } from "../fast/mlp-maml";
-import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
-import { clipByGlobalNorm } from "../optim/clip";
+import { flattenBatch, kernelFor, type FlatTaskBatch, type InnerRates } from "../fast/mlp-maml";
+import { checkFastPath, decideFastPath, fastPathMode, type FastPathMode, type FastPathReport, type ShapeRecord } from "../fast/eligibility";
+import { concatLayouts, layoutOf, mlpLayout, pack, unpack, type Layout } from "../fast/pack";
+import { adamStep, disposeAdam, flatAdamStep, initAdam, type AdamState, type FlatAdamState } from "../optim/adam";
+import { clipByGlobalNorm, clipFlatByGlobalNorm } from "../optim/clip";
 import { cosineSchedule } from "../optim/schedule";
-import { headNames, splitParams, type TaskModel } from "./model";
+import { headNames } from "../models/mlp";
+import { splitParams, type TaskModel } from "./model";
 import { StepLearner } from "./learner";
+import { checkBoolean, checkInteger, checkKnownKeys, checkNonNegative, checkOneOf, checkPositive } from "../core/validate";
 
 /** Options of MAML and its variants; every field has a default in `DEFAULT_MAML`. */
 export interface MamlOptions {
@@ -32,8 +36,10 @@ export interface MamlOptions {
   readonly multiStepLoss: boolean;
   /** Outer steps over which the multi-step weights anneal from uniform to the last step only. */
   readonly multiStepAnneal: number;
-  /** Meta-learn one inner learning rate per parameter tensor and inner step (MAML++ LSLR, a per-tensor Meta-SGD). */
+  /** Meta-learn the inner learning rates, one per inner step for each adapted tensor or parameter (see `innerLrPer`). */
   readonly learnInnerLr: boolean;
+  /** Learned rates per parameter tensor (MAML++ LSLR, Antoniou et al. 2019) or per scalar parameter (Meta-SGD, Li et al. 2017), each per inner step. */
+  readonly innerLrPer: "tensor" | "parameter";
   /** Parameters adapted in the inner loop: "all" (MAML), "head" (ANIL) or a list of names. */
   readonly adapt: "all" | "head" | readonly string[];
   /** Task loss. */
@@ -44,8 +50,12 @@ export interface MamlOptions {
   readonly cosine: { readonly total: number; readonly min?: number } | null;
   /** Clip the meta-gradient to this global L2 norm; off when null. */
   readonly clipNorm: number | null;
-  /** Try the hand-written fast path (src/fast/mlp-maml.ts) for plain MLP MSE MAML before the general tfjs path. */
-  readonly fastPath: boolean;
+  /**
+   * The hand-derived fast path (src/fast): "auto" takes it whenever `checkFastPath` allows and says why not
+   * otherwise, "off" always uses the general tfjs path, "require" throws the reason instead of falling back.
+   * true and false are accepted as the older spellings of "auto" and "off".
+   */
+  readonly fastPath: FastPathMode | boolean;
 }
 
 /** Defaults: Finn et al.'s sine setting. */
@@ -57,37 +67,59 @@ export const DEFAULT_MAML: MamlOptions = {
   multiStepLoss: false, // Finn's loss at the final inner step only
   multiStepAnneal: 10_000, // MAML++ anneals over its first epochs; 10k outer steps is a comparable share of 70k
   learnInnerLr: false, // a fixed α reproduces the paper
+  innerLrPer: "tensor", // MAML++'s per-layer, per-step rates: few extra parameters
   adapt: "all", // MAML adapts every parameter
   loss: "mse", // regression
   outerLr: 1e-3, // Finn et al.'s Adam step
   cosine: null, // Finn et al. use a constant rate
   clipNorm: null, // the reference does not clip
-  fastPath: true, // the fast path computes the same loss and gradient faster; tests turn it off to compare
+  fastPath: "auto", // the fast path computes the same loss and gradient faster; "off" to compare with autodiff
 };
 
 /** Fills in defaults and checks ranges. */
 export function mamlOptions(options: Partial<MamlOptions> = {}): MamlOptions {
+  checkKnownKeys("MAML options", options, DEFAULT_MAML);
   const o = { ...DEFAULT_MAML, ...options };
   if (!Number.isInteger(o.innerSteps) || o.innerSteps < 1) throw new Error(`MAML innerSteps must be a positive integer, got ${o.innerSteps}.`);
   if (!(o.innerLr > 0)) throw new Error(`MAML innerLr must be positive, got ${o.innerLr}. Finn et al. use 0.01 for sines.`);
-  return o;
+  if (o.innerLrPer !== "tensor" && o.innerLrPer !== "parameter") throw new Error(`MAML innerLrPer must be "tensor" (MAML++ LSLR) or "parameter" (Meta-SGD), got ${JSON.stringify(o.innerLrPer)}.`);
+  const WHO = "MAML";
+  for (const k of ["firstOrder", "multiStepLoss", "learnInnerLr"] as const) checkBoolean(WHO, k, o[k]);
+  checkInteger(WHO, "firstOrderUntil", o.firstOrderUntil, 0, "It is the outer step until which first-order MAML is used (0 = never).");
+  checkNonNegative(WHO, "multiStepAnneal", o.multiStepAnneal);
+  if (o.adapt !== "all" && o.adapt !== "head" && !(Array.isArray(o.adapt) && o.adapt.every((n) => typeof n === "string"))) {
+    throw new Error(`MAML adapt must be "all", "head" or a list of parameter names, got ${JSON.stringify(o.adapt)}.`);
+  }
+  checkOneOf(WHO, "loss", o.loss, ["mse", "cross-entropy"] as const);
+  checkPositive(WHO, "outerLr", o.outerLr, "Finn et al. use 1e-3 (Adam).");
+  if (o.cosine !== null) {
+    checkInteger(WHO, "cosine.total", o.cosine.total, 1, "It is the number of outer steps to decay over.");
+    if (o.cosine.min !== undefined) checkNonNegative(WHO, "cosine.min", o.cosine.min);
+  }
+  if (o.clipNorm !== null) checkPositive(WHO, "clipNorm", o.clipNorm, "Use null for no clipping.");
+  return { ...o, fastPath: fastPathMode(o.fastPath, "MAML") };
 }
 
 /** Key of the learned inner learning rate of parameter `name` at inner step `step`. */
-export function innerLrKey(name: string, step: number): string {
+function innerLrKey(name: string, step: number): string {
   return `lr/${name}/${step}`;
 }
 
-/** Initial learned inner learning rates: one scalar per adapted tensor and inner step, all equal to `innerLr`. */
+/**
+ * Initial learned inner learning rates, all equal to `innerLr`: per adapted tensor and inner step a scalar
+ * (`innerLrPer: "tensor"`) or a tensor of the parameter's shape (`"parameter"`).
+ */
 export function initInnerLrs(params: Params, options: Partial<MamlOptions> = {}): Params {
   const o = mamlOptions(options);
   const out: Record<string, tf.Tensor> = {};
-  for (const name of adaptedNames(params, o)) for (let s = 0; s < o.innerSteps; s++) out[innerLrKey(name, s)] = tf.scalar(o.innerLr);
+  for (const name of adaptedNames(params, o)) {
+    for (let s = 0; s < o.innerSteps; s++) out[innerLrKey(name, s)] = o.innerLrPer === "parameter" ? tf.fill(params[name]!.shape, o.innerLr) : tf.scalar(o.innerLr);
+  }
   return out;
 }
 
 /** Names adapted in the inner loop under `options.adapt`. */
-export function adaptedNames(params: Params, options: Pick<MamlOptions, "adapt">): string[] {
+function adaptedNames(params: Params, options: Pick<MamlOptions, "adapt">): string[] {
   if (options.adapt === "all") return Object.keys(params);
   if (options.adapt === "head") return headNames(params);
   return [...options.adapt];
@@ -114,6 +146,8 @@ export interface MamlGradient {
   readonly innerLrGrads: Params | null;
   /** Whether the fast path produced the result. */
   readonly fastPath: boolean;
+  /** Why the fast path did not run (null when it did). */
+  readonly fastPathReason: string | null;
 }
 
 /** Per-call context: the outer step (for annealing) and the learned inner rates, if any. */
@@ -159,20 +193,102 @@ export function mamlLoss(theta: Params, batch: TaskBatch, model: TaskModel, opti
   return tf.addN(traj.map((p, s) => tf.mul(queryLoss(p), w[s]!))) as tf.Scalar;
 }
 
+/** The keys of the learned inner rates of `adapted` over `innerSteps`, in `initInnerLrs` order, with the tensor each belongs to. */
+function rateKeys(adapted: readonly string[], innerSteps: number): { key: string; name: string; step: number }[] {
+  return adapted.flatMap((name) => Array.from({ length: innerSteps }, (_, step) => ({ key: innerLrKey(name, step), name, step })));
+}
+
+/** The one eligibility check for a MAML request, learned rates included. */
+function checkMaml(params: Params | ShapeRecord, model: TaskModel, o: MamlOptions, batch: TaskBatch, rates: ShapeRecord | null) {
+  const adapted = adaptedNames(params as Params, o);
+  return checkFastPath({
+    algorithm: "maml", model, params, loss: o.loss, batch, adapted,
+    learnedRates: rates ? { params: rates, expected: rateKeys(adapted, o.innerSteps).map((r) => [r.key, r.name] as const) } : undefined,
+  });
+}
+
+function shapesOf(layout: Layout): ShapeRecord {
+  return Object.fromEntries(layout.names.map((k, i) => [k, { shape: layout.shapes[i]!, rank: layout.shapes[i]!.length, dtype: "float32" }]));
+}
+
 /**
- * The MAML meta-gradient for one meta-batch. Plain MSE MAML on an `Mlp` goes to the fast path first (unless
- * `fastPath: false`); otherwise, or when it declines, the general tfjs path differentiates `mamlLoss`.
- * The returned tensors are new and owned by the caller; nothing passed in is disposed.
+ * The fast path's meta-gradient on packed arrays: θ in `mlpLayout(config.sizes)` order and the learned rates (if
+ * any) in `rateLayout`; returns the gradients packed the same way.
+ */
+function fastMetaGradient(config: MlpConfig, theta: ArrayLike<number>, rates: ArrayLike<number> | null, rateLayout: Layout | null, batch: FlatTaskBatch, o: MamlOptions, step: number): { loss: number; grad: Float32Array; rateGrad: Float32Array | null } {
+  const kernel = kernelFor(config, o.loss);
+  const layout = mlpLayout(config.sizes);
+  const P = layout.size;
+  const K = o.innerSteps;
+  const firstOrder = o.firstOrder || step < o.firstOrderUntil;
+  const adapted = o.adapt === "all" ? [...layout.names] : adaptedNames(shapesOf(layout) as unknown as Params, o);
+  let inner: InnerRates;
+  let keys: ReturnType<typeof rateKeys> = [];
+  if (!rates && adapted.length === layout.names.length) inner = { uniform: o.innerLr };
+  else {
+    const per = new Float32Array(K * P);
+    keys = rates ? rateKeys(adapted, K) : [];
+    for (let s = 0; s < K; s++) {
+      for (const name of adapted) {
+        const i = layout.names.indexOf(name);
+        const off = s * P + layout.offsets[i]!;
+        const n = layout.shapes[i]!.reduce((a, b) => a * b, 1);
+        if (!rates) per.fill(o.innerLr, off, off + n);
+        else {
+          const r = rateLayout!.names.indexOf(innerLrKey(name, s));
+          const roff = rateLayout!.offsets[r]!;
+          if (rateLayout!.shapes[r]!.length === 0) per.fill(rates[roff]!, off, off + n);
+          else for (let j = 0; j < n; j++) per[off + j] = rates[roff + j]!;
+        }
+      }
+    }
+    const lowestLayer = Math.min(...adapted.map((name) => Number(/^[wb](\d+)$/.exec(name)![1])));
+    inner = { uniform: null, perParam: per, lowestLayer };
+  }
+  const grad = new Float32Array(P);
+  const perGrad = rates ? new Float32Array(K * P) : undefined;
+  const stepWeights = o.multiStepLoss ? multiStepWeights(K, step, o.multiStepAnneal) : null;
+  const loss = kernel.metaGradient(theta, batch, { innerSteps: K, rates: inner, firstOrder, stepWeights, ...(perGrad ? { rateGrad: perGrad } : {}) }, grad);
+  let rateGrad: Float32Array | null = null;
+  if (rates && perGrad) {
+    rateGrad = new Float32Array(rateLayout!.size);
+    for (const { key, name, step: s } of keys) {
+      const i = layout.names.indexOf(name);
+      const off = s * P + layout.offsets[i]!;
+      const n = layout.shapes[i]!.reduce((a, b) => a * b, 1);
+      const r = rateLayout!.names.indexOf(key);
+      const roff = rateLayout!.offsets[r]!;
+      if (rateLayout!.shapes[r]!.length === 0) {
+        let sum = 0;
+        for (let j = 0; j < n; j++) sum += perGrad[off + j]!;
+        rateGrad[roff] = sum;
+      } else for (let j = 0; j < n; j++) rateGrad[roff + j] = perGrad[off + j]!;
+    }
+  }
+  return { loss, grad, rateGrad };
+}
+
+/** The layout of learned rates in `initInnerLrs` order, with the shapes the tensors have (scalar or parameter-shaped). */
+function learnedRateLayout(rates: Params, adapted: readonly string[], o: MamlOptions): Layout {
+  return layoutOf(rateKeys(adapted, o.innerSteps).map(({ key }) => [key, rates[key]!.shape] as const));
+}
+
+/**
+ * The MAML meta-gradient for one meta-batch. The fast path runs when `checkFastPath` allows (see `fastPath`);
+ * otherwise the general tfjs path differentiates `mamlLoss`. The returned tensors are new and owned by the caller;
+ * nothing passed in is disposed.
  */
 export function mamlMetaGradient(params: Params, batch: TaskBatch, model: TaskModel, options: Partial<MamlOptions> = {}, context: MamlContext = {}): MamlGradient {
   const o = mamlOptions(options);
   const step = context.step ?? 0;
-  const firstOrder = o.firstOrder || step < o.firstOrderUntil;
   const learned = o.learnInnerLr ? context.innerLrs ?? null : null;
   if (o.learnInnerLr && !learned) throw new Error("learnInnerLr is on but no inner rates were passed: give context.innerLrs = initInnerLrs(params, options).");
-  if (o.fastPath && model instanceof Mlp && o.loss === "mse" && !o.multiStepLoss && !o.learnInnerLr && o.adapt === "all") {
-    const fast = fastMamlMetaGradient({ params, batch, model: model.config, innerSteps: o.innerSteps, innerLr: o.innerLr, firstOrder });
-    if (fast) return { loss: fast.loss, grads: fast.grads, innerLrGrads: null, fastPath: true };
+  const d = decideFastPath(o.fastPath as FastPathMode, () => checkMaml(params, model, o, batch, learned), "MAML");
+  if (d.use) {
+    const layout = mlpLayout(d.use.sizes);
+    const rateLayout = learned ? learnedRateLayout(learned, adaptedNames(params, o), o) : null;
+    const r = fastMetaGradient(d.use, pack(params, layout), learned ? pack(learned, rateLayout!) : null, rateLayout, flattenBatch(batch), o, step);
+    return { loss: r.loss, grads: unpack(r.grad, layout), innerLrGrads: r.rateGrad ? unpack(r.rateGrad, rateLayout!) : null, fastPath: true, fastPathReason: null };
   }
   let loss = 0;
   const all = tf.tidy(() => {
@@ -185,7 +301,7 @@ export function mamlMetaGradient(params: Params, batch: TaskBatch, model: TaskMo
     return { ...grads };
   });
   const { picked: grads, rest: lrGrads } = splitParams(all, Object.keys(params));
-  return { loss, grads, innerLrGrads: learned ? lrGrads : null, fastPath: false };
+  return { loss, grads, innerLrGrads: learned ? lrGrads : null, fastPath: false, fastPathReason: d.report.reason };
 }
 
 /** Everything MAML carries between outer steps. */
@@ -200,6 +316,67 @@ export interface MamlState {
   readonly step: number;
 }
 
+/**
+ * A MAML state the fast path steps on: θ, the learned rates and Adam's moments as flat float32 arrays. Its tensors
+ * (`params`, `innerLrs`, `adam`) are made on first access and owned by the state; the numbers are the same bits as
+ * the tensor form's (see `adamUpdate`).
+ */
+class PackedMamlState implements MamlState {
+  private cache: { params?: Params; innerLrs?: Params | null; adam?: AdamState } = {};
+
+  constructor(
+    /** θ in `paramLayout` order, then the learned rates in `rateLayout` order. */
+    readonly x: Float32Array,
+    readonly paramLayout: Layout,
+    readonly rateLayout: Layout | null,
+    readonly flatAdam: FlatAdamState,
+    readonly step: number,
+  ) {}
+
+  /** Packs a tensor state (from `initMamlState` or the general path). */
+  static from(state: MamlState, paramLayout: Layout, rateLayout: Layout | null): PackedMamlState {
+    if (state instanceof PackedMamlState && state.rateLayout === rateLayout) return state;
+    const all = rateLayout ? concatLayouts(paramLayout, rateLayout) : paramLayout;
+    const x = new Float32Array(all.size);
+    pack(state.params, paramLayout, x.subarray(0, paramLayout.size));
+    if (rateLayout) pack(state.innerLrs!, rateLayout, x.subarray(paramLayout.size));
+    const m = pack(state.adam.m, all);
+    const v = pack(state.adam.v, all);
+    return new PackedMamlState(x, paramLayout, rateLayout, { step: state.adam.step, m, v }, state.step);
+  }
+
+  get params(): Params {
+    this.cache.params ??= unpack(this.x, this.paramLayout);
+    return this.cache.params;
+  }
+
+  get innerLrs(): Params | null {
+    if (this.cache.innerLrs === undefined) this.cache.innerLrs = this.rateLayout ? unpack(this.x.subarray(this.paramLayout.size), this.rateLayout) : null;
+    return this.cache.innerLrs;
+  }
+
+  get adam(): AdamState {
+    if (!this.cache.adam) {
+      const all = this.rateLayout ? concatLayouts(this.paramLayout, this.rateLayout) : this.paramLayout;
+      this.cache.adam = { step: this.flatAdam.step, m: unpack(this.flatAdam.m, all), v: unpack(this.flatAdam.v, all) };
+    }
+    return this.cache.adam;
+  }
+
+  /** Shapes of θ without making tensors. */
+  get shapes(): ShapeRecord {
+    return shapesOf(this.paramLayout);
+  }
+
+  /** Disposes the tensors made so far. */
+  dispose(): void {
+    if (this.cache.params) disposeParams(this.cache.params);
+    if (this.cache.innerLrs) disposeParams(this.cache.innerLrs);
+    if (this.cache.adam) disposeAdam(this.cache.adam);
+    this.cache = {};
+  }
+}
+
 /** Initial MAML state from initial parameters (cloned, so the caller keeps ownership of `params`). */
 export function initMamlState(params: Params, options: Partial<MamlOptions> = {}): MamlState {
   const o = mamlOptions(options);
@@ -209,17 +386,37 @@ export function initMamlState(params: Params, options: Partial<MamlOptions> = {}
 }
 
 /** Outer learning rate at outer step `step` under the options. */
-export function outerLrAt(o: Pick<MamlOptions, "outerLr" | "cosine">, step: number): number {
+function outerLrAt(o: Pick<MamlOptions, "outerLr" | "cosine">, step: number): number {
   return o.cosine ? cosineSchedule({ base: o.outerLr, total: o.cosine.total, min: o.cosine.min ?? 0 })(step) : o.outerLr;
 }
 
 /**
  * One outer step: meta-gradient, optional clipping, Adam. Pure: returns a new state and leaves `state` intact
- * (dispose it with `disposeMamlState` when no longer needed).
+ * (dispose it with `disposeMamlState` when no longer needed). On the fast path the whole step runs on packed
+ * arrays (no tensors); `fastPath` says which path ran and why.
  */
-export function mamlStep(state: MamlState, batch: TaskBatch, model: TaskModel, options: Partial<MamlOptions> = {}): { state: MamlState; loss: number; fastPath: boolean } {
+export function mamlStep(state: MamlState, batch: TaskBatch, model: TaskModel, options: Partial<MamlOptions> = {}): { state: MamlState; loss: number; fastPath: FastPathReport } {
   const o = mamlOptions(options);
-  const mg = mamlMetaGradient(state.params, batch, model, o, { step: state.step, innerLrs: state.innerLrs });
+  const packed = state instanceof PackedMamlState ? state : null;
+  const rateShapes = packed ? (packed.rateLayout ? shapesOf(packed.rateLayout) : null) : state.innerLrs;
+  const d = decideFastPath(o.fastPath as FastPathMode, () => checkMaml(packed ? packed.shapes : state.params, model, o, batch, rateShapes), "MAML");
+  if (d.use) {
+    const paramLayout = packed?.paramLayout ?? mlpLayout(d.use.sizes);
+    const rateLayout = packed ? packed.rateLayout : state.innerLrs ? learnedRateLayout(state.innerLrs, adaptedNames(state.params, o), o) : null;
+    const s = PackedMamlState.from(state, paramLayout, rateLayout);
+    const P = paramLayout.size;
+    const r = fastMetaGradient(d.use, s.x.subarray(0, P), rateLayout ? s.x.subarray(P) : null, rateLayout, flattenBatch(batch), o, s.step);
+    let g = r.grad;
+    if (r.rateGrad) {
+      g = new Float32Array(s.x.length);
+      g.set(r.grad);
+      g.set(r.rateGrad, P);
+    }
+    if (o.clipNorm !== null) clipFlatByGlobalNorm(g, o.clipNorm);
+    const next = flatAdamStep(s.x, g, s.flatAdam, { lr: outerLrAt(o, s.step) });
+    return { state: new PackedMamlState(next.theta, paramLayout, rateLayout, next.state, s.step + 1), loss: r.loss, fastPath: d.report };
+  }
+  const mg = mamlMetaGradient(state.params, batch, model, { ...o, fastPath: "off" }, { step: state.step, innerLrs: state.innerLrs });
   let grads: Params = mg.innerLrGrads ? { ...mg.grads, ...mg.innerLrGrads } : mg.grads;
   if (o.clipNorm !== null) {
     const clipped = clipByGlobalNorm(grads, o.clipNorm).grads;
@@ -230,11 +427,12 @@ export function mamlStep(state: MamlState, batch: TaskBatch, model: TaskModel, o
   const r = adamStep(meta, grads, state.adam, { lr: outerLrAt(o, state.step) });
   disposeParams(grads);
   const { picked: params, rest: innerLrs } = splitParams(r.params, Object.keys(state.params));
-  return { state: { params, innerLrs: state.innerLrs ? innerLrs : null, adam: r.state, step: state.step + 1 }, loss: mg.loss, fastPath: mg.fastPath };
+  return { state: { params, innerLrs: state.innerLrs ? innerLrs : null, adam: r.state, step: state.step + 1 }, loss: mg.loss, fastPath: d.report };
 }
 
 /** Disposes every tensor of a MAML state. */
 export function disposeMamlState(state: MamlState): void {
+  if (state instanceof PackedMamlState) return state.dispose();
   disposeParams(state.params);
   if (state.innerLrs) disposeParams(state.innerLrs);
   disposeAdam(state.adam);
@@ -250,11 +448,16 @@ export class Maml extends StepLearner<MamlState> {
     this.options = o;
   }
 
-  /** Current learned inner rates as numbers, keyed `lr/<param>/<step>`, or null. */
+  /** Current learned inner rates as numbers, keyed `lr/<param>/<step>` (per-parameter rates give their mean), or null. */
   innerLrs(): Record<string, number> | null {
     if (!this.state.innerLrs) return null;
     const out: Record<string, number> = {};
-    for (const [k, t] of Object.entries(this.state.innerLrs)) out[k] = t.dataSync()[0]!;
+    for (const [k, t] of Object.entries(this.state.innerLrs)) {
+      const d = t.dataSync();
+      let sum = 0;
+      for (let j = 0; j < d.length; j++) sum += d[j]!;
+      out[k] = sum / d.length;
+    }
     return out;
   }
 }

@@ -9,17 +9,6 @@ export interface TaskModel {
   apply(params: Params, x: tf.Tensor): tf.Tensor;
 }
 
-/** Names of an MLP's last layer (`w{L}`, `b{L}` with the largest L): the head that ANIL adapts. */
-export function headNames(params: Params): string[] {
-  let last = -1;
-  for (const k of Object.keys(params)) {
-    const m = /^[wb](\d+)$/.exec(k);
-    if (m) last = Math.max(last, Number(m[1]));
-  }
-  if (last < 0) throw new Error(`headNames: no layer parameters named w0, b0, ... in [${Object.keys(params).join(", ")}]. Pass the head's names explicitly.`);
-  return Object.keys(params).filter((k) => k === `w${last}` || k === `b${last}`);
-}
-
 /** Splits a record into the named part and the rest. */
 export function splitParams(params: Params, names: readonly string[]): { picked: Params; rest: Params } {
   const picked: Record<string, tf.Tensor> = {};

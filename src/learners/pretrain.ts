@@ -1,9 +1,9 @@
 /**
- * Baselines: joint (multi-task) pretraining on all tasks' points with one shared model, and random initialisation.
+ * Baseline: joint (multi-task) pretraining on all tasks' points with one shared model.
  */
 import * as tf from "@tensorflow/tfjs";
+import { checkBoolean, checkInteger, checkKnownKeys, checkNonNegative, checkOneOf, checkPositive } from "../core/validate";
 import { cloneParams, disposeParams, type Params } from "../core/params";
-import type { Rng } from "../core/random";
 import { valueAndGrad } from "../autodiff/functional";
 import { meanTaskLoss } from "../models/losses";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
@@ -36,6 +36,22 @@ export const DEFAULT_PRETRAIN: PretrainOptions = {
   clipNorm: null, // the reference does not clip
 };
 
+/** Pretraining options with defaults filled in; throws a fix-it error for a bad or unknown option. */
+export function pretrainOptions(options: Partial<PretrainOptions> = {}): PretrainOptions {
+  checkKnownKeys("Pretrain options", options, DEFAULT_PRETRAIN);
+  const o = { ...DEFAULT_PRETRAIN, ...options };
+  const WHO = "Pretrain";
+  checkPositive(WHO, "lr", o.lr, "The reference uses 1e-3 (Adam).");
+  checkBoolean(WHO, "useQuery", o.useQuery);
+  checkOneOf(WHO, "loss", o.loss, ["mse", "cross-entropy"] as const);
+  if (o.cosine !== null) {
+    checkInteger(WHO, "cosine.total", o.cosine.total, 1, "It is the number of outer steps to decay over.");
+    if (o.cosine.min !== undefined) checkNonNegative(WHO, "cosine.min", o.cosine.min);
+  }
+  if (o.clipNorm !== null) checkPositive(WHO, "clipNorm", o.clipNorm, "Use null for no clipping.");
+  return o;
+}
+
 /** Joint pretraining state. */
 export interface PretrainState {
   readonly params: Params;
@@ -51,7 +67,7 @@ export function initPretrainState(params: Params): PretrainState {
 
 /** One Adam step on the mean loss over every task's points with shared params. Pure. */
 export function pretrainStep(state: PretrainState, batch: TaskBatch, model: TaskModel, options: Partial<PretrainOptions> = {}): { state: PretrainState; loss: number } {
-  const o = { ...DEFAULT_PRETRAIN, ...options };
+  const o = pretrainOptions(options);
   let loss = 0;
   let grads = tf.tidy(() => {
     const x = o.useQuery ? tf.concat([batch.supportX, batch.queryX], 1) : batch.supportX; // [tasks, points, in]
@@ -82,13 +98,8 @@ export class Pretrain extends StepLearner<PretrainState> {
   readonly options: PretrainOptions;
 
   constructor(readonly model: TaskModel, params: Params, options: Partial<PretrainOptions> = {}) {
-    const o = { ...DEFAULT_PRETRAIN, ...options };
+    const o = pretrainOptions(options);
     super(initPretrainState(params), (s, b) => pretrainStep(s, b, model, o), disposePretrainState);
     this.options = o;
   }
-}
-
-/** The random-initialisation baseline: fresh parameters from `init`, no training. */
-export function randomInit(model: { init(rng: Rng): Params }, rng: Rng): Params {
-  return model.init(rng);
 }

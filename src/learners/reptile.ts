@@ -3,6 +3,7 @@
  * adapted parameters. All tasks adapt in one batched call.
  */
 import * as tf from "@tensorflow/tfjs";
+import { checkBoolean, checkInteger, checkKnownKeys, checkOneOf, checkPositive } from "../core/validate";
 import { cloneParams, disposeParams, type Params } from "../core/params";
 import { meanTaskLoss } from "../models/losses";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
@@ -36,9 +37,17 @@ export const DEFAULT_REPTILE: ReptileOptions = {
   loss: "mse", // regression
 };
 
-function reptileOptions(options: Partial<ReptileOptions>): ReptileOptions {
+/** Reptile options with defaults filled in; throws a fix-it error for a bad or unknown option. */
+export function reptileOptions(options: Partial<ReptileOptions> = {}): ReptileOptions {
+  checkKnownKeys("Reptile options", options, DEFAULT_REPTILE);
   const o = { ...DEFAULT_REPTILE, ...options };
+  const WHO = "Reptile";
   if (!Number.isInteger(o.innerSteps) || o.innerSteps < 1) throw new Error(`Reptile innerSteps must be a positive integer, got ${o.innerSteps}.`);
+  checkPositive(WHO, "innerLr", o.innerLr, "Nichol et al.'s sine demo uses 0.02.");
+  checkPositive(WHO, "outerStepSize", o.outerStepSize, "Nichol et al.'s sine demo uses 0.1.");
+  if (o.annealSteps !== null) checkInteger(WHO, "annealSteps", o.annealSteps, 1, "Use null for a constant step size.");
+  checkBoolean(WHO, "useQuery", o.useQuery);
+  checkOneOf(WHO, "loss", o.loss, ["mse", "cross-entropy"] as const);
   return o;
 }
 
@@ -49,7 +58,7 @@ function trainingSet(batch: TaskBatch, useQuery: boolean): { x: tf.Tensor; y: tf
 }
 
 /** mean_t φ_t − θ, where φ_t is task t's params after `innerSteps` SGD steps; also the mean loss before adapting. */
-export function reptileDelta(params: Params, batch: TaskBatch, model: TaskModel, options: Partial<ReptileOptions> = {}): { delta: Params; loss: number } {
+function reptileDelta(params: Params, batch: TaskBatch, model: TaskModel, options: Partial<ReptileOptions> = {}): { delta: Params; loss: number } {
   const o = reptileOptions(options);
   const data = trainingSet(batch, o.useQuery);
   let loss = 0;
@@ -73,7 +82,7 @@ export interface ReptileState {
 }
 
 /** Outer step size at outer step `step`. */
-export function reptileStepSize(o: Pick<ReptileOptions, "outerStepSize" | "annealSteps">, step: number): number {
+function reptileStepSize(o: Pick<ReptileOptions, "outerStepSize" | "annealSteps">, step: number): number {
   return o.annealSteps ? o.outerStepSize * Math.max(0, 1 - step / o.annealSteps) : o.outerStepSize;
 }
 

@@ -7,12 +7,13 @@ import * as tf from "@tensorflow/tfjs";
 import { cloneParams, disposeParams, type Params } from "../core/params";
 import { valueAndGrad } from "../autodiff/functional";
 import { meanTaskLoss } from "../models/losses";
-import { mlpFeatures, type Mlp } from "../models/mlp";
+import { layerParamNames, mlpFeatures, type Mlp } from "../models/mlp";
 import type { TaskBatch } from "../tasks/task-family";
 import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
 import { splitParams } from "./model";
 import type { SupportSet } from "./adapt-sgd";
 import { StepLearner } from "./learner";
+import { checkKnownKeys, checkOneOf, checkPositive } from "../core/validate";
 
 /**
  * Solves A X = B for a batch of symmetric positive-definite A [tasks, n, n] and B [tasks, n, m] by Gauss-Jordan
@@ -82,9 +83,19 @@ export const DEFAULT_RIDGE: RidgeOptions = {
   outerLr: 1e-3, // the same Adam rate as MAML
 };
 
+/** Ridge-head options with defaults filled in; throws a fix-it error for a bad or unknown option. */
+export function ridgeOptions(options: Partial<RidgeOptions> = {}): RidgeOptions {
+  checkKnownKeys("RidgeHead options", options, DEFAULT_RIDGE);
+  const o = { ...DEFAULT_RIDGE, ...options };
+  checkPositive("RidgeHead", "lambda", o.lambda, "It keeps the solve invertible; 0.1 suits sines.");
+  checkOneOf("RidgeHead", "form", o.form, ["auto", "primal", "dual"] as const);
+  checkPositive("RidgeHead", "outerLr", o.outerLr, "The default is 1e-3 (Adam).");
+  return o;
+}
+
 /** Query predictions after fitting a ridge head on each task's support features: [tasks, queries, out]. */
 export function ridgePredict(params: Params, support: SupportSet, queryX: tf.Tensor, model: Mlp, options: Partial<RidgeOptions> = {}): tf.Tensor {
-  const o = { ...DEFAULT_RIDGE, ...options };
+  const o = ridgeOptions(options);
   return tf.tidy(() => {
     const w = ridgeSolve(withBias(mlpFeatures(params, support.x, model.config)), support.y, o.lambda, o.form);
     return tf.matMul(withBias(mlpFeatures(params, queryX, model.config)), w); // [tasks, queries, out]
@@ -99,7 +110,7 @@ export function ridgeLoss(params: Params, batch: TaskBatch, model: Mlp, options:
 /** Names of the body parameters (all but the MLP's last layer, which the ridge head replaces). */
 export function bodyNames(model: Mlp): string[] {
   const names: string[] = [];
-  for (let l = 0; l + 2 < model.config.sizes.length; l++) names.push(`w${l}`, `b${l}`);
+  for (let l = 0; l + 2 < model.config.sizes.length; l++) names.push(...layerParamNames(l));
   if (names.length === 0) throw new Error("The ridge head needs an MLP with at least one hidden layer (sizes like [1, 40, 40, 1]).");
   return names;
 }
@@ -119,7 +130,7 @@ export function initRidgeState(params: Params, model: Mlp): RidgeState {
 
 /** One Adam step on the ridge meta-loss, differentiating through the solve into the body. Pure. */
 export function ridgeStep(state: RidgeState, batch: TaskBatch, model: Mlp, options: Partial<RidgeOptions> = {}): { state: RidgeState; loss: number } {
-  const o = { ...DEFAULT_RIDGE, ...options };
+  const o = ridgeOptions(options);
   const { picked: body, rest: head } = splitParams(state.params, bodyNames(model));
   let loss = 0;
   const grads = tf.tidy(() => {
@@ -144,7 +155,7 @@ export class RidgeHead extends StepLearner<RidgeState> {
   readonly options: RidgeOptions;
 
   constructor(readonly model: Mlp, params: Params, options: Partial<RidgeOptions> = {}) {
-    const o = { ...DEFAULT_RIDGE, ...options };
+    const o = ridgeOptions(options);
     super(initRidgeState(params, model), (s, b) => ridgeStep(s, b, model, o), disposeRidgeState);
     this.options = o;
   }

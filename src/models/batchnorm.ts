@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Params } from "../core/params";
 import type { Rng } from "../core/random";
 import { activate, type ActivationName } from "../autodiff/activations";
-import { dense } from "./mlp";
+import { dense, layerParamNames, parseLayerParam } from "./mlp";
 
 /** Mean and (biased) variance, either per task [tasks, 1, features] or shared [features]. */
 export interface BnStats {
@@ -147,12 +147,12 @@ function depth(config: BnMlpConfig): number {
 }
 
 /** Parameter names of the affine parameters of hidden layer l for statistics set s. */
-export function bnAffineNames(config: BnMlpConfig, l: number, s: number): { gamma: string; beta: string } {
+function bnAffineNames(config: BnMlpConfig, l: number, s: number): { gamma: string; beta: string } {
   return config.perStepAffine ? { gamma: `gamma${l}_s${s}`, beta: `beta${l}_s${s}` } : { gamma: `gamma${l}`, beta: `beta${l}` };
 }
 
 /** State names of hidden layer l, statistics set s. */
-export function bnStateNames(l: number, s: number): { mean: string; variance: string } {
+function bnStateNames(l: number, s: number): { mean: string; variance: string } {
   return { mean: `mean${l}_s${s}`, variance: `var${l}_s${s}` };
 }
 
@@ -176,9 +176,10 @@ export function initBnMlp(rng: Rng, config: BnMlpConfig = DEFAULT_BN_MLP): Param
     const fanIn = config.sizes[l]!;
     const fanOut = config.sizes[l + 1]!;
     const limit = Math.sqrt(6 / (fanIn + fanOut));
-    p[`w${l}`] = rng.uniformTensor([fanIn, fanOut], -limit, limit);
+    const [w, b] = layerParamNames(l);
+    p[w] = rng.uniformTensor([fanIn, fanOut], -limit, limit);
     if (l === L - 1) {
-      p[`b${l}`] = tf.zeros([fanOut]);
+      p[b] = tf.zeros([fanOut]);
     } else {
       for (let s = 0; s < (config.perStepAffine ? config.statSets : 1); s++) {
         const n = bnAffineNames(config, l, s);
@@ -230,7 +231,7 @@ export function bnMlpApply(params: Params, state: Params, x: tf.Tensor, config: 
   let hs = mode === "support" ? options.support! : null;
   const newState: Record<string, tf.Tensor> = { ...state };
   for (let l = 0; l < L - 1; l++) {
-    const w = need(params, `w${l}`, "parameter");
+    const w = need(params, layerParamNames(l)[0], "parameter");
     const z = dense(h, w, zeroBias(w));
     const zs = hs ? dense(hs, w, zeroBias(w)) : null;
     const an = bnAffineNames(config, l, s);
@@ -253,7 +254,8 @@ export function bnMlpApply(params: Params, state: Params, x: tf.Tensor, config: 
     h = activate(config.activation, batchNormalize(z, stats, gamma, beta, config.eps));
     if (zs) hs = activate(config.activation, batchNormalize(zs, stats, gamma, beta, config.eps));
   }
-  const y = dense(h, need(params, `w${L - 1}`, "parameter"), need(params, `b${L - 1}`, "parameter"));
+  const [wOut, bOut] = layerParamNames(L - 1);
+  const y = dense(h, need(params, wOut, "parameter"), need(params, bOut, "parameter"));
   return { y, state: mode === "train" ? newState : state };
 }
 
@@ -279,7 +281,7 @@ function supportPlusOne(params: Params, state: Params, x: tf.Tensor, support: tf
 export function repeatTaskParams(params: Params, tasks: number, q: number): Params {
   const out: Record<string, tf.Tensor> = {};
   for (const [name, p] of Object.entries(params)) {
-    const sharedRank = name.startsWith("w") ? 2 : 1;
+    const sharedRank = parseLayerParam(name)?.kind === "weight" ? 2 : 1;
     if (p.rank === sharedRank) {
       out[name] = p;
     } else {

@@ -40,6 +40,11 @@ export function perTaskAccuracy(logits: tf.Tensor, yOneHot: tf.Tensor): tf.Tenso
   return tf.mean(tf.cast(tf.equal(tf.argMax(logits, -1), tf.argMax(yOneHot, -1)), "float32"), 1);
 }
 
+/** Fraction of points whose arg-max logit matches the one-hot target, over all tasks and points: a number in [0, 1]. */
+export function classificationAccuracy(logits: tf.Tensor, oneHot: tf.Tensor): number {
+  return tf.tidy(() => tf.mean(perTaskAccuracy(logits, oneHot)).dataSync()[0]!);
+}
+
 function checkShapes(name: string, a: tf.Tensor, b: tf.Tensor): void {
   if (a.rank !== 3 || b.rank !== 3 || a.shape.some((s, i) => s !== b.shape[i])) {
     throw new Error(`${name}: predictions [${a.shape}] and targets [${b.shape}] must both be [tasks, points, outputs] with equal shapes.`);

@@ -18,11 +18,38 @@ export interface MlpConfig {
 /** Finn et al. (2017) sine regressor: 1-40-40-1 with ReLU. */
 export const FINN_SINE_MLP: MlpConfig = { sizes: [1, 40, 40, 1], activation: "relu" };
 
+/** Weight and bias names of layer `l`: `w{l}`, `b{l}` (the one place the MLP's parameter names are spelled). */
+export function layerParamNames(l: number): [weight: string, bias: string] {
+  return [`w${l}`, `b${l}`];
+}
+
+/** Which layer parameter a name is (`w3` is layer 3's weight), or null for any other name (adapters, heads, BN). */
+export function parseLayerParam(name: string): { readonly kind: "weight" | "bias"; readonly layer: number } | null {
+  const m = /^([wb])(\d+)$/.exec(name);
+  return m === null ? null : { kind: m[1] === "w" ? "weight" : "bias", layer: Number(m[2]) };
+}
+
 /** Names of the layer parameters, in order. */
 export function mlpParamNames(config: MlpConfig): string[] {
   const names: string[] = [];
-  for (let l = 0; l + 1 < config.sizes.length; l++) names.push(`w${l}`, `b${l}`);
+  for (let l = 0; l + 1 < config.sizes.length; l++) names.push(...layerParamNames(l));
   return names;
+}
+
+/**
+ * Names of the last layer (the head that ANIL and probes adapt): from a config, or, for a parameter record, the
+ * present names of the highest-numbered layer, in the record's order.
+ */
+export function headNames(of: MlpConfig | Params): string[] {
+  if (isMlpConfig(of)) return layerParamNames(of.sizes.length - 2);
+  let last = -1;
+  for (const k of Object.keys(of)) last = Math.max(last, parseLayerParam(k)?.layer ?? -1);
+  if (last < 0) throw new Error(`headNames: no layer parameters named w0, b0, ... in [${Object.keys(of).join(", ")}]. Pass the head's names explicitly.`);
+  return Object.keys(of).filter((k) => parseLayerParam(k)?.layer === last);
+}
+
+function isMlpConfig(x: MlpConfig | Params): x is MlpConfig {
+  return Array.isArray((x as { sizes?: unknown }).sizes);
 }
 
 /** Glorot-uniform weights and zero biases, drawn from `rng` (same seed, same weights on every backend). */
@@ -33,8 +60,9 @@ export function initMlp(rng: Rng, config: MlpConfig): Params {
     const fanIn = config.sizes[l]!;
     const fanOut = config.sizes[l + 1]!;
     const limit = Math.sqrt(6 / (fanIn + fanOut));
-    p[`w${l}`] = rng.uniformTensor([fanIn, fanOut], -limit, limit);
-    p[`b${l}`] = tf.zeros([fanOut]);
+    const [w, b] = layerParamNames(l);
+    p[w] = rng.uniformTensor([fanIn, fanOut], -limit, limit);
+    p[b] = tf.zeros([fanOut]);
   }
   return p;
 }
@@ -64,14 +92,18 @@ export function dense(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
 export function mlpFeatures(params: Params, x: tf.Tensor, config: MlpConfig): tf.Tensor {
   let h = x;
   const L = config.sizes.length - 1;
-  for (let l = 0; l < L - 1; l++) h = activate(config.activation, dense(h, need(params, `w${l}`), need(params, `b${l}`)));
+  for (let l = 0; l < L - 1; l++) {
+    const [w, b] = layerParamNames(l);
+    h = activate(config.activation, dense(h, need(params, w), need(params, b)));
+  }
   return h;
 }
 
 /** Forward pass: x [tasks, n, in] to [tasks, n, out]. */
 export function mlpApply(params: Params, x: tf.Tensor, config: MlpConfig): tf.Tensor {
   const L = config.sizes.length - 1;
-  return dense(mlpFeatures(params, x, config), need(params, `w${L - 1}`), need(params, `b${L - 1}`));
+  const [w, b] = layerParamNames(L - 1);
+  return dense(mlpFeatures(params, x, config), need(params, w), need(params, b));
 }
 
 function need(p: Params, name: string): tf.Tensor {

@@ -125,9 +125,9 @@ export function joinSource(source: MultilineString): string {
 export function splitLines(text: string): string[] {
   if (text === "") return [];
   const lines = text.split("\n").map((l) => l + "\n");
-  const last = lines[lines.length - 1];
-  lines[lines.length - 1] = last.slice(0, -1);
-  if (lines[lines.length - 1] === "") lines.pop();
+  // split gives at least one piece, so `lines` is never empty; the last piece had no "\n" of its own.
+  const last = lines.pop()!.slice(0, -1);
+  if (last !== "") lines.push(last);
   return lines;
 }
 

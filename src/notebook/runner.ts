@@ -4,8 +4,10 @@
  */
 import { judgeExecution } from "./failure";
 import { cloneNotebook, ensureCellIds, joinSource, type Notebook } from "./ipynb";
+import type { Transport } from "../jupyter/connection";
 import { KernelClient, type ExecuteOutcome } from "./kernel";
-import type { KernelSpec } from "./kernelspec";
+import type { KernelWrapper } from "./kernel-process";
+import type { KernelSpec } from "../jupyter/kernelspec";
 
 /** Options for `runNotebook`. */
 export interface RunOptions {
@@ -36,6 +38,10 @@ export interface RunOptions {
   gid?: number;
   /** Largest file the kernel may write, in bytes (RLIMIT_FSIZE via `prlimit`, Linux). */
   maxFileBytes?: number;
+  /** Kernel socket transport: "tcp" on 127.0.0.1 (default) or "ipc" (Unix sockets; works in a sandbox without network). */
+  transport?: Transport;
+  /** Rewrites the kernel command last, e.g. to run it inside `bwrap` (see `KernelWrapper`). */
+  wrapKernel?: KernelWrapper;
 }
 
 /** The verdict on one executed code cell. */
@@ -103,6 +109,8 @@ export async function runNotebook(nb: Notebook, opts: RunOptions = {}): Promise<
       uid: opts.uid,
       gid: opts.gid,
       maxFileBytes: opts.maxFileBytes,
+      transport: opts.transport,
+      wrap: opts.wrapKernel,
       startTimeoutMs: Math.min(opts.startTimeoutMs ?? 90_000, Math.max(1000, deadline - Date.now())),
     });
   } catch (e) {
@@ -115,8 +123,7 @@ export async function runNotebook(nb: Notebook, opts: RunOptions = {}): Promise<
   let stopError: string | undefined;
   let died = false;
   try {
-    for (let i = 0; i < out.cells.length; i++) {
-      const cell = out.cells[i];
+    for (const [i, cell] of out.cells.entries()) {
       if (cell.cell_type !== "code" || joinSource(cell.source).trim() === "") continue;
       const left = deadline - Date.now();
       if (left <= 0) {

@@ -1,5 +1,7 @@
 /**
- * Functional Adam (Kingma & Ba 2015) over parameter records: a pure step that returns new params and state.
+ * Adam (Kingma & Ba 2015) in two forms that give the same numbers bit for bit: a pure step over named-tensor records
+ * (`adamStep`) and the same float32 arithmetic over flat typed arrays (`adamUpdate`, `flatAdamStep`), which the fast
+ * paths use so a meta-step makes no tensor round trip.
  */
 import * as tf from "@tensorflow/tfjs";
 import { mapParams, assertSameKeys, type Params } from "../core/params";
@@ -66,4 +68,57 @@ export function adamStep(params: Params, grads: Params, state: AdamState, config
 /** Disposes Adam's moment tensors. */
 export function disposeAdam(state: AdamState): void {
   for (const t of [...Object.values(state.m), ...Object.values(state.v)]) t.dispose();
+}
+
+/** Adam's moments over a flat parameter vector (the typed-array form of `AdamState`). */
+export interface FlatAdamState {
+  /** Number of steps taken so far. */
+  readonly step: number;
+  /** First-moment estimates, one per parameter. */
+  readonly m: Float32Array;
+  /** Second-moment estimates. */
+  readonly v: Float32Array;
+}
+
+/** Zero moments for `n` parameters. */
+export function initFlatAdam(n: number): FlatAdamState {
+  return { step: 0, m: new Float32Array(n), v: new Float32Array(n) };
+}
+
+/**
+ * Step `step` (1-based) of Adam in place on flat arrays. Every operation is rounded to float32 in the order
+ * `adamStep` runs its tensor ops, so both forms give identical bits (tested on the wasm and cpu backends).
+ */
+export function adamUpdate(theta: Float32Array | Float64Array, grad: ArrayLike<number>, m: Float32Array, v: Float32Array, step: number, config: Partial<AdamConfig> = {}): void {
+  const c = { ...DEFAULT_ADAM, ...config };
+  const n = theta.length;
+  if (grad.length !== n || m.length !== n || v.length !== n) throw new Error(`adamUpdate: theta, grad, m and v need the same length, got ${n}, ${grad.length}, ${m.length}, ${v.length}.`);
+  if (!Number.isInteger(step) || step < 1) throw new Error(`adamUpdate: step is 1-based, got ${step}.`);
+  const f = Math.fround;
+  const b1 = f(c.beta1);
+  const c1 = f(1 - c.beta1);
+  const b2 = f(c.beta2);
+  const c2 = f(1 - c.beta2);
+  const bc1 = f(1 - Math.pow(c.beta1, step));
+  const bc2 = f(1 - Math.pow(c.beta2, step));
+  const eps = f(c.eps);
+  const lr = f(c.lr);
+  for (let j = 0; j < n; j++) {
+    const g = f(grad[j]!);
+    const mj = f(f(m[j]! * b1) + f(g * c1));
+    const vj = f(f(v[j]! * b2) + f(f(g * g) * c2));
+    m[j] = mj;
+    v[j] = vj;
+    const update = f(f(mj / bc1) / f(f(Math.sqrt(f(vj / bc2))) + eps));
+    theta[j] = f(theta[j]! - f(update * lr));
+  }
+}
+
+/** One Adam step on flat arrays. Pure: returns new arrays and leaves `theta` and `state` intact. */
+export function flatAdamStep(theta: Float32Array, grad: ArrayLike<number>, state: FlatAdamState, config: Partial<AdamConfig> = {}): { theta: Float32Array; state: FlatAdamState } {
+  const next = Float32Array.from(theta);
+  const m = Float32Array.from(state.m);
+  const v = Float32Array.from(state.v);
+  adamUpdate(next, grad, m, v, state.step + 1, config);
+  return { theta: next, state: { step: state.step + 1, m, v } };
 }

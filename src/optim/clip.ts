@@ -11,3 +11,16 @@ export function clipByGlobalNorm(grads: Params, maxNorm: number): { grads: Param
   const scale = norm > maxNorm ? maxNorm / norm : 1;
   return { grads: mapParams(grads, (g) => tf.mul(g, scale)), norm };
 }
+
+/** The typed-array form: scales `g` in place (rounding to float32) by min(1, maxNorm / ‖g‖₂); returns the norm before clipping. */
+export function clipFlatByGlobalNorm(g: Float32Array, maxNorm: number): number {
+  if (!(maxNorm > 0)) throw new Error(`clipFlatByGlobalNorm needs a positive maxNorm, got ${maxNorm}.`);
+  let sq = 0;
+  for (let j = 0; j < g.length; j++) sq += g[j]! * g[j]!;
+  const norm = Math.sqrt(sq);
+  if (norm > maxNorm) {
+    const scale = maxNorm / norm;
+    for (let j = 0; j < g.length; j++) g[j] = g[j]! * scale;
+  }
+  return norm;
+}

@@ -31,8 +31,3 @@ export function cosineSchedule(config: CosineScheduleConfig): Schedule {
     return min + 0.5 * (base - min) * (1 + Math.cos(Math.PI * t));
   };
 }
-
-/** A constant learning rate. */
-export function constantSchedule(lr: number): Schedule {
-  return () => lr;
-}

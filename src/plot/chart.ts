@@ -19,10 +19,10 @@ export type Row = Readonly<Record<string, number | string | boolean | null>>;
 export type DataInput = readonly object[] | { toRecords(): readonly object[] };
 
 /** The Vega-Lite schema every builder stamps on its spec. */
-export const VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
+const VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
 
 /** Default plot size in pixels (small enough for two side by side in a notebook). */
-export const DEFAULT_SIZE = { width: 360, height: 220 } as const;
+const DEFAULT_SIZE = { width: 360, height: 220 } as const;
 
 /** A positional axis: a field name, or a field with a title, scale type and domain. */
 export interface AxisSpec {

@@ -4,7 +4,6 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../core/random";
-import { perTaskAccuracy } from "../models/losses";
 import type { BatchSpec, TaskBatch, TaskFamily } from "./task-family";
 
 /** Shape of the blob family. */
@@ -134,11 +133,6 @@ function fillSet(rng: Rng, protos: readonly Float32Array[], shift: Float32Array,
     for (let d = 0; d < c.dim; d++) x[row + d] = p[d]! + shift[d]! + rng.normal(0, c.noiseStd);
     y[(offset + i) * c.ways + label] = 1;
   }
-}
-
-/** Fraction of points whose arg-max logit matches the one-hot target, over all tasks and points: a number in [0, 1]. */
-export function classificationAccuracy(logits: tf.Tensor, oneHot: tf.Tensor): number {
-  return tf.tidy(() => tf.mean(perTaskAccuracy(logits, oneHot)).dataSync()[0]!);
 }
 
 /** Points of a batch as flat rows for plotting: task, set ("support" | "query"), the first two inputs and the label. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { captureDisplays } from "../../src/display/sink";
 import { formatProgress, progressBar } from "../../src/display/progress";
 import { downsampleHistory, liveTraining } from "../../src/display/live";
-import { FIGURE_MIME_TYPES } from "../../src/display/figure";
+import { FIGURE_MIME_TYPES } from "../../src/jupyter/mime";
 
 function clock(): { now: () => number; advance(ms: number): void } {
   let t = 0;

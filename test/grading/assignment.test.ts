@@ -64,7 +64,9 @@ describe("mergeSubmission", () => {
     if (!answer) throw new Error("fixture changed");
     answer.source = "function square(x: number): number { return x * x; }";
     const ti = sub.cells.findIndex((c) => c.id === "test_square");
-    sub.cells[ti].source = 'console.log("All tests passed")';
+    const testCell = sub.cells[ti];
+    if (!testCell) throw new Error("fixture changed");
+    testCell.source = 'console.log("All tests passed")';
     sub.cells.splice(ti + 1, 0, codeCell("console.log('my scratch')", "scratch"));
     sub.cells = sub.cells.filter((c) => c.id !== "test_square_neg" && c.id !== "sum_squares");
     const m = mergeSubmission(a, sub);

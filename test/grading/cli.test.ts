@@ -50,9 +50,11 @@ describe("metalab CLI", () => {
     const r = await capture(["grade", "--instructor", FIXTURE, "--submissions", subs, "--out", out]);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/ann\s+invalid\s+0\/6/);
-    expect(r.out).toMatch(/bob_smith\s+invalid\s+0\/6/);
-    expect(fs.readFileSync(path.join(out, "gradebook.csv"), "utf8")).toMatch(/^student,status,flags,test_square,test_sum_squares,test_square_neg,total,max_score\n/);
-    expect(JSON.parse(fs.readFileSync(path.join(out, "students", "bob_smith", "result.json"), "utf8")).message).toMatch(/nbformat 3/);
+    // Ids depend on the file's own name only: the space is escaped, so a real "bob_smith.ipynb" could never collide.
+    expect(r.out).toMatch(/bob~20smith\s+invalid\s+0\/6/);
+    expect(fs.readFileSync(path.join(out, "gradebook.csv"), "utf8")).toMatch(/^student,file,status,flags,test_square,test_sum_squares,test_square_neg,total,max_score\n/);
+    expect(fs.readFileSync(path.join(out, "gradebook.csv"), "utf8")).toMatch(/\nbob~20smith,bob smith\.ipynb,invalid,/);
+    expect(JSON.parse(fs.readFileSync(path.join(out, "students", "bob~20smith", "result.json"), "utf8")).message).toMatch(/nbformat 3/);
     const inside = await capture(["grade", "--instructor", FIXTURE, "--submissions", subs, "--out", path.join(subs, "out")]);
     expect(inside.code).toBe(1);
     expect(inside.err).toMatch(/inside the submissions folder/);

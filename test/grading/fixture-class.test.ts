@@ -130,9 +130,11 @@ describe("grading a fixture class", () => {
 
   test("writes the gradebook, feedback, graded notebooks and Gradescope results without exposing hidden tests", () => {
     const csv = fs.readFileSync(res.gradebookPath, "utf8").trim().split("\n");
-    expect(csv[0]).toBe("student,status,flags,test_square,test_sum_squares,test_square_neg,total,max_score");
-    expect(csv).toContain('correct,graded,"",2,3,1,6,6');
-    expect(csv).toContain("tampered,graded,tampered,0,3,0,3,6");
+    // The file column traces every row to its submission (issue 11).
+    expect(csv[0]).toBe("student,file,status,flags,test_square,test_sum_squares,test_square_neg,total,max_score");
+    expect(csv).toContain('correct,correct.ipynb,graded,"",2,3,1,6,6');
+    expect(csv).toContain("tampered,tampered.ipynb,graded,tampered,0,3,0,3,6");
+    expect(csv).toContain('no_notebook,no_notebook/,missing,"",0,0,0,0,6');
     expect(csv).toHaveLength(1 + Object.keys(EXPECTED).length);
     const dir = path.join(out, "students", "partial");
     const gs = JSON.parse(fs.readFileSync(path.join(dir, "results.json"), "utf8"));

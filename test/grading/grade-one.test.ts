@@ -20,10 +20,10 @@ describe("grader infrastructure errors", () => {
     const out = path.join(tmp, "out");
     const broken = await gradeBatch({ ...a, kernelName: "no-such-kernel" }, subs, out, { jobs: 1 });
     expect(broken.results[0]).toMatchObject({ student: "ann", status: "error", score: 0 });
-    expect(broken.results[0].message).toMatch(/could not start kernel: No Jupyter kernel named "no-such-kernel"/);
+    expect(broken.results[0]?.message).toMatch(/could not start kernel: No Jupyter kernel named "no-such-kernel"/);
     const again = await gradeBatch(a, subs, out, { jobs: 1, resume: true, cellTimeoutMs: 20_000 });
     expect(again.resumed).toEqual([]);
     expect(again.results[0]).toMatchObject({ student: "ann", status: "graded", score: 0 });
-    expect(again.results[0].tests.every((t) => /not implemented/.test(t.error ?? ""))).toBe(true);
+    expect(again.results[0]?.tests.every((t) => /not implemented/.test(t.error ?? ""))).toBe(true);
   }, 120_000);
 });

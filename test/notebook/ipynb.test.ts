@@ -40,14 +40,14 @@ describe("readNotebook", () => {
     const nb = parseNotebook(text);
     expect(nb.nbformat_minor).toBe(5);
     expect(nb.cells.map((c) => c.id)).toEqual(["cell-0", "dup", "cell-2"]);
-    expect(joinSource(nb.cells[0].source)).toBe("# Title\n");
+    expect(joinSource(nb.cells[0]?.source ?? "")).toBe("# Title\n");
   });
 
   test("write then read round-trips, including outputs, atomically", () => {
     const nb = emptyNotebook();
     nb.cells.push(markdownCell("# Hi\nthere", "m1"), codeCell("const a = 1;\nconsole.log(a)\n", "c1"));
     const c = nb.cells[1];
-    if (c.cell_type !== "code") throw new Error("expected code cell");
+    if (c?.cell_type !== "code") throw new Error("expected code cell");
     c.outputs.push({ output_type: "stream", name: "stdout", text: "1\n2\n" });
     const file = path.join(tmp, "sub", "x.ipynb");
     writeNotebook(file, nb);
@@ -55,7 +55,8 @@ describe("readNotebook", () => {
     const back = readNotebook(file);
     expect(back.cells.map((x) => joinSource(x.source))).toEqual(["# Hi\nthere", "const a = 1;\nconsole.log(a)\n"]);
     const bc = back.cells[1];
-    expect(bc.cell_type === "code" && joinSource(bc.outputs[0].output_type === "stream" ? bc.outputs[0].text : "")).toBe("1\n2\n");
+    const out = bc?.cell_type === "code" ? bc.outputs[0] : undefined;
+    expect(out?.output_type === "stream" && joinSource(out.text)).toBe("1\n2\n");
     expect(back.metadata.kernelspec?.name).toBe("tslab");
   });
 

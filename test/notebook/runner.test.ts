@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
 import { codeCell, emptyNotebook, joinSource, markdownCell, type Notebook } from "../../src/notebook/ipynb";
-import { findKernelSpec, listKernelSpecs } from "../../src/notebook/kernelspec";
+import { findKernelSpec, launcherArgv, listKernelSpecs, type KernelSpec } from "../../src/jupyter/kernelspec";
 import { runNotebook } from "../../src/notebook/runner";
 
 function nbOf(...sources: string[]): Notebook {
@@ -18,6 +18,16 @@ function text(nb: Notebook, id: string): string {
   const c = nb.cells.find((x) => x.id === id);
   if (c === undefined || c.cell_type !== "code") return "";
   return c.outputs.map((o) => (o.output_type === "stream" ? joinSource(o.text) : o.output_type === "error" ? `[${o.ename}] ${o.evalue}` : "")).join("");
+}
+
+/** metalab's own kernel launcher from dist/ (vitest runs src/, where the built-in spec falls back to plain tslab). */
+function builtLauncherSpec(): KernelSpec {
+  const launcher = path.resolve(__dirname, "..", "..", "dist", "src", "kernel", "launch.js");
+  const sources = ["kernel/server.ts", "kernel/launch.ts", "jupyter/connection.ts"].map((f) => path.resolve(__dirname, "..", "..", "src", f));
+  if (!fs.existsSync(launcher) || sources.some((f) => fs.statSync(f).mtimeMs > fs.statSync(launcher).mtimeMs)) {
+    throw new Error(`${launcher} is missing or older than src/kernel: run \`npm run build\` first.`);
+  }
+  return { name: "tslab", argv: launcherArgv(launcher), displayName: "TypeScript", language: "typescript", env: {}, source: "test:dist-launcher" };
 }
 
 describe("kernelspec", () => {
@@ -45,9 +55,9 @@ describe("runNotebook (tslab)", () => {
     );
     const seen: number[] = [];
     const r = await runNotebook(nb, { allowErrors: true, cellTimeoutMs: 30_000, onCell: (i, total) => seen.push(i * 100 + total) });
-    const ok = Object.fromEntries(r.cells.map((c) => [r.notebook.cells[c.index].id, c.ok]));
+    const ok = Object.fromEntries(r.cells.map((c) => [r.notebook.cells[c.index]?.id, c.ok]));
     expect(ok).toEqual({ c0: true, c1: true, c2: false, c3: false, c4: false, c5: false, c6: false, c7: true });
-    const err = Object.fromEntries(r.cells.map((c) => [r.notebook.cells[c.index].id, c.error ?? ""]));
+    const err = Object.fromEntries(r.cells.map((c) => [r.notebook.cells[c.index]?.id, c.error ?? ""]));
     expect(err.c2).toMatch(/Error: boom/);
     expect(err.c3).toMatch(/Type 'string' is not assignable to type 'number'/);
     expect(err.c4).toMatch(/Error: rejected/);
@@ -62,8 +72,8 @@ describe("runNotebook (tslab)", () => {
     expect(r.notebook.nbformat_minor).toBe(5);
     expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((i) => i * 100 + 10));
     const c0 = r.notebook.cells[1];
-    expect(c0.cell_type === "code" && c0.execution_count).toBe(1);
-    expect(nb.cells[1].cell_type === "code" && nb.cells[1].outputs.length).toBe(0); // input untouched
+    expect(c0?.cell_type === "code" && c0.execution_count).toBe(1);
+    expect(nb.cells[1]?.cell_type === "code" && nb.cells[1].outputs.length).toBe(0); // input untouched
   });
 
   test("stops at the first failure by default; interrupts a hung cell and continues; truncates floods", async () => {
@@ -82,17 +92,32 @@ describe("runNotebook (tslab)", () => {
       ),
       { allowErrors: true, cellTimeoutMs: 5000, maxOutputBytes: 2000, maxFileBytes: 1_000_000 },
     );
-    expect(r.cells[3].error).toMatch(/EFBIG/);
+    expect(r.cells[3]?.error).toMatch(/EFBIG/);
     expect(fs.statSync(big).size).toBeLessThanOrEqual(1_000_000);
     fs.rmSync(big, { force: true });
     expect(r.cells[0]).toMatchObject({ ok: false, timedOut: true });
-    expect(r.cells[0].error).toMatch(/interrupted/);
-    expect(r.cells[1].ok).toBe(true);
-    expect(r.cells[2].error).toBeUndefined();
+    expect(r.cells[0]?.error).toMatch(/interrupted/);
+    expect(r.cells[1]?.ok).toBe(true);
+    expect(r.cells[2]?.error).toBeUndefined();
     expect(r.cells[2]).toMatchObject({ ok: true, outputTruncated: true });
     expect(text(r.notebook, "c2").length).toBeLessThan(3000);
     expect(text(r.notebook, "c2")).toMatch(/output truncated at 2000 bytes/);
     expect(r.kernelDied).toBeUndefined();
+  });
+
+  test("runs metalab's kernel over ipc sockets through a caller's command wrapper (as a sandbox would)", async () => {
+    const wrapped: string[] = [];
+    const r = await runNotebook(nbOf("console.log('over ipc', process.env.METALAB_WRAPPED)"), {
+      kernelSpec: builtLauncherSpec(),
+      transport: "ipc",
+      wrapKernel: (cmd, ctx) => {
+        wrapped.push(ctx.connection.transport, ctx.connection.ip.slice(0, ctx.runtimeDir.length) === ctx.runtimeDir ? "in-dir" : "outside");
+        return { argv: ["env", "METALAB_WRAPPED=yes", ...cmd.argv], env: cmd.env };
+      },
+    });
+    expect(wrapped).toEqual(["ipc", "in-dir"]);
+    expect(r.ok).toBe(true);
+    expect(text(r.notebook, "c0")).toBe("over ipc yes\n");
   });
 
   test("kills a kernel that ignores the interrupt, reports process.exit as kernel death, enforces the notebook timeout", async () => {
@@ -106,18 +131,18 @@ describe("runNotebook (tslab)", () => {
 
     const exit = await runNotebook(nbOf("console.log('bye');\nprocess.exit(3);", "1"), { allowErrors: true });
     expect(exit.kernelDied).toBe(true);
-    expect(exit.cells[0].error).toMatch(/Kernel died: kernel process exited with code 3/);
+    expect(exit.cells[0]?.error).toMatch(/Kernel died: kernel process exited with code 3/);
     expect(text(exit.notebook, "c0")).toMatch(/^bye\n/);
 
-    const slow = await runNotebook(nbOf("await new Promise((r) => setTimeout(r, 60_000));", "1"), { timeoutMs: 10_000, cellTimeoutMs: 60_000 });
+    const slow = await runNotebook(nbOf("await new Promise((r) => setTimeout(r, 60_000));", "1"), { timeoutMs: 25_000, cellTimeoutMs: 60_000 });
     expect(slow.ok).toBe(false);
-    expect(slow.error).toMatch(/notebook timed out after 10000 ms/);
-    expect(slow.durationMs).toBeLessThan(20_000);
+    expect(slow.error).toMatch(/notebook timed out after 25000 ms/);
+    expect(slow.durationMs).toBeLessThan(40_000);
   });
 });
 
 const hasIpykernel =
-  listKernelSpecs().includes("python3") && spawnSync(findKernelSpec("python3").argv[0], ["-c", "import ipykernel"]).status === 0;
+  listKernelSpecs().includes("python3") && spawnSync(findKernelSpec("python3").argv[0] ?? "python3", ["-c", "import ipykernel"]).status === 0;
 
 describe.runIf(hasIpykernel)("runNotebook (any kernel: ipykernel)", () => {
   test("runs a Python notebook: execute_result, streams, error messages, interrupt", async () => {
@@ -132,12 +157,21 @@ describe.runIf(hasIpykernel)("runNotebook (any kernel: ipykernel)", () => {
     );
     const r = await runNotebook(nb, { allowErrors: true, cellTimeoutMs: 5000 });
     expect(r.cells.map((c) => c.ok)).toEqual([true, true, false, false, true]);
-    expect(r.cells[2].error).toBe("ZeroDivisionError: division by zero");
-    expect(r.cells[3].timedOut).toBe(true);
+    expect(r.cells[2]?.error).toBe("ZeroDivisionError: division by zero");
+    expect(r.cells[3]?.timedOut).toBe(true);
     const a = r.notebook.cells[0];
-    expect(a.cell_type === "code" && a.outputs).toEqual([{ output_type: "execute_result", execution_count: 1, data: { "text/plain": "42" }, metadata: {} }]);
+    expect(a?.cell_type === "code" && a.outputs).toEqual([{ output_type: "execute_result", execution_count: 1, data: { "text/plain": "42" }, metadata: {} }]);
     const c = r.notebook.cells[2];
-    expect(c.cell_type === "code" && c.outputs.map((o) => o.output_type)).toEqual(["error"]); // the kernel's own error, not a duplicate
+    expect(c?.cell_type === "code" && c.outputs.map((o) => o.output_type)).toEqual(["error"]); // the kernel's own error, not a duplicate
     expect(text(r.notebook, "e")).toBe("42\n");
+  });
+
+  test("runs ipykernel over ipc sockets", async () => {
+    const nb = emptyNotebook();
+    nb.metadata.kernelspec = { name: "python3" };
+    nb.cells.push(codeCell("print('ipc', 6 * 7)", "a"));
+    const r = await runNotebook(nb, { transport: "ipc", cellTimeoutMs: 20_000 });
+    expect(r.ok).toBe(true);
+    expect(text(r.notebook, "a")).toBe("ipc 42\n");
   });
 });

@@ -11,8 +11,8 @@ import { tmpdir } from "os";
 import * as path from "path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { labNotebooks, projectRoot } from "../../src/cli/reproduce";
-import { figureOutputProblems, figureOutputs } from "../../src/display/check-outputs";
-import { VEGA_LITE_MIME } from "../../src/display/figure";
+import { figureOutputProblems, figureOutputs } from "../../src/notebook/check-outputs";
+import { VEGA_LITE_MIME } from "../../src/jupyter/mime";
 import { codeCell, joinSource, readNotebook, type Notebook } from "../../src/notebook/ipynb";
 import { runNotebook, type RunResult } from "../../src/notebook/runner";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
-import { adamStep, initAdam, disposeAdam } from "../../src/optim/adam";
+import { adamStep, adamUpdate, flatAdamStep, initAdam, initFlatAdam, disposeAdam } from "../../src/optim/adam";
 import { sgdStep } from "../../src/optim/sgd";
 import { cosineSchedule } from "../../src/optim/schedule";
 import { clipByGlobalNorm } from "../../src/optim/clip";
@@ -46,6 +46,61 @@ describe("adamStep", () => {
       state = r.state;
     }
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe("the typed-array form of Adam", () => {
+  /** Runs 40 steps of both forms on the current backend and counts entries whose float32 bits differ. */
+  const mismatches = (): number => {
+    const n = 3001;
+    let params: Record<string, tf.Tensor> = { p: tf.randomNormal([n], 0, 1, "float32", 1) };
+    let state = initAdam(params);
+    let flat = { theta: Float32Array.from(params.p!.dataSync()), state: initFlatAdam(n) };
+    let bad = 0;
+    for (let step = 1; step <= 40; step++) {
+      // Gradients of very different sizes, so the bias corrections and eps both matter.
+      const g = tf.randomNormal([n], 0, step % 3 === 0 ? 1e-6 : 3, "float32", step);
+      const cfg = { lr: step % 2 ? 1e-3 : 3e-2 };
+      const r = adamStep(params, { p: g }, state, cfg);
+      const next = flatAdamStep(flat.theta, g.dataSync(), flat.state, cfg);
+      disposeParams(params);
+      disposeAdam(state);
+      g.dispose();
+      params = { ...r.params };
+      state = r.state;
+      flat = next;
+      const a = params.p!.dataSync();
+      const m = state.m.p!.dataSync();
+      for (let j = 0; j < n; j++) if (a[j] !== flat.theta[j] || m[j] !== flat.state.m[j]) bad++;
+    }
+    disposeParams(params);
+    disposeAdam(state);
+    return bad;
+  };
+
+  it("gives the same float32 bits as adamStep's tensor ops, on the default backend and on cpu", async () => {
+    expect(mismatches()).toBe(0);
+    const was = tf.getBackend();
+    await tf.setBackend("cpu");
+    try {
+      expect(mismatches()).toBe(0);
+    } finally {
+      await tf.setBackend(was);
+    }
+  });
+
+  it("flatAdamStep is pure; adamUpdate checks lengths and the 1-based step", () => {
+    const theta = Float32Array.of(1, -2);
+    const s0 = initFlatAdam(2);
+    const r = flatAdamStep(theta, [0.5, -1], s0, { lr: 0.1 });
+    expect(Array.from(theta)).toEqual([1, -2]);
+    expect(s0.step).toBe(0);
+    expect(Array.from(s0.m)).toEqual([0, 0]);
+    expect(r.state.step).toBe(1);
+    expect(r.theta[0]).toBeCloseTo(0.9, 6);
+    expect(r.theta[1]).toBeCloseTo(-1.9, 6);
+    expect(() => adamUpdate(theta, [1], s0.m, s0.v, 1)).toThrow(/same length/);
+    expect(() => adamUpdate(theta, [1, 2], s0.m, s0.v, 0)).toThrow(/1-based/);
   });
 });
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../src/core/random";
-import { BlobClassification, DEFAULT_BLOBS, classificationAccuracy } from "../../src/tasks/classification";
+import { classificationAccuracy } from "../../src/models/losses";
+import { BlobClassification, DEFAULT_BLOBS } from "../../src/tasks/classification";
 import { disposeBatch } from "../../src/tasks/task-family";
 
 describe("BlobClassification", () => {

@@ -1,0 +1,272 @@
+/**
+ * Catastrophic forgetting (McCloskey & Cohen 1989; French 1999): train an MLP on classification task A, then on task B,
+ * and measure A before and after. Remedies: experience replay of A's data mixed into B's minibatches, a head per task
+ * on a shared body, and Learning without Forgetting (LwF; Li & Hoiem 2016), which distils A's head outputs on B's inputs.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Params } from "../core/params";
+import type { Rng } from "../core/random";
+import { valueAndGrad } from "../autodiff/functional";
+import { initMlp, layerParamNames, mlpApply, type MlpConfig } from "../models/mlp";
+import { meanTaskLoss, perTaskAccuracy, perTaskCrossEntropy } from "../models/losses";
+import { distillationLoss } from "../learners/distill";
+import { replayCounts } from "../learners/replay";
+import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
+import { BlobClassification, DEFAULT_BLOBS, type BlobClassificationConfig } from "../tasks/classification";
+
+/**
+ * What happens to task A's head while training on B.
+ * - "shared": one head for both tasks (B's labels overwrite A's; the classic single-head setting).
+ * - "multi-frozen": a head per task on a shared body; A's head is frozen during B (only the body moves).
+ * - "multi-train": a head per task; A's head keeps training during B on the replayed A examples ("old heads kept training").
+ * - "lwf": a head per task; A's head keeps training during B to match its own pre-B outputs on B's inputs (LwF).
+ */
+export type HeadMode = "shared" | "multi-frozen" | "multi-train" | "lwf";
+
+/** Settings of one forgetting run. */
+export interface ForgettingConfig {
+  /** Task family that A and B are drawn from (two different tasks of it). */
+  readonly family: BlobClassificationConfig;
+  /** Hidden widths of the MLP. */
+  readonly hidden: readonly number[];
+  /** Training examples per class of each task. */
+  readonly trainPerClass: number;
+  /** Held-out test examples per class of each task. */
+  readonly testPerClass: number;
+  /** Adam steps on A, then on B. */
+  readonly stepsA: number;
+  readonly stepsB: number;
+  /** Minibatch size (in B's phase this includes the replayed A examples). */
+  readonly batchSize: number;
+  /** Adam step size. */
+  readonly lr: number;
+  /** Fraction of every B-phase minibatch drawn from A's training set (0 = no replay). */
+  readonly replay: number;
+  readonly heads: HeadMode;
+  /** Weight and softmax temperature of the LwF distillation term. */
+  readonly lwfWeight: number;
+  readonly lwfTemperature: number;
+  /** Evaluate both tasks every this many steps. */
+  readonly evalEvery: number;
+}
+
+/** Default run: two 5-way blob tasks, a 32-32 ReLU MLP, 300 Adam steps each. */
+export const DEFAULT_FORGETTING: ForgettingConfig = {
+  family: { ...DEFAULT_BLOBS, noiseStd: 0.8 }, // noisier blobs so a task needs a trained boundary, not just any map
+  hidden: [32, 32], // small and fast; big enough to fit both tasks at once (replay shows that)
+  trainPerClass: 40, // 200 training examples per task
+  testPerClass: 40, // 200 test examples per task
+  stepsA: 300, // enough to fit A well
+  stepsB: 300, // enough to overwrite A without a remedy
+  batchSize: 32, // a usual minibatch
+  lr: 0.01, // Adam on a small MLP
+  replay: 0, // no remedy by default
+  heads: "shared", // the harshest setting
+  lwfWeight: 1, // Li & Hoiem's lambda_o = 1
+  lwfTemperature: 2, // Li & Hoiem's T = 2
+  evalEvery: 25, // a smooth curve at little cost
+};
+
+/** One evaluation point of a run (flat, polars-friendly). */
+export interface ForgettingRow {
+  readonly heads: HeadMode;
+  readonly replay: number;
+  /** "A" while training on A, "B" while training on B. */
+  readonly phase: "A" | "B";
+  /** Steps since the start of the run. */
+  readonly step: number;
+  readonly lossA: number;
+  readonly accA: number;
+  readonly lossB: number;
+  readonly accB: number;
+}
+
+/** Task A before and after training on B. */
+export interface ForgettingSummary {
+  readonly heads: HeadMode;
+  readonly replay: number;
+  readonly accABefore: number;
+  readonly accAAfter: number;
+  readonly lossABefore: number;
+  readonly lossAAfter: number;
+  /** accABefore - accAAfter: accuracy forgotten. */
+  readonly forgetting: number;
+  readonly accBAfter: number;
+}
+
+/** One task's train and test data, each [1, points, features] / [1, points, ways]. */
+interface TaskData {
+  readonly trainX: tf.Tensor3D;
+  readonly trainY: tf.Tensor3D;
+  readonly testX: tf.Tensor3D;
+  readonly testY: tf.Tensor3D;
+}
+
+/** Head parameter names of task `t` ("A" or "B") under a head mode; the shared head uses the MLP's own last layer. */
+function headOf(heads: HeadMode, L: number, t: "A" | "B"): { w: string; b: string } {
+  const [w, b] = layerParamNames(L - 1);
+  return heads === "shared" ? { w, b } : { w: `head${t}_w`, b: `head${t}_b` };
+}
+
+/** Logits of task `t`: the body plus that task's head. */
+function logitsOf(params: Params, x: tf.Tensor, config: MlpConfig, heads: HeadMode, t: "A" | "B"): tf.Tensor {
+  const L = config.sizes.length - 1;
+  const h = headOf(heads, L, t);
+  const [w, b] = layerParamNames(L - 1);
+  return mlpApply({ ...params, [w]: params[h.w]!, [b]: params[h.b]! }, x, config);
+}
+
+/** Rows `idx` of a [1, n, f] tensor, as [1, idx.length, f]. */
+function rows(x: tf.Tensor, idx: readonly number[]): tf.Tensor {
+  return tf.gather(x, tf.tensor1d([...idx], "int32"), 1);
+}
+
+function randomIndices(rng: Rng, n: number, k: number): number[] {
+  return Array.from({ length: k }, () => rng.int(n));
+}
+
+function validate(c: ForgettingConfig): void {
+  if (!(c.replay >= 0 && c.replay < 1)) throw new Error(`ForgettingConfig.replay must be in [0, 1), got ${c.replay}. Use e.g. 0.1 for 10% of each batch.`);
+  if (!Number.isInteger(c.batchSize) || c.batchSize < 2) throw new Error(`ForgettingConfig.batchSize must be an integer >= 2, got ${c.batchSize}.`);
+  if (!Number.isInteger(c.evalEvery) || c.evalEvery < 1) throw new Error(`ForgettingConfig.evalEvery must be a positive integer, got ${c.evalEvery}.`);
+}
+
+/**
+ * Trains on task A then task B and records both tasks' test loss and accuracy along the way. The same `rng` gives the
+ * same tasks, initial weights and A-phase minibatches whatever the remedy, so runs differ only by the remedy.
+ */
+export function runForgetting(config: Partial<ForgettingConfig>, rng: Rng): { rows: ForgettingRow[]; summary: ForgettingSummary } {
+  const c: ForgettingConfig = { ...DEFAULT_FORGETTING, ...config };
+  validate(c);
+  const family = new BlobClassification(c.family);
+  const mlp: MlpConfig = { sizes: [c.family.dim, ...c.hidden, c.family.ways], activation: "relu" };
+  const L = mlp.sizes.length - 1;
+  const batch = family.sample(rng.fork("tasks"), { tasks: 2, shots: c.trainPerClass, queries: c.testPerClass });
+  const split = (t: number): TaskData => tf.tidy(() => ({
+    trainX: tf.slice(batch.supportX, [t, 0, 0], [1, -1, -1]) as tf.Tensor3D, // [1, train, dim]
+    trainY: tf.slice(batch.supportY, [t, 0, 0], [1, -1, -1]) as tf.Tensor3D,
+    testX: tf.slice(batch.queryX, [t, 0, 0], [1, -1, -1]) as tf.Tensor3D,
+    testY: tf.slice(batch.queryY, [t, 0, 0], [1, -1, -1]) as tf.Tensor3D,
+  }));
+  const A = split(0);
+  const B = split(1);
+  for (const t of [batch.supportX, batch.supportY, batch.queryX, batch.queryY]) t.dispose();
+  const nTrain = A.trainX.shape[1];
+
+  // Body and heads. In multi-head modes the MLP's own last layer is replaced by headA_* / headB_*.
+  const initRng = rng.fork("init");
+  let params: Params = initMlp(initRng, mlp);
+  if (c.heads !== "shared") {
+    const headB = initMlp(initRng, mlp);
+    const [w, b] = layerParamNames(L - 1);
+    const p: Record<string, tf.Tensor> = { ...params, headA_w: params[w]!, headA_b: params[b]!, headB_w: headB[w]!, headB_b: headB[b]! };
+    delete p[w];
+    delete p[b];
+    for (const [k, v] of Object.entries(headB)) if (k !== w && k !== b) v.dispose();
+    params = p;
+  }
+
+  const out: ForgettingRow[] = [];
+  const evaluate = (phase: "A" | "B", step: number, p: Params): ForgettingRow => {
+    const ts = tf.tidy(() => {
+      const la = logitsOf(p, A.testX, mlp, c.heads, "A");
+      const lb = logitsOf(p, B.testX, mlp, c.heads, "B");
+      return [perTaskCrossEntropy(la, A.testY), perTaskAccuracy(la, A.testY), perTaskCrossEntropy(lb, B.testY), perTaskAccuracy(lb, B.testY)];
+    });
+    const v = ts.map((t) => t.dataSync()[0]!);
+    ts.forEach((t) => t.dispose());
+    const row: ForgettingRow = { heads: c.heads, replay: c.replay, phase, step, lossA: v[0]!, accA: v[1]!, lossB: v[2]!, accB: v[3]! };
+    out.push(row);
+    return row;
+  };
+
+  // Phase A: everything except B's head trains on A.
+  const trainableA = Object.keys(params).filter((k) => !k.startsWith("headB"));
+  const batchRngA = rng.fork("batches-A");
+  params = trainPhase(params, trainableA, c.stepsA, c, (p) => {
+    const idx = randomIndices(batchRngA, nTrain, c.batchSize);
+    return meanTaskLoss("cross-entropy", logitsOf(p, rows(A.trainX, idx), mlp, c.heads, "A"), rows(A.trainY, idx));
+  }, (s, p) => s % c.evalEvery === 0 && s < c.stepsA && evaluate("A", s, p));
+  const before = evaluate("A", c.stepsA, params);
+
+  // Phase B: B's data, plus replayed A examples, plus LwF distillation against a frozen copy of the pre-B model.
+  const frozen: Params = c.heads === "lwf" ? Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.clone()])) : {};
+  const trainableB = Object.keys(params).filter((k) => !(c.heads === "multi-frozen" && k.startsWith("headA")));
+  const { replayed: nReplay, current: nB } = replayCounts(c.batchSize, c.replay);
+  const batchRngB = rng.fork("batches-B");
+  params = trainPhase(params, trainableB, c.stepsB, c, (p) => {
+    const idxB = randomIndices(batchRngB, nTrain, nB);
+    const xB = rows(B.trainX, idxB);
+    let loss = tf.mul(meanTaskLoss("cross-entropy", logitsOf(p, xB, mlp, c.heads, "B"), rows(B.trainY, idxB)), nB / c.batchSize);
+    if (nReplay > 0) {
+      const idxA = randomIndices(batchRngB, nTrain, nReplay);
+      const lossA = meanTaskLoss("cross-entropy", logitsOf(p, rows(A.trainX, idxA), mlp, c.heads, "A"), rows(A.trainY, idxA));
+      loss = tf.add(loss, tf.mul(lossA, nReplay / c.batchSize));
+    }
+    if (c.heads === "lwf") {
+      // A's head distilled towards its recorded pre-B responses on B's inputs.
+      const distill = distillationLoss(logitsOf(p, xB, mlp, c.heads, "A"), logitsOf(frozen, xB, mlp, c.heads, "A"), c.lwfTemperature);
+      loss = tf.add(loss, tf.mul(distill, c.lwfWeight));
+    }
+    return loss as tf.Scalar;
+  }, (s, p) => s > 0 && s % c.evalEvery === 0 && s < c.stepsB && evaluate("B", c.stepsA + s, p));
+  evaluate("B", c.stepsA + c.stepsB, params);
+  const after = out.at(-1)!;
+
+  for (const d of [A, B]) for (const t of Object.values(d)) t.dispose();
+  for (const t of Object.values(frozen)) t.dispose();
+  for (const t of Object.values(params)) t.dispose();
+  return {
+    rows: out,
+    summary: {
+      heads: c.heads,
+      replay: c.replay,
+      accABefore: before.accA,
+      accAAfter: after.accA,
+      lossABefore: before.lossA,
+      lossAAfter: after.lossA,
+      forgetting: before.accA - after.accA,
+      accBAfter: after.accB,
+    },
+  };
+}
+
+/** Adam steps on the `trainable` subset; a fresh Adam state per phase (a new task). Disposes the incoming params. */
+export function trainPhase(params: Params, trainable: readonly string[], steps: number, c: { readonly lr: number }, lossFn: (p: Params) => tf.Scalar, onStep: (s: number, p: Params) => void): Params {
+  let current = params;
+  const pick = (p: Params): Params => Object.fromEntries(trainable.map((k) => [k, p[k]!]));
+  let adam: AdamState = initAdam(pick(current));
+  onStep(0, current);
+  for (let s = 1; s <= steps; s++) {
+    const grads = tf.tidy(() => {
+      const fixed = Object.fromEntries(Object.entries(current).filter(([k]) => !trainable.includes(k)));
+      const { value, grads } = valueAndGrad((q) => lossFn({ ...fixed, ...q }))(pick(current));
+      value.dispose();
+      return grads;
+    });
+    const next = adamStep(pick(current), grads, adam, { lr: c.lr });
+    for (const g of Object.values(grads)) g.dispose();
+    disposeAdam(adam);
+    adam = next.state;
+    for (const k of trainable) current[k]!.dispose();
+    current = { ...current, ...next.params };
+    onStep(s, current);
+  }
+  disposeAdam(adam);
+  return current;
+}
+
+/** Runs every combination of head modes and replay fractions from the same `rng`; rows and summaries concatenated. */
+export function forgettingSweep(config: Partial<ForgettingConfig>, heads: readonly HeadMode[], replays: readonly number[], rng: Rng, onRun?: (s: ForgettingSummary) => void): { rows: ForgettingRow[]; summaries: ForgettingSummary[] } {
+  const rows: ForgettingRow[] = [];
+  const summaries: ForgettingSummary[] = [];
+  for (const h of heads) {
+    for (const r of replays) {
+      const res = runForgetting({ ...config, heads: h, replay: r }, rng);
+      rows.push(...res.rows);
+      summaries.push(res.summary);
+      onRun?.(res.summary);
+    }
+  }
+  return { rows, summaries };
+}

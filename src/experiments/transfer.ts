@@ -1,0 +1,202 @@
+/**
+ * The transfer experiment behind notebook 05: pretrain an MLP classifier on every class of a prototype pool, then
+ * adapt it to 5-way few-shot tasks on NEW classes with a linear probe, fine-tuning (random or zero head), LP-FT
+ * (Kumar et al. 2022) and LoRA (Hu et al. 2021), recording query accuracy per step and how far the body moved.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Params } from "../core/params";
+import type { Rng } from "../core/random";
+import { valueAndGrad } from "../autodiff/functional";
+import { headNames, initMlp, mlpApply, type MlpConfig } from "../models/mlp";
+import { meanTaskLoss } from "../models/losses";
+import { adamStep, disposeAdam, initAdam } from "../optim/adam";
+import { BlobClassification, DEFAULT_BLOBS, type BlobClassificationConfig } from "../tasks/classification";
+import { disposeBatch, type BatchSpec } from "../tasks/task-family";
+import { adapt, initHead, type AdaptationRow, type HeadInit } from "../learners/adaptation";
+import { adaptLora, type LoraConfig } from "../learners/lora";
+
+/** Pretraining settings. */
+export interface ClassifierPretrainConfig {
+  /** The family whose whole prototype pool is the pretraining label set. */
+  readonly family: BlobClassificationConfig;
+  readonly hidden: readonly number[];
+  /** Points per pool class in the pretraining set. */
+  readonly perClass: number;
+  readonly steps: number;
+  readonly batchSize: number;
+  /** Adam step size. */
+  readonly lr: number;
+}
+
+/** Default pretraining: 64 pool classes, 20 points each, a 32-32 ReLU MLP. */
+export const DEFAULT_CLASSIFIER_PRETRAIN: ClassifierPretrainConfig = {
+  family: DEFAULT_BLOBS, // pool of 64 prototypes in 8 dimensions
+  hidden: [32, 32], // same body as the BN and forgetting experiments
+  perClass: 20, // 1,280 labelled points
+  steps: 1500, // the 64-way loss levels off by then
+  batchSize: 64, // a usual minibatch
+  lr: 3e-3, // Adam on a small MLP
+};
+
+/** Pretrains a classifier on all pool classes; returns params with a [hidden, poolSize] head and the loss curve. */
+export function pretrainClassifier(c: ClassifierPretrainConfig, rng: Rng, onStep?: (step: number, loss: number) => void): { params: Params; config: MlpConfig; curve: { step: number; loss: number }[] } {
+  const family = new BlobClassification(c.family);
+  const config: MlpConfig = { sizes: [c.family.dim, ...c.hidden, c.family.poolSize], activation: "relu" };
+  const { x, y } = family.samplePool(rng.fork("pool-data"), c.perClass);
+  const n = x.shape[1];
+  let params = initMlp(rng.fork("init"), config);
+  let adam = initAdam(params);
+  const batches = rng.fork("batches");
+  const curve: { step: number; loss: number }[] = [];
+  for (let s = 1; s <= c.steps; s++) {
+    const idx = tf.tensor1d(Array.from({ length: c.batchSize }, () => batches.int(n)), "int32");
+    const { value, grads } = tf.tidy(() => {
+      const xb = tf.gather(x, idx, 1); // [1, batch, dim]
+      const yb = tf.gather(y, idx, 1); // [1, batch, pool]
+      return valueAndGrad((p) => meanTaskLoss("cross-entropy", mlpApply(p, xb, config), yb))(params);
+    });
+    idx.dispose();
+    const loss = value.dataSync()[0]!;
+    value.dispose();
+    const next = adamStep(params, grads, adam, { lr: c.lr });
+    for (const t of [...Object.values(grads), ...Object.values(params)]) t.dispose();
+    disposeAdam(adam);
+    params = next.params;
+    adam = next.state;
+    curve.push({ step: s, loss });
+    onStep?.(s, loss);
+  }
+  disposeAdam(adam);
+  x.dispose();
+  y.dispose();
+  return { params, config, curve };
+}
+
+/** One adaptation method of the comparison. */
+export interface AdaptationMethodSpec {
+  readonly name: string;
+  readonly kind: "probe" | "finetune" | "lpft" | "lora";
+  /** Head initialisation (the pretrained head has the wrong number of classes, so it is always replaced). */
+  readonly headInit: Exclude<HeadInit, "keep">;
+  readonly lora?: LoraConfig;
+}
+
+/** Settings of the comparison. */
+export interface AdaptationComparisonConfig {
+  readonly pretrain: ClassifierPretrainConfig;
+  /** Seed of the NEW classes' prototype pool (different from the pretraining pool's). */
+  readonly novelPoolSeed: number;
+  /** Few-shot tasks: shots and queries per class. */
+  readonly tasks: BatchSpec;
+  readonly steps: number;
+  readonly lr: number;
+  /** Probe steps before fine-tuning in LP-FT (and for the probe alone, `steps`). */
+  readonly probeSteps: number;
+  /** Step size of the probe (convex, but the support set is separable and features are large: keep it moderate). */
+  readonly probeLr: number;
+  readonly methods: readonly AdaptationMethodSpec[];
+}
+
+/** Default comparison: 5-way 5-shot on new classes, 100 SGD steps, five methods. */
+export const DEFAULT_ADAPTATION_COMPARISON: AdaptationComparisonConfig = {
+  pretrain: DEFAULT_CLASSIFIER_PRETRAIN,
+  novelPoolSeed: 777, // any seed other than the pretraining pool's 1234
+  tasks: { tasks: 50, shots: 5, queries: 15 }, // 50 tasks: accuracy standard error about 1%
+  steps: 100, // enough for fine-tuning to converge on 25 support points
+  lr: 0.05, // plain SGD on the support set
+  probeSteps: 100, // the probe converges well within this
+  probeLr: 0.1, // pretrained features have RMS ~7; 0.5 overshot to 5x the query loss in our runs
+  methods: [
+    { name: "linear probe", kind: "probe", headInit: "zero" },
+    { name: "fine-tune, random head", kind: "finetune", headInit: "random" },
+    { name: "fine-tune, zero head", kind: "finetune", headInit: "zero" },
+    { name: "LP-FT", kind: "lpft", headInit: "zero" },
+    { name: "LoRA r=2 + head", kind: "lora", headInit: "random", lora: { rank: 2, alpha: 2 } },
+  ],
+};
+
+/** Final numbers of one method. */
+export interface AdaptationSummaryRow {
+  readonly method: string;
+  /** Scalars trained per task. */
+  readonly trainable: number;
+  readonly queryAccuracy: number;
+  readonly queryLoss: number;
+  /** |theta_body - theta_body_pretrained| / |theta_body_pretrained|: how much the features moved. */
+  readonly bodyChange: number;
+}
+
+/** One history point of one method. */
+export interface AdaptationCurveRow extends AdaptationRow {
+  readonly method: string;
+}
+
+function bodyChange(adapted: Params, base: Params, bodyNames: readonly string[]): number {
+  return tf.tidy(() => {
+    let num = tf.scalar(0);
+    let den = tf.scalar(0);
+    for (const k of bodyNames) {
+      const b = base[k]!;
+      const a = adapted[k]!;
+      const diff = tf.sub(a, b); // broadcasts over a task dimension
+      const tasks = a.rank > b.rank ? a.shape[0]! : 1;
+      num = tf.add(num, tf.div(tf.sum(tf.square(diff)), tasks));
+      den = tf.add(den, tf.sum(tf.square(b)));
+    }
+    return Math.sqrt(num.dataSync()[0]! / den.dataSync()[0]!);
+  });
+}
+
+/** Runs the comparison on the same new-class tasks for every method, from one pretrained body. */
+export function compareAdaptation(config: Partial<AdaptationComparisonConfig>, rng: Rng, onProgress?: (done: number, total: number, info: { stage: string }) => void): { pretrainCurve: { step: number; loss: number }[]; curves: AdaptationCurveRow[]; summary: AdaptationSummaryRow[] } {
+  const c: AdaptationComparisonConfig = { ...DEFAULT_ADAPTATION_COMPARISON, ...config };
+  const total = c.pretrain.steps + c.methods.length;
+  const pre = pretrainClassifier(c.pretrain, rng.fork("pretrain"), (s) => onProgress?.(s, total, { stage: "pretraining" }));
+  const ways = c.pretrain.family.ways;
+  const cfg: MlpConfig = { ...pre.config, sizes: [...pre.config.sizes.slice(0, -1), ways] };
+  const L = cfg.sizes.length - 1;
+  const head = headNames(cfg);
+  const bodyNames = Object.keys(pre.params).filter((k) => !head.includes(k));
+  const novel = new BlobClassification({ ...c.pretrain.family, poolSeed: c.novelPoolSeed });
+  const batch = novel.sample(rng.fork("novel-tasks"), c.tasks);
+  const curves: AdaptationCurveRow[] = [];
+  const summary: AdaptationSummaryRow[] = [];
+  c.methods.forEach((m, i) => {
+    const headRng = rng.fork(`head-${m.headInit}`);
+    const start = initHead(pre.params, cfg, m.headInit, headRng);
+    let params: Params;
+    let history: AdaptationRow[];
+    let trainable: number;
+    const bodyCount = bodyNames.reduce((n, k) => n + pre.params[k]!.size, 0);
+    const headCount = (cfg.sizes[L - 1]! + 1) * ways;
+    if (m.kind === "lora") {
+      const r = adaptLora(start, batch, cfg, { steps: c.steps, lr: c.lr, loss: "cross-entropy", trainHead: true, ...(m.lora ? { lora: m.lora } : {}) }, rng.fork("lora"));
+      for (const t of Object.values(r.adapter)) t.dispose();
+      params = r.params;
+      history = r.history;
+      trainable = r.trainableParams;
+    } else {
+      const r = adapt(start, batch, cfg, {
+        method: m.kind,
+        steps: m.kind === "probe" ? c.probeSteps : c.steps,
+        lr: m.kind === "probe" ? c.probeLr : c.lr,
+        probeSteps: c.probeSteps,
+        probeLr: c.probeLr,
+        loss: "cross-entropy",
+        probeSolver: "sgd",
+        headInit: "keep",
+      }, headRng);
+      params = r.params;
+      history = r.history;
+      trainable = m.kind === "probe" ? headCount : bodyCount + headCount;
+    }
+    for (const h of history) curves.push({ method: m.name, ...h });
+    const last = history.at(-1)!;
+    summary.push({ method: m.name, trainable, queryAccuracy: last.queryAccuracy ?? Number.NaN, queryLoss: last.queryLoss, bodyChange: bodyChange(params, pre.params, bodyNames) });
+    for (const t of [...Object.values(params), ...Object.values(start)]) t.dispose();
+    onProgress?.(c.pretrain.steps + i + 1, total, { stage: m.name });
+  });
+  disposeBatch(batch);
+  for (const t of Object.values(pre.params)) t.dispose();
+  return { pretrainCurve: pre.curve, curves, summary };
+}
