@@ -209,6 +209,7 @@ export {
   adaptationCurves,
   curvesFrame,
   writeCsv,
+  type DataFrame,
 } from "./eval/protocol";
 export { type SharpnessOptions, supportSharpness } from "./eval/sharpness";
 export { type MeasureStepOptions, type StepCost, measureStep } from "./eval/measure";

@@ -43,6 +43,12 @@ function cachingHost(): ts.CompilerHost {
   return host;
 }
 
+/**
+ * Entry points left out: `metalab/kernel` is the kernel launcher's API, whose signatures carry tslab's message types;
+ * the launcher script imports it, a notebook never does.
+ */
+const NOT_FOR_NOTEBOOKS = new Set(["./kernel"]);
+
 /** Import specifier -> source file of each entry point: package.json `exports` (dist/src/x.js is src/x.ts), else `main`. */
 export function entryPoints(root: string = ROOT): Map<string, string> {
   const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { name: string; main?: string; exports?: unknown };
@@ -64,8 +70,10 @@ export function entryPoints(root: string = ROOT): Map<string, string> {
     : ((exp ?? { ".": pkg.main ?? "index.js" }) as Record<string, unknown>);
   for (const [sub, target] of Object.entries(subpaths)) {
     const t = pick(target);
-    if (t === null || sub.includes("*") || !/\.[cm]?[jt]s$/.test(t) || t.endsWith(".json")) continue;
-    const file = toSource(t);
+    if (t === null || NOT_FOR_NOTEBOOKS.has(sub) || sub.includes("*") || !/\.[cm]?[jt]s$/.test(t) || t.endsWith(".json")) continue;
+    // A hand-written declaration file at the package root (e.g. check.d.ts) stands for itself.
+    const literal = path.join(root, t.replace(/^\.\//, ""));
+    const file = fs.existsSync(toSource(t)) ? toSource(t) : literal;
     if (fs.existsSync(file)) out.set(sub === "." ? pkg.name : `${pkg.name}/${sub.replace(/^\.\//, "")}`, file);
   }
   return out;
@@ -79,6 +87,11 @@ function isTypeOnlyAlias(checker: ts.TypeChecker, e: ts.Symbol): boolean {
   return false;
 }
 
+/** True for a class whose constructor is private or protected (instances come from a factory). */
+function hasHiddenConstructor(s: ts.Symbol): boolean {
+  return (s.declarations ?? []).some((d) => ts.isClassDeclaration(d) && d.members.some((m) => ts.isConstructorDeclaration(m) && (ts.getCombinedModifierFlags(m) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) !== 0));
+}
+
 function isPublicMember(s: ts.Symbol): boolean {
   if (s.name.startsWith("#") || s.name.startsWith("__")) return false;
   return !(s.declarations ?? []).some((d) => (ts.getCombinedModifierFlags(d) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) !== 0);
@@ -89,7 +102,8 @@ const HELPERS = `type Fn = (...a: any[]) => any;
 function val<T>(x: T): T { return x; }
 function ret<F extends Fn>(f: F): ReturnType<F> { return null!; }
 function args<F extends Fn>(f: F): Parameters<F> { return null!; }
-function ctor<C extends abstract new (...a: any[]) => any>(c: C): ConstructorParameters<C> { return null!; }`;
+function ctor<C extends abstract new (...a: any[]) => any>(c: C): ConstructorParameters<C> { return null!; }
+type Instance<C> = C extends { prototype: infer P } ? P : never;`;
 
 /**
  * The synthetic notebook: for every value export of every entry point its value type, or its parameters and
@@ -113,7 +127,7 @@ function syntheticNotebook(entries: Map<string, string>, host: ts.CompilerHost):
   for (const [spec, file] of entries) {
     const alias = `M${m++}`;
     // Through the link to the source file (not dist/), so the test sees the current types without a build.
-    const viaLink = `${pkgName}/${path.relative(ROOT, file).replace(/\.ts$/, "")}`;
+    const viaLink = `${pkgName}/${path.relative(ROOT, file).replace(/(\.d)?\.ts$/, "")}`;
     lines.push(`import * as ${alias} from ${JSON.stringify(viaLink)}; // ${spec}`);
     const moduleSymbol = checker.getSymbolAtLocation(program.getSourceFile(file)!);
     if (!moduleSymbol) continue;
@@ -122,9 +136,9 @@ function syntheticNotebook(entries: Map<string, string>, host: ts.CompilerHost):
       if (!(s.flags & ts.SymbolFlags.Value) || isTypeOnlyAlias(checker, e)) continue;
       const expr = `${alias}.${e.name}`;
       if (s.flags & ts.SymbolFlags.Class) {
-        declare(`ctor(${expr})`);
+        if (!hasHiddenConstructor(s)) declare(`ctor(${expr})`);
         for (const p of checker.getPropertiesOfType(checker.getDeclaredTypeOfSymbol(s)).filter(isPublicMember)) {
-          declareValue(`(null! as InstanceType<typeof ${expr}>)[${JSON.stringify(p.name)}]`, checker.getTypeOfSymbol(p));
+          declareValue(`(null! as Instance<typeof ${expr}>)[${JSON.stringify(p.name)}]`, checker.getTypeOfSymbol(p));
         }
       } else declareValue(expr, checker.getTypeOfSymbol(s));
     }
