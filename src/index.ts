@@ -9,6 +9,7 @@ export { Rng, rng } from "./core/random";
 export { ready, describeBackend, backendInfo, BACKEND_ORDER, type BackendInfo, type BackendName } from "./core/backend";
 export { type Params, mapParams, zipParams, addScaled, assertSameKeys, disposeParams, cloneParams, globalNorm, tileForTasks, countParams } from "./core/params";
 export { type RunMode, runMode, iters } from "./core/run-mode";
+export { type LoopProgress, type LoopGuardOptions, LoopGuard, loopGuard, InterruptedError, isInterrupt, requestInterrupt, interruptRequests } from "./core/interrupt";
 
 // Automatic differentiation: functional transforms, second-order-safe activations, gradient checks, stateful wrappers.
 export { type ParamFn, grad, valueAndGrad, hvp, functionalCall } from "./autodiff/functional";
@@ -72,6 +73,7 @@ export {
 } from "./data/omniglot";
 export { type OneShotRun, type OneShotRuns, type LoadRunsOptions, loadOneShotRuns, runsBatch, runErrors, nearestNeighbourRuns } from "./data/omniglot-runs";
 export { type OmniglotTasksConfig, DEFAULT_OMNIGLOT_TASKS, rotateSquare, OmniglotTasks, splitCharacters } from "./data/omniglot-tasks";
+export { OMNIGLOT_BASE_URL, omniglotDownloads, type DownloadOmniglotOptions, downloadOmniglot } from "./data/omniglot-download";
 export {
   MNIST_PIXELS,
   MNIST_SIDE,
@@ -111,12 +113,12 @@ export {
   BnMlp,
 } from "./models/batchnorm";
 export { type ConvNorm, type ConvNetConfig, OMNIGLOT_CONV, convSides, convEmbeddingSize, initConvNet, convFeatures, convApply, ConvNet } from "./models/conv";
-export { conv2dSame } from "./models/conv-op";
+export { conv2dSame, convValid, convInputAdjoint, convFilterAdjoint } from "./models/conv-op";
 
 // Learners: pure steps with a thin class on top, and test-time adaptation.
 export { type TaskModel, splitParams } from "./learners/model";
 export { type SteppingLearner, type LearnerState, type PureStep, StepLearner } from "./learners/learner";
-export { type OnProgress, type TrainOptions, FINN_SINE_BATCH, trainLoop } from "./learners/train";
+export { type OnProgress, type LoopOptions, type TrainOptions, FINN_SINE_BATCH, runSteps, runStepsAsync, trainLoop, trainLoopAsync } from "./learners/train";
 export { type AdaptSgdOptions, type SupportSet, adaptSgd } from "./learners/adapt-sgd";
 export {
   type MamlOptions,
@@ -258,7 +260,10 @@ export {
   fewShotLogits,
   evaluateOnRuns,
   runConfusion,
+  OMNIGLOT_PUBLISHED,
+  episodeImages,
 } from "./experiments/omniglot-few-shot";
+export { type OmniglotBnConfig, DEFAULT_OMNIGLOT_BN, type OmniglotBnRow, runOmniglotBnModes } from "./experiments/omniglot-bn";
 export {
   SPLIT_MNIST_TASKS,
   type Scenario,
@@ -316,6 +321,7 @@ export {
   svgFigure,
   describeChart,
 } from "./plot/chart";
+export { type HeatmapOptions, heatmapChart, type GalleryImage, type GalleryOptions, imageGalleryChart } from "./plot/heatmap";
 export { renderSvg, renderPng } from "./plot/render";
 export { type SavedFigure, figuresDir, saveFigure } from "./plot/save";
 

@@ -18,6 +18,8 @@ import { GRADE_DEFAULTS, gradeSubmission, referenceFor, type StudentResult } fro
 import { toGradescope } from "../grading/reports";
 import { readNotebook, writeNotebook } from "../notebook/ipynb";
 import { runNotebook } from "../notebook/runner";
+import { datasetDir } from "../data/data-dir";
+import { downloadOmniglot } from "../data/omniglot-download";
 
 const USAGE = `usage:
   metalab run <notebook.ipynb> [--out executed.ipynb] [--kernel tslab] [--cell-timeout 60] [--timeout 600] [--allow-errors]
@@ -28,6 +30,8 @@ const USAGE = `usage:
   metalab grade-one --instructor <x.instructor.ipynb> --submission <file.ipynb|dir> [--results <results.json>]
                 [--out <dir>] [--student <id>] [--reference <file>] [same limits as grade]   (Gradescope, cluster jobs)
   metalab reference --instructor <x.instructor.ipynb> --out <dir>   (the solution's check values, once, before grade-one jobs)
+  metalab data omniglot [--dir <folder>] [--full] [--force]   (download the Omniglot archives; default folder:
+                METALAB_OMNIGLOT_DIR, else METALAB_DATA_DIR/omniglot, else ~/.cache/metalab/omniglot)
 Times are in seconds, memory in MB (kernel V8 heap), output in bytes per cell.`;
 
 class UsageError extends Error {}
@@ -271,6 +275,15 @@ async function cmdGradeOne(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function cmdData(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { dir: { type: "string" }, full: { type: "boolean" }, force: { type: "boolean" } } });
+  if (positionals.length !== 1 || positionals[0] !== "omniglot") throw new UsageError(`data: name a dataset (only "omniglot" is known), got "${positionals.join(" ")}"`);
+  const dir = values.dir !== undefined ? path.resolve(values.dir) : datasetDir("omniglot").dir;
+  const files = await downloadOmniglot({ dir, full: values.full === true, force: values.force === true, log: (l) => process.stderr.write(`${l}\n`) });
+  process.stdout.write(`Omniglot archives in ${dir} (${files.length} downloaded).${values.dir !== undefined ? ` Set METALAB_OMNIGLOT_DIR=${dir} so the loader finds them.` : ""}\n`);
+  return 0;
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -286,6 +299,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdGradeOne(rest);
       case "reference":
         return await cmdReference(rest);
+      case "data":
+        return await cmdData(rest);
       case undefined:
       case "-h":
       case "--help":

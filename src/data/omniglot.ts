@@ -57,10 +57,10 @@ function hasOmniglot(dir: string): boolean {
  * course's shared data folder `../shared/data/omniglot` beside the metalab checkout if it exists (how tests and CI
  * find it), else the cache folder (so the error names where to put the files).
  */
-export function omniglotDir(env: NodeJS.ProcessEnv = process.env): string {
+export function omniglotDir(env: NodeJS.ProcessEnv = process.env, from: string = __dirname): string {
   const chosen = datasetDir("omniglot", env);
   if (chosen.source !== "the default cache folder" || hasOmniglot(chosen.dir)) return chosen.dir;
-  const root = metalabRoot(__dirname);
+  const root = metalabRoot(from);
   const shared = root ? path.resolve(root, "..", "shared", "data", "omniglot") : null;
   return shared && hasOmniglot(shared) ? shared : chosen.dir;
 }

@@ -20,6 +20,26 @@ import type { OmniglotImages } from "../data/omniglot";
 import { argmaxRows, runErrors, runsBatch, type OneShotRuns } from "../data/omniglot-runs";
 import { OmniglotTasks } from "../data/omniglot-tasks";
 
+/** Published error rates on the 20 official runs (20-way one-shot, within alphabet), for the table beside ours. */
+export const OMNIGLOT_PUBLISHED: readonly { readonly method: string; readonly error: number; readonly source: string }[] = [
+  { method: "People", error: 0.045, source: "Lake et al. (2015), Science 350:1332" },
+  { method: "Bayesian Program Learning (BPL)", error: 0.033, source: "Lake et al. (2015)" },
+  { method: "Deep Siamese convnet", error: 0.08, source: "Koch et al. (2015), Table 2: 92.0% correct" },
+  { method: "Hierarchical Deep", error: 0.348, source: "Lake et al. (2015); Koch et al. (2015), Table 2: 65.2% correct" },
+  { method: "Affine model", error: 0.182, source: "Koch et al. (2015), Table 2: 81.8% correct" },
+  { method: "1-nearest neighbour (raw pixels)", error: 0.783, source: "Koch et al. (2015), Table 2: 21.7% correct" },
+];
+
+/** The drawings of one task of a batch with captions "support 3" / "query 3" (label), for `imageGalleryChart`. */
+export function episodeImages(batch: TaskBatch, task = 0): { pixels: number[]; label: string }[] {
+  const part = (x: tf.Tensor, y: tf.Tensor, set: string): { pixels: number[]; label: string }[] => {
+    const xs = tf.tidy(() => tf.squeeze(tf.slice(x, [task, 0, 0], [1, -1, -1]), [0]).arraySync() as number[][]);
+    const labels = tf.tidy(() => tf.argMax(tf.slice(y, [task, 0, 0], [1, -1, -1]), -1).arraySync() as number[][])[0]!;
+    return xs.map((p, i) => ({ pixels: p, label: `${set} ${labels[i]}` }));
+  };
+  return [...part(batch.supportX, batch.supportY, "support"), ...part(batch.queryX, batch.queryY, "query")];
+}
+
 /** The methods of the table. */
 export const FEW_SHOT_METHODS = ["protonet", "maml", "fomaml", "anil", "pretrain-probe", "pretrain-finetune"] as const;
 export type FewShotMethod = (typeof FEW_SHOT_METHODS)[number];

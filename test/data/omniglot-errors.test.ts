@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { readdirSync, readFileSync, writeFileSync } from "fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "fs";
 import * as path from "path";
 import { DataError } from "../../src/data/errors";
-import { loadOmniglot } from "../../src/data/omniglot";
+import { loadOmniglot, omniglotDir } from "../../src/data/omniglot";
 import { loadOneShotRuns, nearestNeighbourRuns } from "../../src/data/omniglot-runs";
 import { drawingPng, tempDir, writeBackgroundZip, writeRunsZip } from "./omniglot-fixtures";
 import { Rng } from "../../src/core/random";
@@ -46,6 +46,25 @@ describe("Omniglot loader on generated fixtures", () => {
     loadOneShotRuns({ dir, cacheDir });
     const r1 = loadOneShotRuns({ dir, cacheDir });
     expect(r1).toEqual(r0);
+  });
+
+  it("the data folder: METALAB_OMNIGLOT_DIR, then METALAB_DATA_DIR, then the cache, then ../shared/data/omniglot beside the checkout", () => {
+    const root = tempDir("og-layout");
+    const project = path.join(root, "project");
+    const shared = path.join(root, "shared", "data", "omniglot");
+    mkdirSync(path.join(project, "dist", "src", "data"), { recursive: true });
+    mkdirSync(shared, { recursive: true });
+    writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "metalab" }));
+    const from = path.join(project, "dist", "src", "data");
+    const cache = tempDir("og-layout-cache");
+    expect(omniglotDir({ METALAB_CACHE_DIR: cache }, from)).toBe(path.join(cache, "omniglot")); // nothing anywhere: the cache folder, for the error message
+    writeRunsZip(shared, 1, 2);
+    expect(omniglotDir({ METALAB_CACHE_DIR: cache }, from)).toBe(shared);
+    expect(omniglotDir({ METALAB_CACHE_DIR: cache, METALAB_DATA_DIR: "/data" }, from)).toBe(path.resolve("/data/omniglot"));
+    expect(omniglotDir({ METALAB_CACHE_DIR: cache, METALAB_OMNIGLOT_DIR: "/og" }, from)).toBe(path.resolve("/og"));
+    mkdirSync(path.join(cache, "omniglot"), { recursive: true });
+    writeRunsZip(path.join(cache, "omniglot"), 1, 2);
+    expect(omniglotDir({ METALAB_CACHE_DIR: cache }, from)).toBe(path.join(cache, "omniglot")); // downloaded data wins over the shared folder
   });
 
   it("a missing archive names the file and the fix (metalab data omniglot, METALAB_OMNIGLOT_DIR)", () => {
