@@ -9,6 +9,8 @@
 //   scratch  a scratch notebook: `throw` gives a red traceback, a type error its message, `1 + 2` shows [n]: 3, Tab
 //            after `ml.Ma` offers Maml, Shift+Tab on `ml.Maml` shows its type, Kernel > Interrupt stops a training
 //            cell within 5 s and training does not go on, and the kernel still runs cells.
+//   bad-input a notebook whose cells print 50 MB and call display 10,000 times (tslab.display.text, ml.display):
+//            the kernel survives (same kernel, never dead or restarting), the page answers, the next cell runs.
 //   student  a notebook released by `metalab assign`: locked cells cannot be edited or deleted (typing, D D,
 //            Edit > Delete Cell, Edit > Cut Cell), an answer typed into an answer cell passes its test, File > Save,
 //            and `metalab grade` on the saved file gives the points of exactly that test.
@@ -17,7 +19,7 @@
 // off, hashes compared); scratch and student files live under --out, inside the project so kernels find metalab.
 //
 // Usage: node ci/jupyterlab_check.mjs --jupyter VENV/bin/jupyter [--out ci-artifacts/jupyterlab]
-//          [--only labs,restart,scratch,student,nb7] [--nb7-notebook PATH] [--assignment PATH] [--timeout-min 10]
+//          [--only labs,restart,scratch,bad-input,student,nb7] [--nb7-notebook PATH] [--assignment PATH] [--timeout-min 10]
 //          [NOTEBOOK.ipynb ...]        (default: notebooks/*.ipynb)
 // Env: CHROMIUM (default /usr/bin/chromium); the kernels inherit this process's environment (METALAB_QUICK=1).
 import { spawnSync } from "node:child_process";
@@ -43,12 +45,12 @@ const positional = args.filter((a, i) => !a.startsWith("--") && !(i > 0 && flags
 const root = process.cwd();
 const jupyter = opt("--jupyter", null);
 if (!jupyter) {
-  console.error("usage: node ci/jupyterlab_check.mjs --jupyter VENV/bin/jupyter [--out DIR] [--only labs,restart,scratch,student,nb7] [NOTEBOOK ...]");
+  console.error("usage: node ci/jupyterlab_check.mjs --jupyter VENV/bin/jupyter [--out DIR] [--only labs,restart,scratch,bad-input,student,nb7] [NOTEBOOK ...]");
   process.exit(2);
 }
 const outDir = path.resolve(opt("--out", "ci-artifacts/jupyterlab"));
 if (path.relative(root, outDir).startsWith("..")) throw new Error(`--out ${outDir} must be inside the project (${root}): scratch notebooks there must find metalab.`);
-const only = new Set(opt("--only", "labs,restart,scratch,student,nb7").split(","));
+const only = new Set(opt("--only", "labs,restart,scratch,bad-input,student,nb7").split(","));
 const timeoutMs = Number(opt("--timeout-min", "10")) * 60_000;
 const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const rel = (p) => path.relative(root, path.resolve(p)).split(path.sep).join("/");
@@ -273,6 +275,72 @@ async function scratchChecks(page, server) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+/** The same hostile cells as test/notebook/cell-progress.test.ts ("bad output"), then a cell that must still run. */
+const BAD_INPUT = [
+  'import * as ml from "metalab";\nimport * as tslab from "tslab";',
+  "const mb = 'x'.repeat(1024 * 1024 - 1) + '\\n';\nfor (let i = 0; i < 50; i++) process.stdout.write(mb); // 50 MB",
+  "for (let i = 0; i < 10_000; i++) tslab.display.text(String(i));",
+  "for (let i = 0; i < 10_000; i++) await ml.display(`**row ${i}**`);",
+  "console.log('alive');\n1 + 2",
+];
+
+/** Run All on a notebook whose cells print 50 MB and call display 10,000 times: the kernel survives (same kernel,
+ *  never dead or restarting), the page stays responsive, and the next cell runs. */
+async function badInput(page, server) {
+  const file = path.join(outDir, "bad-input", "bad-input.ipynb");
+  writeNotebook(file, BAD_INPUT);
+  const subject = rel(file);
+  const rec = (name, ok, detail) => record("bad-input", subject, [{ name, ok, detail }]);
+  try {
+    log(`--- bad input ${subject}`);
+    await openNotebook(page, server, subject);
+    const kernelId = await page.evaluate(() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.id);
+    await page.evaluate(() => {
+      const ctx = window.jupyterapp.shell.currentWidget.sessionContext;
+      const seen = (window.__ciStatuses = new Set());
+      window.__ciStatusTimer = setInterval(() => seen.add(ctx.kernelDisplayStatus), 50);
+      ctx.statusChanged.connect((_, s) => seen.add(s));
+    });
+    const t0 = Date.now();
+    await menu(page, "Run", "Run All Cells");
+    const done = await waitRunDone(page, timeoutMs);
+    const statuses = await page.evaluate(() => {
+      clearInterval(window.__ciStatusTimer);
+      return [...window.__ciStatuses];
+    });
+    const kernelAfter = await page.evaluate(() => window.jupyterapp.shell.currentWidget.sessionContext.session?.kernel?.id ?? null);
+    const p0 = Date.now();
+    await page.evaluate(() => 1);
+    const responsive = Date.now() - p0;
+    const cells = (await collectNotebook(page)).filter((c) => c.type === "code");
+    const counts = cells.map((c) => c.executionCount);
+    const bad = statuses.filter((s) => /dead|restarting|autorestarting|unknown/.test(s));
+    rec("the kernel survives (same kernel, never dead or restarting)", kernelAfter === kernelId && bad.length === 0 && counts.every((n, i) => n === i + 1),
+      `kernel ${kernelId === kernelAfter ? "unchanged" : `changed ${kernelId} -> ${kernelAfter}`}; statuses seen: ${statuses.join(", ")}; execution counts ${counts.join(",")}; Run All took ${done.seconds.toFixed(1)} s`);
+    const shown = (c) => c.outputs.map((o) => `${o.type}${o.name ? `/${o.name}` : ""} ${JSON.stringify(o.text.slice(0, 80))}`);
+    const printed = cells[1];
+    const notices = cells.flatMap((c) => c.outputs.filter((o) => /IOPub (data|message) rate exceeded/.test(o.text)).map(() => c.index));
+    rec("a cell printing 50 MB ends and the page stays responsive", /\[\d+\]/.test(printed.prompt) && responsive < 10_000,
+      `cell shows ${printed.prompt}; ${printed.outputs.length} outputs (${shown(printed).slice(0, 3).join("; ")}); the page answered in ${responsive} ms`);
+    const texts = cells[2];
+    const mds = cells[3];
+    const more = await page.evaluate(() => document.querySelectorAll(".jp-TrimmedOutputs").length);
+    rec("cells calling display 10,000 times end", /\[\d+\]/.test(texts.prompt) && /\[\d+\]/.test(mds.prompt),
+      `tslab.display.text x10,000: ${texts.outputs.length} outputs in the model; ml.display x10,000: ${mds.outputs.length} outputs; ${more} "show more outputs" notices (JupyterLab shows the first 50); server rate-limit notices in cells ${[...new Set(notices)].join(", ") || "none"}`);
+    const last = cells[4];
+    const alive = last.outputs.some((o) => o.type === "stream" && o.text.includes("alive"));
+    const three = last.outputs.find((o) => o.type === "execute_result")?.dom?.text.trim();
+    rec("the next cell runs (prints alive, 1 + 2 shows 3)", alive && three === "3", `outputs: ${shown(last).join("; ")}`);
+    await screenshotNotebook(page, path.join(outDir, "bad-input.png"), { maxHeight: 4000 });
+  } catch (e) {
+    await failureShot(page, "bad-input");
+    fail("bad-input", subject, "bad-input notebook", e);
+  } finally {
+    await closeNotebook(page);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 const text = (src) => (Array.isArray(src) ? src.join("") : String(src ?? ""));
 const nbgrader = (cell) => cell.metadata?.nbgrader ?? {};
 
@@ -453,7 +521,7 @@ async function withServer(app, fn) {
 const t0 = Date.now();
 try {
   await withBrowser(async (page) => {
-    if (["labs", "restart", "scratch", "student"].some((s) => only.has(s))) {
+    if (["labs", "restart", "scratch", "bad-input", "student"].some((s) => only.has(s))) {
       await withServer("lab", async (server) => {
         if (only.has("labs")) await labs(page, server);
         else if (only.has("restart") && notebooks[0]) {
@@ -462,6 +530,7 @@ try {
           await closeNotebook(page);
         }
         if (only.has("scratch")) await scratchChecks(page, server);
+        if (only.has("bad-input")) await badInput(page, server);
         if (only.has("student")) await studentFlow(page, server);
       });
     }

@@ -8,6 +8,9 @@ export const VEGA_LITE = "application/vnd.vegalite.v5+json";
 /** Source pattern of a cell that trains with the live progress bar and loss chart. */
 export const TRAINING_CELL = /\bml\.(trainLive|liveTraining)\s*\(/;
 
+/** Source pattern of a cell with a live display the monitor follows: a training cell, or a plain progress bar. */
+export const LIVE_CELL = /\bml\.(trainLive|liveTraining|progressBar)\s*\(/;
+
 /** `ml.show(` calls in a code cell's source, comments left out. */
 export function showCalls(source) {
   const code = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
@@ -146,7 +149,7 @@ export async function installMonitor(page) {
       M.observer = new MutationObserver(sample);
       M.observer.observe(w.content.node, { childList: true, subtree: true, characterData: true });
     },
-    { trainingSource: TRAINING_CELL.source, VL: VEGA_LITE },
+    { trainingSource: LIVE_CELL.source, VL: VEGA_LITE },
   );
 }
 
