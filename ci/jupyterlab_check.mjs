@@ -29,6 +29,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { chromium } from "playwright-core";
 import { finalChecks, liveChecks, statusCheck } from "./jupyter/analyze.mjs";
+import { resultsMatrix } from "./jupyter/matrix.mjs";
 import { api, sleep, startJupyter } from "./jupyter/server.mjs";
 import {
   acceptDialog, closeNotebook, codeCellState, collectNotebook, editCodeCell, installMonitor, menu, openNotebook,
@@ -550,6 +551,7 @@ const md = [
 ].join("\n");
 fs.writeFileSync(path.join(outDir, "results.json"), JSON.stringify({ seconds: (Date.now() - t0) / 1000, results }, null, 1));
 fs.writeFileSync(path.join(outDir, "results.md"), md + "\n");
+fs.writeFileSync(path.join(outDir, "results-matrix.md"), resultsMatrix(results));
 log(`${results.length - failed.length}/${results.length} checks passed in ${((Date.now() - t0) / 1000).toFixed(0)} s; ${rel(path.join(outDir, "results.md"))}`);
 if (failed.length) {
   console.error(`[jupyterlab] FAILED: ${failed.map((r) => `${r.section} ${r.subject}: ${r.name}`).join("\n  ")}`);
