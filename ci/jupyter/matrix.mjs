@@ -28,10 +28,11 @@ export function resultsMatrix(results) {
     `| Run All (s) | ${notebooks.map((nb) => (seconds(nb) !== undefined ? seconds(nb).toFixed(0) : "?")).join(" | ")} |`,
     "",
   ];
-  out.push(
+  const others = results.filter((r) => r.section !== "labs");
+  if (others.length) out.push(
     "| section | check | result |",
     "| --- | --- | --- |",
-    ...results.filter((r) => r.section !== "labs").map((r) => `| ${r.section} | ${r.name} | ${r.ok ? "pass" : `FAIL: ${String(r.detail).split("\n")[0].replace(/\|/g, "\\|").slice(0, 160)}`} |`),
+    ...others.map((r) => `| ${r.section} | ${r.name} | ${r.ok ? "pass" : `FAIL: ${String(r.detail).split("\n")[0].replace(/\|/g, "\\|").slice(0, 160)}`} |`),
   );
   return out.join("\n") + "\n";
 }
