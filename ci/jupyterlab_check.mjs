@@ -445,7 +445,9 @@ async function studentFlow(page, server) {
     await closeNotebook(page);
 
     log(`--- metalab grade on the saved notebook`);
-    const g = spawnSync(process.execPath, [metalab, "grade", "--instructor", assignment, "--submissions", path.dirname(path.dirname(submission)), "--out", graded], { encoding: "utf8", cwd: root });
+    // Generous limits: they only stop a hung kernel (at load 35 the instructor's import cell took over 30 s, the default).
+    const g = spawnSync(process.execPath, [metalab, "grade", "--instructor", assignment, "--submissions", path.dirname(path.dirname(submission)), "--out", graded,
+      "--cell-timeout", "300", "--timeout", "1200"], { encoding: "utf8", cwd: root });
     fs.writeFileSync(path.join(base, "grade.log"), `${g.stdout}\n${g.stderr}`);
     const resultFile = path.join(graded, "students", "alice", "result.json");
     if (!fs.existsSync(resultFile)) throw new Error(`metalab grade wrote no ${rel(resultFile)} (exit ${g.status}): ${(g.stderr || g.stdout).trim().slice(-1000)}`);

@@ -17,11 +17,12 @@ export function showCalls(source) {
   return (code.match(/\bml\.show\s*\(/g) ?? []).length;
 }
 
-/** Opens `rel` (a path under the server root) in a fresh app (a reset workspace) and waits for an idle kernel. */
-export async function openNotebook(page, server, rel, { timeoutMs = 180_000 } = {}) {
+/** Opens `rel` (a path under the server root) in a fresh app (a reset workspace) and waits for an idle kernel. The
+ *  limit only stops a hung run: at load 35 on 2 cores, Notebook 7's page plus a kernel start took over 3 minutes. */
+export async function openNotebook(page, server, rel, { timeoutMs = 600_000 } = {}) {
   const encoded = rel.split("/").map(encodeURIComponent).join("/");
   const url = server.app === "lab" ? server.url(`/lab/tree/${encoded}?reset`) : server.url(`/notebooks/${encoded}`);
-  await page.goto(url, { waitUntil: "load", timeout: 120_000 });
+  await page.goto(url, { waitUntil: "load", timeout: timeoutMs });
   await page.waitForFunction(
     (name) => {
       const w = window.jupyterapp?.shell?.currentWidget;
