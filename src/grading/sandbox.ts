@@ -237,26 +237,21 @@ function cmdline(pid: number): string[] {
   }
 }
 
-/** Committed private writable memory of a process in bytes (VmData: counted when allocated, before it is touched). */
-function committedBytes(pid: number): number {
+/** A process's memory in bytes, from one read of /proc/<pid>/status (zeros once it is gone). */
+function memoryOf(pid: number): { resident: number; committed: number } {
+  let status: string;
   try {
-    const m = /^VmData:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
-    return Number(m?.[1] ?? 0) * 1024;
+    status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
   } catch {
-    return 0;
+    return { resident: 0, committed: 0 };
   }
-}
-
-/** Anonymous resident memory of a process in bytes (heap, ArrayBuffers, wasm memory; not shared file pages). */
-function anonBytes(pid: number): number {
-  try {
-    const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-    const m = /^RssAnon:\s+(\d+) kB/m.exec(status);
-    const s = /^RssShmem:\s+(\d+) kB/m.exec(status);
-    return (Number(m?.[1] ?? 0) + Number(s?.[1] ?? 0)) * 1024;
-  } catch {
-    return 0;
-  }
+  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
+  return {
+    // Anonymous resident memory (heap, ArrayBuffers, wasm memory) and shared memory; not shared file pages.
+    resident: kb("RssAnon") + kb("RssShmem"),
+    // Committed private writable memory (VmData): counted when allocated, before it is touched.
+    committed: kb("VmData"),
+  };
 }
 
 /** Every process under `root` (root included), from one scan of /proc. */
@@ -341,8 +336,9 @@ class Watchdog {
     let total = 0;
     let committed = 0;
     for (const pid of pids) {
-      total += anonBytes(pid);
-      committed += committedBytes(pid);
+      const m = memoryOf(pid);
+      total += m.resident;
+      committed += m.committed;
     }
     this.report.peakMb = Math.max(this.report.peakMb, Math.round(total / 1e6));
     this.report.peakCommittedMb = Math.max(this.report.peakCommittedMb, Math.round(committed / 1e6));

@@ -52,7 +52,7 @@ describe("grading a fixture class", () => {
     // The class is shared with the Slurm phase of .ci/run (scripts/grading/fixture-class.cjs, which needs the build).
     for (const f of writeFixtureClass(subs)) hashes.set(f, hash(f));
     res = await gradeBatch(a, subs, out, { jobs: 2, cellTimeoutMs: 10_000, timeoutMs: 120_000, memoryMb: 512 });
-  }, 300_000);
+  }, 600_000); // About 250 s at load 35 (2 cores); the time budget, not an expectation.
 
   test("every student gets the exact expected status, score and flags", () => {
     const got = Object.fromEntries(res.results.map((r) => [r.student, [r.status, r.score, r.flags]]));
@@ -67,8 +67,8 @@ describe("grading a fixture class", () => {
     expect(partial?.error).toMatch(/sumSquares\(\[\]\) should be 0/);
     const exits = by.get("exits");
     expect(exits?.tests.map((t) => t.ran)).toEqual([true, false, false]);
-    // process.exit(0) ends the kernel with code 0, or, when zeromq's exit hook races a send, with its abort (SIGABRT,
-    // "Napi::Error"): either way the kernel died in that cell, which is what the status and score above check.
+    // process.exit(0) ends the kernel with code 0, or zeromq's exit hook aborts it (SIGABRT, "Napi::Error"; most runs
+    // here since the kernel's sockets moved to a worker thread): either way it died in that cell, as status and score say.
     expect(exits?.message).toMatch(/kernel died .*(exited with code 0|killed by SIGABRT; its stderr ended: terminate called after throwing an instance of 'Napi::Error')/);
     expect(by.get("crashes")?.message).toMatch(/SIGSEGV/);
     expect(by.get("oom")?.message).toMatch(/out of memory/);
@@ -137,5 +137,5 @@ describe("grading a fixture class", () => {
     expect(seen).toEqual(["partial"]);
     expect(again.resumed).toHaveLength(Object.keys(EXPECTED).length - 1);
     expect(Object.fromEntries(again.results.map((r) => [r.student, [r.status, r.score, r.flags]]))).toEqual(EXPECTED);
-  }, 120_000);
+  }, 240_000);
 });

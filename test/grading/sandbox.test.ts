@@ -62,6 +62,8 @@ describe.skipIf(sandboxProblem() !== null || !fs.existsSync(path.join(ROOT, "dis
             'try { fs.writeFileSync(require.resolve("metalab/check"), "1"); } catch (e) { console.log("lib", (e as any).code); }',
             'fs.writeFileSync("scratch.txt", "ok"); console.log("scratch", fs.readFileSync("/tmp/scratch.txt", "utf8"), process.cwd() === os.homedir());',
             'require("child_process").spawn("/bin/sleep", ["300"], { detached: true, stdio: "ignore" }).unref();',
+            // 700 MB reserved, untouched: committed memory, under its bound (twice --memory), so no kill.
+            'const reserved = new Uint8Array(7e8); console.log("reserved", reserved.length);',
           ].join("\n"),
           "probe",
         ),
@@ -76,6 +78,8 @@ describe.skipIf(sandboxProblem() !== null || !fs.existsSync(path.join(ROOT, "dis
       expect(text).toMatch(/scratch ok true/);
       expect(report).toMatchObject({ killed: null, leftover: 0 });
       expect((report as SandboxReport | null)?.peakMb ?? 0).toBeGreaterThan(10);
+      expect(text).toMatch(/reserved 700000000/);
+      expect((report as SandboxReport | null)?.peakCommittedMb ?? 0).toBeGreaterThan(700);
     } finally {
       fs.rmSync(work, { recursive: true, force: true });
     }
