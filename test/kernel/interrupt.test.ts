@@ -4,7 +4,23 @@
  * JupyterLab sends interrupt_request on control (kernel.json says interrupt_mode "message"); the runner sends SIGINT.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { RawKernel } from "./raw-kernel";
+import * as os from "node:os";
+import { RawKernel, type Recorded } from "./raw-kernel";
+
+/**
+ * How long an interrupt may take: the 5 s of issue 10.2 on a machine with at most 4 runnable processes per core,
+ * scaled with the load beyond that (at load 37 on 2 cores each process gets about 1/18 of a core). Printed per test.
+ */
+function allowedMs(base: number): number {
+  const perCore = os.loadavg()[0]! / Math.max(1, os.cpus().length);
+  return Math.round(base * Math.max(1, perCore / 4));
+}
+
+function expectWithin(ms: number, base: number): void {
+  const limit = allowedMs(base);
+  console.log(`interrupt took ${ms} ms (limit ${limit} ms at load ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores)`);
+  expect(ms).toBeLessThan(limit);
+}
 
 const SETUP = `
 import * as ml from "metalab";
@@ -27,11 +43,20 @@ describe("interrupts", () => {
     await kernel?.close();
   });
 
-  /** Runs `code`, waits until it has run for `afterMs`, interrupts it, and returns the reply, error and time taken. */
-  async function interruptAfter(code: string, afterMs: number, how: "message" | "signal" = "message") {
+  /**
+   * Runs `code`, waits until it shows `started` (under load, compiling a cell takes seconds: an interrupt before its
+   * loop begins is answered by the fallbacks instead), then `afterMs`, interrupts it, and returns the reply, error
+   * and time taken.
+   */
+  async function interruptAfter(code: string, afterMs: number, how: "message" | "signal" = "message", started: "input" | "update" | "stream" = "input") {
     kernel.iopubLog.length = 0;
     const id = kernel.execute(code);
-    await kernel.waitFor((m) => m.parent === id && m.type === "execute_input");
+    const shows: Record<typeof started, (m: Recorded) => boolean> = {
+      input: (m) => m.type === "execute_input",
+      update: (m) => m.type === "update_display_data",
+      stream: (m) => m.type === "stream" && String(m.content.text).includes("loop started"),
+    };
+    await kernel.waitFor((m) => m.parent === id && shows[started](m), 60_000);
     await new Promise((r) => setTimeout(r, afterMs));
     const t0 = Date.now();
     if (how === "message") {
@@ -57,9 +82,9 @@ describe("interrupts", () => {
   }
 
   test("trainLive stops at its next step, says how far it got, and the learner trains on from there", async () => {
-    const { reply, error, ms } = await interruptAfter("await ml.trainLive(maml, family, new ml.Rng(1), { iterations: 1_000_000, spec: spec, label: 'MAML' })", 2500);
+    const { reply, error, ms } = await interruptAfter("await ml.trainLive(maml, family, new ml.Rng(1), { iterations: 1_000_000, spec: spec, label: 'MAML' })", 2500, "message", "update");
     expect(reply.content.status).toBe("error");
-    expect(ms).toBeLessThan(5000);
+    expectWithin(ms, 5000);
     expect(error?.ename, JSON.stringify(error)).toBe("InterruptedError");
     const done = /MAML: ([\d,]+) of 1,000,000 steps done/.exec(String(error?.evalue));
     expect(done, String(error?.evalue)).not.toBeNull();
@@ -72,16 +97,16 @@ describe("interrupts", () => {
 
   test("a synchronous library loop stops at its next step too", async () => {
     const before = Number(await value("maml.steps"));
-    const { reply, error, ms } = await interruptAfter("maml.train(family, new ml.Rng(3), { iterations: 1_000_000, spec: spec })", 2000);
+    const { reply, error, ms } = await interruptAfter("maml.train(family, new ml.Rng(3), { iterations: 1_000_000, spec: spec, onProgress: (s) => { if (s === 1) console.log('loop started'); } })", 2000, "message", "stream");
     expect(reply.content.status).toBe("error");
-    expect(ms).toBeLessThan(5000);
+    expectWithin(ms, 5000);
     expect(error?.ename, JSON.stringify(error)).toBe("InterruptedError");
     const done = Number(/training: ([\d,]+) of 1,000,000/.exec(String(error?.evalue))![1]!.replace(/,/g, ""));
     expect(Number(await value("maml.steps"))).toBe(before + done);
   });
 
   test("SIGINT (the runner's interrupt) stops trainLive with the same report", async () => {
-    const { reply, error } = await interruptAfter("await ml.trainLive(maml, family, new ml.Rng(4), { iterations: 1_000_000, spec: spec, label: 'again' })", 2000, "signal");
+    const { reply, error } = await interruptAfter("await ml.trainLive(maml, family, new ml.Rng(4), { iterations: 1_000_000, spec: spec, label: 'again' })", 2000, "signal", "update");
     expect(reply.content.status).toBe("error");
     expect(error?.ename, JSON.stringify(error)).toBe("InterruptedError");
     expect(String(error?.evalue)).toMatch(/again: [\d,]+ of 1,000,000 steps done/);
@@ -90,14 +115,14 @@ describe("interrupts", () => {
   test("synchronous user code no loop guards is broken after the grace period, and the kernel stays usable", async () => {
     const { reply, ms } = await interruptAfter("let spin = 0; while (true) { spin++; }", 1000);
     expect(reply.content.status).toBe("error");
-    expect(ms).toBeLessThan(8000);
+    expectWithin(ms, 8000);
     expect(await value("1 + 1")).toBe("2");
   });
 
   test("an awaited promise is rejected at once when no library loop runs", async () => {
     const { reply, error, ms } = await interruptAfter("await new Promise((r) => setTimeout(r, 60_000))", 500);
     expect(reply.content.status).toBe("error");
-    expect(ms).toBeLessThan(3000);
+    expectWithin(ms, 3000);
     expect(String(error?.evalue)).toMatch(/Interrupted/);
   });
 });
