@@ -141,7 +141,7 @@ async function main(): Promise<void> {
     "",
     "| method | error on the 20 runs | training | seed | train time (s) | load avg |",
     "|---|---|---|---|---|---|",
-    ...OMNIGLOT_PUBLISHED.map((p) => `| ${p.method} (published: ${p.source}) | ${pct(p.error)} | ${p.method.startsWith("People") || p.method.startsWith("1-nearest") ? "–" : "full background set"} | – | – | – |`),
+    ...OMNIGLOT_PUBLISHED.map((p) => `| ${p.method} (published: ${p.paper}, ${p.where}) | ${pct(p.error)} | ${p.trainedOn} | – | – | – |`),
     ...rows.map((r) => `| **${r.method}** (ours) | ${pct(r.error)} | ${r.steps} steps, small background sets | ${r.seed} | ${r.trainSeconds.toFixed(0)} | ${r.load.toFixed(1)} |`),
     "",
     "## Reading",

@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../src/core/random";
 import { loadOmniglot, omniglotCounts, omniglotImage } from "../../src/data/omniglot";
 import { loadOneShotRuns, nearestNeighbourRuns, runsBatch } from "../../src/data/omniglot-runs";
-import { OmniglotTasks, rotateSquare } from "../../src/data/omniglot-tasks";
+import { OmniglotTasks, rotateSquare, splitAlphabets, withinAlphabetEpisodes } from "../../src/data/omniglot-tasks";
 import { disposeBatch } from "../../src/tasks/task-family";
 import { requireSharedData, sharedOmniglotDir } from "./shared-data";
 import { tmpdir } from "os";
@@ -75,6 +75,21 @@ describe("Omniglot on the real archives (../shared/data/omniglot)", () => {
     const once = rotateSquare([1, 2, 3, 4], 2, 1);
     expect(Array.from(rotateSquare(rotateSquare(rotateSquare(once, 2, 1), 2, 1), 2, 1))).toEqual([1, 2, 3, 4]);
     [a, b, c].forEach(disposeBatch);
+  });
+
+  it("an alphabet-level split and within-alphabet 20-way episodes (the MAML diagnosis' validation set)", () => {
+    const split = splitAlphabets(images, ["Early_Aramaic", "Balinese"]);
+    expect(split.heldOut.length).toBe(22 + 24);
+    expect(split.train.length).toBe(242 - 46);
+    expect(split.train.some((i) => split.heldOut.includes(i))).toBe(false);
+    expect(() => splitAlphabets(images, ["Klingon"])).toThrow(/unknown alphabet "Klingon"/);
+    const a = withinAlphabetEpisodes(images, ["Early_Aramaic", "Balinese"], 20, 3, new Rng(5));
+    const b = withinAlphabetEpisodes(images, ["Early_Aramaic", "Balinese"], 20, 3, new Rng(5));
+    expect(a.supportX.shape).toEqual([6, 20, 784]);
+    expect(a.queryY.shape).toEqual([6, 20, 20]);
+    expect(Array.from(a.queryX.dataSync())).toEqual(Array.from(b.queryX.dataSync()));
+    expect(() => withinAlphabetEpisodes(images, ["Tagalog"], 20, 1, new Rng(5))).toThrow(/17 characters, fewer than 20 ways/);
+    [a, b].forEach(disposeBatch);
   });
 
   it("the 20 runs: 20 training and 20 test images each; raw-pixel nearest neighbour beside Koch et al.'s 21.7% accuracy", () => {
