@@ -46,6 +46,7 @@ const VARIANTS: readonly Variant[] = [
   { name: "mlp-5way-lr2", method: "maml", steps: 1000, config: { ...MLP, ...FINN5 }, question: "5-way episodes, inner step 2 (Finn's 5-way on the mean loss)" },
   { name: "mlp-5way-lr2-32tasks", method: "maml", steps: 1000, config: { ...MLP, ...FINN5, metaEpisode: { tasks: 32, shots: 1, queries: 1 } }, question: "meta-batch 8 -> 32 tasks (Finn's)" },
   { name: "mlp-5way-lr2-outer3e-3", method: "maml", steps: 1000, config: { ...MLP, ...FINN5, lr: 3e-3 }, question: "outer Adam rate 1e-3 -> 3e-3" },
+  { name: "mlp-5way-lr2-zerohead", method: "maml", steps: 1000, config: { ...MLP, ...FINN5, headInit: "zero" }, question: "head initialised at zero (every class alike)" },
   { name: "mlp-5way-fomaml", method: "fomaml", steps: 1000, config: { ...MLP, ...FINN5 }, question: "first-order MAML, 5-way, step 2" },
   { name: "mlp-5way-anil", method: "anil", steps: 1000, config: { ...MLP, ...FINN5 }, question: "ANIL, 5-way, step 2" },
   { name: "conv-old", method: "maml", steps: 150, config: { ...OLD }, question: "the old settings (conv, layer norm)" },

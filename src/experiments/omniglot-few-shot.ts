@@ -113,6 +113,8 @@ export interface OmniglotFewShotConfig {
   /** Fine-tuning after the probe (LP-FT): SGD steps and step size on every parameter. */
   readonly finetuneSteps: number;
   readonly finetuneLr: number;
+  /** MAML family: the head's initial weights: the network's own (Glorot-uniform) or zero (every class alike at the start). */
+  readonly headInit: "network" | "zero";
   /** Indices of the background characters to train on (a validation split holds some out); null = all. */
   readonly characters: readonly number[] | null;
 }
@@ -140,6 +142,7 @@ export const DEFAULT_OMNIGLOT_FEW_SHOT: OmniglotFewShotConfig = {
   probeLr: 0.5, // SGD on a convex problem: a large step is stable on normalised features
   finetuneSteps: 10, // a short fine-tune after the probe (LP-FT; Kumar et al. 2022)
   finetuneLr: 0.05, // small: 20 images cannot support large moves of the body
+  headInit: "network", // the network's own initialisation (the zero head was measured: see the diagnosis)
   characters: null, // train on every background character
 };
 
@@ -166,6 +169,7 @@ export function fewShotConfig(config: Partial<OmniglotFewShotConfig> = {}): Omni
   const c = { ...DEFAULT_OMNIGLOT_FEW_SHOT, ...config };
   const WHO = "Omniglot few-shot config";
   checkOneOf(WHO, "embedding", c.embedding, ["conv", "mlp"] as const);
+  checkOneOf(WHO, "headInit", c.headInit, ["network", "zero"] as const);
   for (const k of ["steps", "ways", "metaWays", "innerSteps", "pretrainBatch"] as const) checkInteger(WHO, k, c[k], 1);
   for (const k of ["testInnerSteps", "probeSteps", "finetuneSteps"] as const) checkInteger(WHO, k, c[k], 0);
   for (const k of ["lr", "innerLr", "testInnerLr", "probeLr", "finetuneLr"] as const) checkPositive(WHO, k, c[k]);
@@ -253,7 +257,15 @@ export function trainFewShot(method: FewShotMethod, images: OmniglotImages, conf
   }
   if (maml) {
     const net = fewShotNet(c, c.metaWays);
-    const init = net.init(rng.fork("init"));
+    const init: Record<string, tf.Tensor> = { ...net.init(rng.fork("init")) };
+    if (c.headInit === "zero") {
+      const L = headLayer(c);
+      for (const k of [`w${L}`, `b${L}`]) {
+        const t = init[k]!;
+        init[k] = tf.zerosLike(t);
+        t.dispose();
+      }
+    }
     const o = mamlOptionsFor(method, c);
     let s: MamlState = initMamlState(init, o);
     disposeParams(init);

@@ -148,6 +148,10 @@ describe("Omniglot few-shot experiment (synthetic images)", () => {
     expect(() => fewShotConfig({ embedding: "resnet" as "conv" })).toThrow(/embedding/);
     expect(() => fewShotConfig({ metaWays: 0 })).toThrow(/metaWays/);
     expect(() => fewShotConfig({ mlpHidden: [] })).toThrow(/mlpHidden/);
+    expect(() => fewShotConfig({ headInit: "ones" as "zero" })).toThrow(/headInit/);
+    const z = trainFewShot("maml", images, { ...config, steps: 1, headInit: "zero" }, new Rng(5));
+    expect(Number.isFinite(z.losses[0])).toBe(true);
+    disposeParams(z.params);
   });
 
   it("every published row says where it is printed and whether its number was confirmed in the paper's text", () => {
