@@ -22,7 +22,7 @@ const LAYERS = {
   experiments: ["core", "autodiff", "optim", "tasks", "data", "models", "learners", "eval", "plot", "display"],
   index: ["core", "graph", "optim", "autodiff", "tasks", "data", "models", "fast", "learners", "eval", "plot", "display", "experiments"],
   // Tooling: the kernel (`metalab/kernel`), the runner (`metalab/notebook`), the grader (`metalab/grading`), the CLI.
-  kernel: ["jupyter"],
+  kernel: ["core", "jupyter"], // core: the process-global interrupt signal (core/interrupt.ts)
   notebook: ["jupyter"],
   // grading draws the class report with plot/ and its check() (run inside the student kernel) sends through display/.
   grading: ["jupyter", "notebook", "plot", "display"],

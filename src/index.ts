@@ -9,6 +9,7 @@ export { Rng, rng } from "./core/random";
 export { ready, describeBackend, backendInfo, BACKEND_ORDER, type BackendInfo, type BackendName } from "./core/backend";
 export { type Params, mapParams, zipParams, addScaled, assertSameKeys, disposeParams, cloneParams, globalNorm, tileForTasks, countParams } from "./core/params";
 export { type RunMode, runMode, iters } from "./core/run-mode";
+export { type LoopProgress, type LoopGuardOptions, LoopGuard, loopGuard, InterruptedError, isInterrupt, requestInterrupt, interruptRequests } from "./core/interrupt";
 
 // Automatic differentiation: functional transforms, second-order-safe activations, gradient checks, stateful wrappers.
 export { type ParamFn, grad, valueAndGrad, hvp, functionalCall } from "./autodiff/functional";
@@ -117,7 +118,7 @@ export { conv2dSame, convValid, convInputAdjoint, convFilterAdjoint } from "./mo
 // Learners: pure steps with a thin class on top, and test-time adaptation.
 export { type TaskModel, splitParams } from "./learners/model";
 export { type SteppingLearner, type LearnerState, type PureStep, StepLearner } from "./learners/learner";
-export { type OnProgress, type TrainOptions, FINN_SINE_BATCH, trainLoop } from "./learners/train";
+export { type OnProgress, type LoopOptions, type TrainOptions, FINN_SINE_BATCH, runSteps, runStepsAsync, trainLoop, trainLoopAsync } from "./learners/train";
 export { type AdaptSgdOptions, type SupportSet, adaptSgd } from "./learners/adapt-sgd";
 export {
   type MamlOptions,

@@ -13,6 +13,7 @@ import { figureOutputProblems } from "../notebook/check-outputs";
 import { formatReported } from "../display/report";
 import { readNotebook, writeNotebook } from "../notebook/ipynb";
 import { runNotebook } from "../notebook/runner";
+import { LiveLine } from "./live-line";
 
 /** Parsed command line. */
 export interface ReproduceOptions {
@@ -119,6 +120,7 @@ async function reproduceOne(file: string, o: ReproduceOptions): Promise<Notebook
   const codeCells = nb.cells.filter((c) => c.cell_type === "code").length;
   process.stderr.write(`▶ ${name} (${codeCells} code cells)\n`);
   let done = 0;
+  const live = new LiveLine(process.stderr);
   const result = await runNotebook(nb, {
     cwd: path.dirname(file),
     env: {
@@ -128,7 +130,10 @@ async function reproduceOne(file: string, o: ReproduceOptions): Promise<Notebook
     },
     cellTimeoutMs: o.cellTimeoutMs,
     timeoutMs: o.timeoutMs,
+    // The running cell's progress bar, under the per-cell lines (one redrawn line on a TTY, a line every 5 s in a log).
+    onProgress: (index, p) => live.show(`  [${done + 1}/${codeCells}] cell ${index} ${p.text}`),
     onCell: (index, _total, r) => {
+      live.clear();
       done += 1;
       // `index` is the 0-based position among all cells, as in the runner's error messages.
       process.stderr.write(`  [${done}/${codeCells}] cell ${index} ${r.ok ? "ok" : "FAILED"} ${seconds(r.durationMs)}${r.error ? `: ${r.error}` : ""}\n`);

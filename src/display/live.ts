@@ -1,7 +1,8 @@
 /**
  * Live training display: a progress bar plus a loss chart, both updated in place while a loop runs.
- * The chart redraws at most every `chartIntervalMs` and only when the loop awaits `update`; `finish` always
- * draws the final state, so the saved notebook holds the complete curve whatever the timing was.
+ * The chart redraws at a quarter and half of the run, then at most every `chartIntervalMs`, and only when the loop
+ * awaits `update`; `finish` always draws the final state, so the saved notebook holds the complete curve whatever
+ * the timing was.
  */
 import { lineChart, type Chart } from "../plot/chart";
 import { displayChart, type FigureHandle } from "./figure";
@@ -22,6 +23,9 @@ export interface LiveTrainingOptions extends ProgressOptions {
   /** X axis title (default "meta-iteration"). */
   readonly xTitle?: string;
 }
+
+/** Fractions of the run at which the chart is drawn whatever the interval (the final state is drawn by `finish`). */
+const EARLY_DRAWS = [0.25, 0.5] as const;
 
 /** One recorded metric value. */
 export interface HistoryRow {
@@ -63,6 +67,7 @@ export class LiveTraining {
   private lastChart: number;
   private rendering: Promise<void> | null = null;
   private failure: unknown = null;
+  private earlyDraws = 0;
 
   constructor(readonly total: number, private readonly options: LiveTrainingOptions = {}) {
     this.bar = new ProgressBar(total, { ...options, label: options.label ?? "training" });
@@ -78,7 +83,12 @@ export class LiveTraining {
     for (const [metric, value] of Object.entries(metrics)) this.rows.push({ step, metric, value });
     const drew = this.bar.update(step + 1, { ...metrics });
     if (drew && this.charts) await yieldToEventLoop(); // Let the kernel flush the message while a loop runs.
-    if (!this.charts || this.rendering || this.now() - this.lastChart < this.chartInterval) return;
+    if (!this.charts || this.rendering) return;
+    // Redraw when the interval has passed, and at a quarter and half of the run, so a short (quick-mode) run
+    // still shows the chart changing before it ends.
+    const milestone = this.earlyDraws < EARLY_DRAWS.length && step + 1 >= Math.ceil(this.total * EARLY_DRAWS[this.earlyDraws]!) && step + 1 < this.total;
+    if (!milestone && this.now() - this.lastChart < this.chartInterval) return;
+    if (milestone) this.earlyDraws += 1;
     this.lastChart = this.now();
     this.rendering = this.redraw().finally(() => {
       this.lastChart = this.now();

@@ -2,6 +2,7 @@
  * Progress bars: updated in place in a notebook (text/plain display, throttled), or drawn on stderr in a
  * terminal (a \r bar on a TTY, a line per 10% otherwise). The final state is always shown.
  */
+import { PROGRESS_TRANSIENT_KEY, type ProgressTransient } from "../jupyter/mime";
 import { hasDisplayTarget, newDisplayId, sendDisplay } from "./sink";
 
 /** Something to write terminal progress to (process.stderr by default). */
@@ -122,7 +123,8 @@ export class ProgressBar {
     const line = this.text();
     if (this.target === "silent") return;
     if (this.target === "display") {
-      sendDisplay({ data: { "text/plain": line }, metadata: {}, transient: { display_id: this.displayId }, update: this.shown });
+      const progress: ProgressTransient = { label: this.label, done: this.done, total: this.total, final };
+      sendDisplay({ data: { "text/plain": line }, metadata: {}, transient: { display_id: this.displayId, [PROGRESS_TRANSIENT_KEY]: progress }, update: this.shown });
       this.shown = true;
       return;
     }

@@ -29,9 +29,14 @@ export function report(key: string, value: ReportValue, options: { readonly quie
   }
 }
 
-/** Numbers in reports keep 6 significant digits (enough to compare runs, short enough to read). */
+/**
+ * A reported number as printed: 4 significant digits (float32 noise such as 0.0499999 prints as 0.05), but never
+ * fewer than its integer digits (12345.6 prints as 12346), and integers exactly. The JSON sidecar keeps full precision.
+ */
 export function formatReported(v: number): string {
-  return Number.isFinite(v) ? String(Number(v.toPrecision(6))) : String(v);
+  if (!Number.isFinite(v) || Number.isInteger(v)) return String(v);
+  const digits = Math.min(21, Math.max(4, Math.floor(Math.log10(Math.abs(v))) + 1));
+  return String(Number(v.toPrecision(digits)));
 }
 
 /** Everything reported so far in this process, in insertion order (non-finite numbers as null). */

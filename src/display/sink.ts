@@ -7,7 +7,7 @@
 export interface DisplayMessage {
   readonly data: Readonly<Record<string, unknown>>;
   readonly metadata: Readonly<Record<string, unknown>>;
-  readonly transient: { readonly display_id?: string };
+  readonly transient: { readonly display_id?: string; readonly [key: string]: unknown };
   /** True sends update_display_data (replaces the output with the same display id); false sends display_data. */
   readonly update: boolean;
 }

@@ -1,11 +1,13 @@
 /**
- * Meta-training with a live display: the same loop as the learners' `train` (one fresh meta-batch per step from
- * `family.sample(rng, spec)`, so a seed gives the same run either way), but it awaits the display between steps
- * so the progress bar and loss chart update while training runs in a notebook.
+ * Meta-training with a live display: the learners' own loop (`trainLoopAsync`: one fresh meta-batch per step from
+ * `family.sample(rng, spec)`, so a seed gives the same run either way), awaiting the display between steps so the
+ * progress bar and loss chart update while training runs in a notebook.
  */
+import { isInterrupt } from "../core/interrupt";
 import type { Rng } from "../core/random";
 import type { SteppingLearner } from "../learners/learner";
-import { disposeBatch, type BatchSpec, type TaskBatch, type TaskFamily } from "../tasks/task-family";
+import { trainLoopAsync } from "../learners/train";
+import type { BatchSpec, TaskFamily } from "../tasks/task-family";
 import { liveTraining, type LiveTrainingOptions } from "./live";
 
 /** Options of `trainLive`. */
@@ -18,21 +20,22 @@ export interface TrainLiveOptions extends LiveTrainingOptions {
   readonly metric?: string;
 }
 
-/** Trains `learner` for `iterations` steps with a live progress bar and loss chart; returns the per-step losses. */
+/**
+ * Trains `learner` for `iterations` steps with a live progress bar and loss chart; returns the per-step losses.
+ * On Kernel > Interrupt it stops before the next step, draws the bar and chart where training stopped, and throws
+ * an `InterruptedError` saying how far it got (the learner keeps its last completed step).
+ */
 export async function trainLive(learner: SteppingLearner, family: TaskFamily, rng: Rng, options: TrainLiveOptions): Promise<Float32Array> {
   const n = options.iterations;
   if (!Number.isInteger(n) || n < 0) throw new Error(`trainLive: iterations must be a non-negative integer, got ${n}.`);
   const metric = options.metric ?? "meta-loss";
   const live = liveTraining(n, options);
-  const losses = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const batch = family.sample(rng, options.spec);
-    try {
-      losses[i] = learner.step(batch);
-    } finally {
-      disposeBatch(batch);
-    }
-    await live.update(i, { [metric]: losses[i]! });
+  let losses: Float32Array;
+  try {
+    losses = await trainLoopAsync(family, rng, { ...options, label: options.label ?? options.title ?? "training" }, (b) => learner.step(b), (i, loss) => live.update(i, { [metric]: loss }));
+  } catch (e) {
+    if (isInterrupt(e)) await live.finish({ stopped: "interrupted" }).catch(() => undefined);
+    throw e;
   }
   await live.finish();
   return losses;

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import pl from "nodejs-polars";
+import { loopGuard } from "../core/interrupt";
 import type { Params } from "../core/params";
 import { Rng } from "../core/random";
 import { perTaskMse } from "../models/losses";
@@ -130,22 +131,36 @@ function summarise(learner: string, K: number, step: number, perTask: Float32Arr
 export function learnerCurves(learner: EvalLearner, set: HeldOutSet, protocol: Partial<EvalProtocol> = {}): CurveRow[] {
   const p = evalProtocol(protocol);
   const rows: CurveRow[] = [];
-  for (const [K, b] of set.batches) {
-    const support = { x: b.supportX, y: b.supportY };
-    if (learner.predict) {
-      const perTask = tf.tidy(() => perTaskMse(learner.predict!(support, b.queryX), b.queryY).dataSync() as Float32Array);
-      for (let s = 0; s <= p.steps; s++) rows.push(summarise(learner.name, K, s, perTask));
-      continue;
+  const guard = loopGuard(`evaluating ${learner.name}`, set.batches.size, { unit: "support sizes" });
+  try {
+    let done = 0;
+    for (const [K, b] of set.batches) {
+      guard.check(done++);
+      rows.push(...curvesAt(learner, K, b, p));
     }
-    const adapted = adaptSgd(learner.params, support, learner.model, {
-      steps: p.steps, lr: p.lr, ...(learner.trainable ? { trainable: learner.trainable } : {}),
-      onStep: (s, params) => {
-        const perTask = tf.tidy(() => perTaskMse(learner.model.apply(params, b.queryX), b.queryY).dataSync() as Float32Array);
-        rows.push(summarise(learner.name, K, s, perTask));
-      },
-    });
-    for (const t of Object.values(adapted)) t.dispose();
+  } finally {
+    guard.end();
   }
+  return rows;
+}
+
+/** The rows of one support size K. */
+function curvesAt(learner: EvalLearner, K: number, b: RegressionBatch, p: EvalProtocol): CurveRow[] {
+  const rows: CurveRow[] = [];
+  const support = { x: b.supportX, y: b.supportY };
+  if (learner.predict) {
+    const perTask = tf.tidy(() => perTaskMse(learner.predict!(support, b.queryX), b.queryY).dataSync() as Float32Array);
+    for (let s = 0; s <= p.steps; s++) rows.push(summarise(learner.name, K, s, perTask));
+    return rows;
+  }
+  const adapted = adaptSgd(learner.params, support, learner.model, {
+    steps: p.steps, lr: p.lr, ...(learner.trainable ? { trainable: learner.trainable } : {}),
+    onStep: (s, params) => {
+      const perTask = tf.tidy(() => perTaskMse(learner.model.apply(params, b.queryX), b.queryY).dataSync() as Float32Array);
+      rows.push(summarise(learner.name, K, s, perTask));
+    },
+  });
+  for (const t of Object.values(adapted)) t.dispose();
   return rows;
 }
 

@@ -2,6 +2,7 @@
  * The BatchNorm-in-meta-learning experiment behind notebook 04: meta-train BN-MAML variants on blob tasks (with and
  * without a per-task input shift), then score the same adapted models under every BN evaluation mode.
  */
+import { loopGuard } from "../core/interrupt";
 import type { Rng } from "../core/random";
 import { DEFAULT_BN_MLP, type BnMlpConfig } from "../models/batchnorm";
 import { BlobClassification, DEFAULT_BLOBS, type BlobClassificationConfig } from "../tasks/classification";
@@ -82,11 +83,17 @@ function trainBnVariant(c: BnPitfallsConfig, v: BnVariant, rng: Rng, onStep?: (s
   const model = variantModel(c.model, c.maml.innerSteps, v);
   let state = initBnMaml(rng.fork("init"), model);
   const onProgress = onStep && ((s: number, _total: number, loss: number) => onStep(s, loss));
-  const losses = trainLoop(family, rng.fork("train-tasks"), { iterations: c.steps, spec: c.train, onProgress }, (b) => {
-    const r = bnMamlStep(state, b, model, c.maml);
-    state = r.state;
-    return r.loss;
-  });
+  let losses: Float32Array;
+  try {
+    losses = trainLoop(family, rng.fork("train-tasks"), { iterations: c.steps, spec: c.train, onProgress, label: `meta-training ${v.name}` }, (b) => {
+      const r = bnMamlStep(state, b, model, c.maml);
+      state = r.state;
+      return r.loss;
+    });
+  } catch (e) {
+    disposeBnMaml(state); // interrupted: the caller gets no state back
+    throw e;
+  }
   const curve: BnTrainRow[] = Array.from(losses, (loss, i) => ({ variant: v.name, step: i + 1, loss }));
   return { state, curve };
 }
@@ -110,12 +117,18 @@ export function runBnPitfalls(config: Partial<BnPitfallsConfig>, rng: Rng, onPro
   const total = c.steps * c.variants.length;
   const curves: BnTrainRow[] = [];
   const results: BnEvalRow[] = [];
-  c.variants.forEach((v, i) => {
-    const { state, curve } = trainBnVariant(c, v, rng, (s, loss) => onProgress?.(i * c.steps + s, total, { variant: v.name, loss }));
-    curves.push(...curve);
-    results.push(...evaluateBnVariant(c, v, state, rng));
-    disposeBnMaml(state);
-  });
+  const guard = loopGuard("BatchNorm variants", c.variants.length, { unit: "variants" });
+  try {
+    c.variants.forEach((v, i) => {
+      guard.check(i);
+      const { state, curve } = trainBnVariant(c, v, rng, (s, loss) => onProgress?.(i * c.steps + s, total, { variant: v.name, loss }));
+      curves.push(...curve);
+      results.push(...evaluateBnVariant(c, v, state, rng));
+      disposeBnMaml(state);
+    });
+  } finally {
+    guard.end();
+  }
   return { curves, results };
 }
 

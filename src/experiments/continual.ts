@@ -4,6 +4,7 @@
  * on a shared body, and Learning without Forgetting (LwF; Li & Hoiem 2016), which distils A's head outputs on B's inputs.
  */
 import * as tf from "@tensorflow/tfjs";
+import { loopGuard } from "../core/interrupt";
 import type { Params } from "../core/params";
 import type { Rng } from "../core/random";
 import { valueAndGrad } from "../autodiff/functional";
@@ -13,6 +14,7 @@ import { distillationLoss } from "../learners/distill";
 import { replayCounts } from "../learners/replay";
 import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
 import { BlobClassification, DEFAULT_BLOBS, type BlobClassificationConfig } from "../tasks/classification";
+import { runSteps } from "../learners/train";
 
 /**
  * What happens to task A's head while training on B.
@@ -180,38 +182,48 @@ export function runForgetting(config: Partial<ForgettingConfig>, rng: Rng): { ro
     return row;
   };
 
-  // Phase A: everything except B's head trains on A.
-  const trainableA = Object.keys(params).filter((k) => !k.startsWith("headB"));
-  const batchRngA = rng.fork("batches-A");
-  params = trainPhase(params, trainableA, c.stepsA, c, (p) => {
-    const idx = randomIndices(batchRngA, nTrain, c.batchSize);
-    return meanTaskLoss("cross-entropy", logitsOf(p, rows(A.trainX, idx), mlp, c.heads, "A"), rows(A.trainY, idx));
-  }, (s, p) => s % c.evalEvery === 0 && s < c.stepsA && evaluate("A", s, p));
-  const before = evaluate("A", c.stepsA, params);
+  let frozen: Params = {};
+  let before: ForgettingRow;
+  let after: ForgettingRow;
+  try {
+    // Phase A: everything except B's head trains on A.
+    const trainableA = Object.keys(params).filter((k) => !k.startsWith("headB"));
+    const batchRngA = rng.fork("batches-A");
+    params = trainPhase(params, trainableA, c.stepsA, c, (p) => {
+      const idx = randomIndices(batchRngA, nTrain, c.batchSize);
+      return meanTaskLoss("cross-entropy", logitsOf(p, rows(A.trainX, idx), mlp, c.heads, "A"), rows(A.trainY, idx));
+    }, (s, p) => s % c.evalEvery === 0 && s < c.stepsA && evaluate("A", s, p), "training on task A");
+    before = evaluate("A", c.stepsA, params);
 
-  // Phase B: B's data, plus replayed A examples, plus LwF distillation against a frozen copy of the pre-B model.
-  const frozen: Params = c.heads === "lwf" ? Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.clone()])) : {};
-  const trainableB = Object.keys(params).filter((k) => !(c.heads === "multi-frozen" && k.startsWith("headA")));
-  const { replayed: nReplay, current: nB } = replayCounts(c.batchSize, c.replay);
-  const batchRngB = rng.fork("batches-B");
-  params = trainPhase(params, trainableB, c.stepsB, c, (p) => {
-    const idxB = randomIndices(batchRngB, nTrain, nB);
-    const xB = rows(B.trainX, idxB);
-    let loss = tf.mul(meanTaskLoss("cross-entropy", logitsOf(p, xB, mlp, c.heads, "B"), rows(B.trainY, idxB)), nB / c.batchSize);
-    if (nReplay > 0) {
-      const idxA = randomIndices(batchRngB, nTrain, nReplay);
-      const lossA = meanTaskLoss("cross-entropy", logitsOf(p, rows(A.trainX, idxA), mlp, c.heads, "A"), rows(A.trainY, idxA));
-      loss = tf.add(loss, tf.mul(lossA, nReplay / c.batchSize));
-    }
-    if (c.heads === "lwf") {
-      // A's head distilled towards its recorded pre-B responses on B's inputs.
-      const distill = distillationLoss(logitsOf(p, xB, mlp, c.heads, "A"), logitsOf(frozen, xB, mlp, c.heads, "A"), c.lwfTemperature);
-      loss = tf.add(loss, tf.mul(distill, c.lwfWeight));
-    }
-    return loss as tf.Scalar;
-  }, (s, p) => s > 0 && s % c.evalEvery === 0 && s < c.stepsB && evaluate("B", c.stepsA + s, p));
-  evaluate("B", c.stepsA + c.stepsB, params);
-  const after = out.at(-1)!;
+    // Phase B: B's data, plus replayed A examples, plus LwF distillation against a frozen copy of the pre-B model.
+    frozen = c.heads === "lwf" ? Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.clone()])) : {};
+    const trainableB = Object.keys(params).filter((k) => !(c.heads === "multi-frozen" && k.startsWith("headA")));
+    const { replayed: nReplay, current: nB } = replayCounts(c.batchSize, c.replay);
+    const batchRngB = rng.fork("batches-B");
+    params = trainPhase(params, trainableB, c.stepsB, c, (p) => {
+      const idxB = randomIndices(batchRngB, nTrain, nB);
+      const xB = rows(B.trainX, idxB);
+      let loss = tf.mul(meanTaskLoss("cross-entropy", logitsOf(p, xB, mlp, c.heads, "B"), rows(B.trainY, idxB)), nB / c.batchSize);
+      if (nReplay > 0) {
+        const idxA = randomIndices(batchRngB, nTrain, nReplay);
+        const lossA = meanTaskLoss("cross-entropy", logitsOf(p, rows(A.trainX, idxA), mlp, c.heads, "A"), rows(A.trainY, idxA));
+        loss = tf.add(loss, tf.mul(lossA, nReplay / c.batchSize));
+      }
+      if (c.heads === "lwf") {
+        // A's head distilled towards its recorded pre-B responses on B's inputs.
+        const distill = distillationLoss(logitsOf(p, xB, mlp, c.heads, "A"), logitsOf(frozen, xB, mlp, c.heads, "A"), c.lwfTemperature);
+        loss = tf.add(loss, tf.mul(distill, c.lwfWeight));
+      }
+      return loss as tf.Scalar;
+    }, (s, p) => s > 0 && s % c.evalEvery === 0 && s < c.stepsB && evaluate("B", c.stepsA + s, p), "training on task B");
+    evaluate("B", c.stepsA + c.stepsB, params);
+    after = out.at(-1)!;
+  } catch (e) {
+    // Interrupted (or failed): trainPhase has freed the weights; free the data and the LwF copy too.
+    for (const d of [A, B]) for (const t of Object.values(d)) t.dispose();
+    for (const t of Object.values(frozen)) t.dispose();
+    throw e;
+  }
 
   for (const d of [A, B]) for (const t of Object.values(d)) t.dispose();
   for (const t of Object.values(frozen)) t.dispose();
@@ -232,27 +244,41 @@ export function runForgetting(config: Partial<ForgettingConfig>, rng: Rng): { ro
 }
 
 /** Adam steps on the `trainable` subset; a fresh Adam state per phase (a new task). Disposes the incoming params. */
-export function trainPhase(params: Params, trainable: readonly string[], steps: number, c: { readonly lr: number }, lossFn: (p: Params) => tf.Scalar, onStep: (s: number, p: Params) => void): Params {
+export function trainPhase(
+  params: Params,
+  trainable: readonly string[],
+  steps: number,
+  c: { readonly lr: number },
+  lossFn: (p: Params) => tf.Scalar,
+  onStep: (s: number, p: Params) => void,
+  label = "training",
+): Params {
   let current = params;
   const pick = (p: Params): Params => Object.fromEntries(trainable.map((k) => [k, p[k]!]));
   let adam: AdamState = initAdam(pick(current));
   onStep(0, current);
-  for (let s = 1; s <= steps; s++) {
-    const grads = tf.tidy(() => {
-      const fixed = Object.fromEntries(Object.entries(current).filter(([k]) => !trainable.includes(k)));
-      const { value, grads } = valueAndGrad((q) => lossFn({ ...fixed, ...q }))(pick(current));
-      value.dispose();
-      return grads;
-    });
-    const next = adamStep(pick(current), grads, adam, { lr: c.lr });
-    for (const g of Object.values(grads)) g.dispose();
+  try {
+    runSteps(steps, (i) => {
+      const { loss, grads } = tf.tidy(() => {
+        const fixed = Object.fromEntries(Object.entries(current).filter(([k]) => !trainable.includes(k)));
+        const { value, grads } = valueAndGrad((q) => lossFn({ ...fixed, ...q }))(pick(current));
+        return { loss: value.dataSync()[0]!, grads };
+      });
+      const next = adamStep(pick(current), grads, adam, { lr: c.lr });
+      for (const g of Object.values(grads)) g.dispose();
+      disposeAdam(adam);
+      adam = next.state;
+      for (const k of trainable) current[k]!.dispose();
+      current = { ...current, ...next.params };
+      onStep(i + 1, current);
+      return loss;
+    }, { label });
+  } catch (e) {
+    for (const t of Object.values(current)) t.dispose(); // interrupted: the caller gets nothing back
+    throw e;
+  } finally {
     disposeAdam(adam);
-    adam = next.state;
-    for (const k of trainable) current[k]!.dispose();
-    current = { ...current, ...next.params };
-    onStep(s, current);
   }
-  disposeAdam(adam);
   return current;
 }
 
@@ -260,13 +286,19 @@ export function trainPhase(params: Params, trainable: readonly string[], steps: 
 export function forgettingSweep(config: Partial<ForgettingConfig>, heads: readonly HeadMode[], replays: readonly number[], rng: Rng, onRun?: (s: ForgettingSummary) => void): { rows: ForgettingRow[]; summaries: ForgettingSummary[] } {
   const rows: ForgettingRow[] = [];
   const summaries: ForgettingSummary[] = [];
-  for (const h of heads) {
-    for (const r of replays) {
-      const res = runForgetting({ ...config, heads: h, replay: r }, rng);
-      rows.push(...res.rows);
-      summaries.push(res.summary);
-      onRun?.(res.summary);
+  const guard = loopGuard("forgetting sweep", heads.length * replays.length, { unit: "runs" });
+  try {
+    for (const h of heads) {
+      for (const r of replays) {
+        guard.check(summaries.length);
+        const res = runForgetting({ ...config, heads: h, replay: r }, rng);
+        rows.push(...res.rows);
+        summaries.push(res.summary);
+        onRun?.(res.summary);
+      }
     }
+  } finally {
+    guard.end();
   }
   return { rows, summaries };
 }

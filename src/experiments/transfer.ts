@@ -4,6 +4,7 @@
  * (Kumar et al. 2022) and LoRA (Hu et al. 2021), recording query accuracy per step and how far the body moved.
  */
 import * as tf from "@tensorflow/tfjs";
+import { loopGuard } from "../core/interrupt";
 import type { Params } from "../core/params";
 import type { Rng } from "../core/random";
 import { valueAndGrad } from "../autodiff/functional";
@@ -14,6 +15,7 @@ import { BlobClassification, DEFAULT_BLOBS, type BlobClassificationConfig } from
 import { disposeBatch, type BatchSpec } from "../tasks/task-family";
 import { adapt, initHead, type AdaptationRow, type HeadInit } from "../learners/adaptation";
 import { adaptLora, type LoraConfig } from "../learners/lora";
+import { runSteps } from "../learners/train";
 
 /** Pretraining settings. */
 export interface ClassifierPretrainConfig {
@@ -48,7 +50,7 @@ export function pretrainClassifier(c: ClassifierPretrainConfig, rng: Rng, onStep
   let adam = initAdam(params);
   const batches = rng.fork("batches");
   const curve: { step: number; loss: number }[] = [];
-  for (let s = 1; s <= c.steps; s++) {
+  const step = (): number => {
     const idx = tf.tensor1d(Array.from({ length: c.batchSize }, () => batches.int(n)), "int32");
     const { value, grads } = tf.tidy(() => {
       const xb = tf.gather(x, idx, 1); // [1, batch, dim]
@@ -63,12 +65,24 @@ export function pretrainClassifier(c: ClassifierPretrainConfig, rng: Rng, onStep
     disposeAdam(adam);
     params = next.params;
     adam = next.state;
-    curve.push({ step: s, loss });
-    onStep?.(s, loss);
+    return loss;
+  };
+  try {
+    runSteps(c.steps, step, {
+      label: "pretraining",
+      onProgress: (s, _total, loss) => {
+        curve.push({ step: s, loss });
+        onStep?.(s, loss);
+      },
+    });
+  } catch (e) {
+    for (const t of Object.values(params)) t.dispose(); // interrupted: nothing is returned
+    throw e;
+  } finally {
+    disposeAdam(adam);
+    x.dispose();
+    y.dispose();
   }
-  disposeAdam(adam);
-  x.dispose();
-  y.dispose();
   return { params, config, curve };
 }
 
@@ -161,42 +175,48 @@ export function compareAdaptation(config: Partial<AdaptationComparisonConfig>, r
   const batch = novel.sample(rng.fork("novel-tasks"), c.tasks);
   const curves: AdaptationCurveRow[] = [];
   const summary: AdaptationSummaryRow[] = [];
-  c.methods.forEach((m, i) => {
-    const headRng = rng.fork(`head-${m.headInit}`);
-    const start = initHead(pre.params, cfg, m.headInit, headRng);
-    let params: Params;
-    let history: AdaptationRow[];
-    let trainable: number;
-    const bodyCount = bodyNames.reduce((n, k) => n + pre.params[k]!.size, 0);
-    const headCount = (cfg.sizes[L - 1]! + 1) * ways;
-    if (m.kind === "lora") {
-      const r = adaptLora(start, batch, cfg, { steps: c.steps, lr: c.lr, loss: "cross-entropy", trainHead: true, ...(m.lora ? { lora: m.lora } : {}) }, rng.fork("lora"));
-      for (const t of Object.values(r.adapter)) t.dispose();
-      params = r.params;
-      history = r.history;
-      trainable = r.trainableParams;
-    } else {
-      const r = adapt(start, batch, cfg, {
-        method: m.kind,
-        steps: m.kind === "probe" ? c.probeSteps : c.steps,
-        lr: m.kind === "probe" ? c.probeLr : c.lr,
-        probeSteps: c.probeSteps,
-        probeLr: c.probeLr,
-        loss: "cross-entropy",
-        probeSolver: "sgd",
-        headInit: "keep",
-      }, headRng);
-      params = r.params;
-      history = r.history;
-      trainable = m.kind === "probe" ? headCount : bodyCount + headCount;
-    }
-    for (const h of history) curves.push({ method: m.name, ...h });
-    const last = history.at(-1)!;
-    summary.push({ method: m.name, trainable, queryAccuracy: last.queryAccuracy ?? Number.NaN, queryLoss: last.queryLoss, bodyChange: bodyChange(params, pre.params, bodyNames) });
-    for (const t of [...Object.values(params), ...Object.values(start)]) t.dispose();
-    onProgress?.(c.pretrain.steps + i + 1, total, { stage: m.name });
-  });
-  disposeBatch(batch);
-  for (const t of Object.values(pre.params)) t.dispose();
+  const guard = loopGuard("adaptation comparison", c.methods.length, { unit: "methods" });
+  try {
+    c.methods.forEach((m, i) => {
+      guard.check(i);
+      const headRng = rng.fork(`head-${m.headInit}`);
+      const start = initHead(pre.params, cfg, m.headInit, headRng);
+      let params: Params;
+      let history: AdaptationRow[];
+      let trainable: number;
+      const bodyCount = bodyNames.reduce((n, k) => n + pre.params[k]!.size, 0);
+      const headCount = (cfg.sizes[L - 1]! + 1) * ways;
+      if (m.kind === "lora") {
+        const r = adaptLora(start, batch, cfg, { steps: c.steps, lr: c.lr, loss: "cross-entropy", trainHead: true, ...(m.lora ? { lora: m.lora } : {}) }, rng.fork("lora"));
+        for (const t of Object.values(r.adapter)) t.dispose();
+        params = r.params;
+        history = r.history;
+        trainable = r.trainableParams;
+      } else {
+        const r = adapt(start, batch, cfg, {
+          method: m.kind,
+          steps: m.kind === "probe" ? c.probeSteps : c.steps,
+          lr: m.kind === "probe" ? c.probeLr : c.lr,
+          probeSteps: c.probeSteps,
+          probeLr: c.probeLr,
+          loss: "cross-entropy",
+          probeSolver: "sgd",
+          headInit: "keep",
+        }, headRng);
+        params = r.params;
+        history = r.history;
+        trainable = m.kind === "probe" ? headCount : bodyCount + headCount;
+      }
+      for (const h of history) curves.push({ method: m.name, ...h });
+      const last = history.at(-1)!;
+      summary.push({ method: m.name, trainable, queryAccuracy: last.queryAccuracy ?? Number.NaN, queryLoss: last.queryLoss, bodyChange: bodyChange(params, pre.params, bodyNames) });
+      for (const t of [...Object.values(params), ...Object.values(start)]) t.dispose();
+      onProgress?.(c.pretrain.steps + i + 1, total, { stage: m.name });
+    });
+  } finally {
+    guard.end();
+    disposeBatch(batch);
+    for (const t of Object.values(pre.params)) t.dispose();
+  }
   return { pretrainCurve: pre.curve, curves, summary };
 }

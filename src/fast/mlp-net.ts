@@ -131,11 +131,14 @@ export class MlpNet {
     } else this.ops.dotRows(d, n, O, w, I, g, acc);
   }
 
-  /** Forward pass at `th` over the n points at pass.A[0]; layers below `from` are taken as already computed. */
-  forward(th: number, pass: Pass, from = 0): void {
+  /**
+   * Forward pass at `th` over the n points at pass.A[0]; layers below `from` are taken as already computed, and
+   * the pass stops before layer `to` (L − 1 leaves the last hidden activations in pass.A[L − 1]).
+   */
+  forward(th: number, pass: Pass, from = 0, to = this.L): void {
     const { sizes, L, ops } = this;
     const n = pass.n;
-    for (let l = from; l < L; l++) {
+    for (let l = from; l < to; l++) {
       const I = sizes[l]!;
       const O = sizes[l + 1]!;
       const Z = l + 1 < L ? pass.A[l + 1]! : pass.out;

@@ -35,15 +35,6 @@ export function mlpLayout(sizes: readonly number[]): Layout {
   return layoutOf(entries);
 }
 
-/** The layout of a record's tensors in `names` order (shapes read from the tensors). */
-export function layoutOfParams(params: Params, names: readonly string[] = Object.keys(params)): Layout {
-  return layoutOf(names.map((k) => {
-    const t = params[k];
-    if (!t) throw new Error(`layoutOfParams: parameter "${k}" is missing from [${Object.keys(params).join(", ")}].`);
-    return [k, t.shape] as const;
-  }));
-}
-
 /** Concatenates two layouts (the second one's offsets shifted). */
 export function concatLayouts(a: Layout, b: Layout): Layout {
   return { names: [...a.names, ...b.names], shapes: [...a.shapes, ...b.shapes], offsets: [...a.offsets, ...b.offsets.map((o) => o + a.size)], size: a.size + b.size };
@@ -83,4 +74,14 @@ export function packParams(params: Params, sizes: readonly number[]): Float32Arr
 /** Inverse of `packParams`: float32 tensors `w0 [in, out], b0 [out], ...`. */
 export function unpackParams(theta: ArrayLike<number>, sizes: readonly number[]): Params {
   return unpack(theta, mlpLayout(sizes));
+}
+
+/** The entries of `layout` named in `names`, at their offsets in the full vector (for moments of a subset). */
+export function subLayout(layout: Layout, names: readonly string[]): Layout {
+  const idx = names.map((k) => {
+    const i = layout.names.indexOf(k);
+    if (i < 0) throw new Error(`subLayout: "${k}" is not in [${layout.names.join(", ")}].`);
+    return i;
+  });
+  return { names: [...names], shapes: idx.map((i) => layout.shapes[i]!), offsets: idx.map((i) => layout.offsets[i]!), size: layout.size };
 }

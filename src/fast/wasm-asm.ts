@@ -13,7 +13,7 @@ export const F32 = 0x7d;
 export const V128 = 0x7b;
 
 /** Unsigned LEB128. */
-export function uleb(n: number): number[] {
+function uleb(n: number): number[] {
   const out: number[] = [];
   do {
     let b = n & 0x7f;
@@ -25,7 +25,7 @@ export function uleb(n: number): number[] {
 }
 
 /** Signed LEB128. */
-export function sleb(n: number): number[] {
+function sleb(n: number): number[] {
   const out: number[] = [];
   for (;;) {
     const b = n & 0x7f;

@@ -25,18 +25,50 @@ function isDiagnosticCall(call: ErrorCall): boolean {
   return call.length === 5 && call[0] === "%s%d:%d - %s";
 }
 
-function fromThrown(value: unknown): JupyterError {
+/** Maps stack frames of cells to their own lines (see source-maps.ts); absent when maps are off. */
+export interface FrameMapper {
+  /** The frame with cell positions rewritten; null for a frame of a cell that maps to no cell line (the wrapper). */
+  mapFrame(frame: string): string | null;
+  /** The innermost cell position the frames name, with the cell's label and source. */
+  firstCellPosition(frames: readonly string[]): { label: string; source: string; at: { line: number; column: number } } | null;
+}
+
+/** Node puts "file:line", the compiled source line, a caret and a blank line before the stack of a vm error. */
+function dropCompiledExcerpt(stack: string[]): string[] {
+  if (!/:\d+$/.test(stack[0] ?? "")) return stack;
+  const blank = stack.findIndex((l) => l === "");
+  return blank > 0 && blank <= 4 ? stack.slice(blank + 1) : stack;
+}
+
+/** The cell's lines around `line` with a caret under `column`, numbered as TypeScript diagnostics are. */
+export function codeExcerpt(source: string, line: number, column: number, before = 2): string[] {
+  const lines = source.split("\n");
+  const from = Math.max(1, line - before);
+  const width = String(line).length;
+  const out: string[] = [];
+  for (let n = from; n <= Math.min(line, lines.length); n++) {
+    out.push(`${n === line ? ">" : " "} ${String(n).padStart(width)} | ${lines[n - 1] ?? ""}`);
+  }
+  out.push(`  ${" ".repeat(width)} | ${" ".repeat(Math.max(0, column - 1))}^`);
+  return out;
+}
+
+function fromThrown(value: unknown, mapper?: FrameMapper): JupyterError {
   if (value instanceof Error) {
-    const stack = (value.stack ?? `${value.name}: ${value.message}`).split("\n");
-    const frames = stack.filter((line) => !NOISE_FRAME.test(line));
-    return { ename: value.name || "Error", evalue: value.message, traceback: frames };
+    const name = value.name || "Error";
+    const raw = dropCompiledExcerpt((value.stack ?? `${name}: ${value.message}`).split("\n"));
+    const frames = raw.filter((line) => !NOISE_FRAME.test(line));
+    const mapped = mapper ? frames.map((f) => mapper.mapFrame(f)).filter((f): f is string => f !== null) : frames;
+    const where = mapper?.firstCellPosition(frames);
+    const excerpt = where ? ["", `${where.label}, line ${where.at.line}, column ${where.at.column}:`, ...codeExcerpt(where.source, where.at.line, where.at.column)] : [];
+    return { ename: name, evalue: value.message, traceback: [...mapped, ...excerpt] };
   }
   const text = util.inspect(value);
   return { ename: "NonErrorThrown", evalue: text, traceback: [`Uncaught ${text}`] };
 }
 
 /** Builds the error content from the executor's error calls for one failed cell. */
-export function toJupyterError(calls: readonly ErrorCall[]): JupyterError {
+export function toJupyterError(calls: readonly ErrorCall[], mapper?: FrameMapper): JupyterError {
   if (calls.length === 0) {
     return { ename: "Error", evalue: "the cell failed but tslab reported no details", traceback: ["Error: the cell failed but tslab reported no details"] };
   }
@@ -45,7 +77,7 @@ export function toJupyterError(calls: readonly ErrorCall[]): JupyterError {
     return { ename: COMPILE_ERROR_NAME, evalue: lines[0] ?? "", traceback: lines };
   }
   const thrown = calls.find((call) => !isDiagnosticCall(call));
-  if (thrown !== undefined && thrown.length === 1) return fromThrown(thrown[0]);
+  if (thrown !== undefined && thrown.length === 1) return fromThrown(thrown[0], mapper);
   const text = calls.map((call) => util.format(...call)).join("\n");
   return { ename: "Error", evalue: text.split("\n")[0] ?? "", traceback: text.split("\n") };
 }

@@ -43,7 +43,9 @@ export function kernelJson(launcher: string, displayName: string, nodeBinary: st
     argv: launcherArgv(launcher, nodeBinary),
     display_name: displayName,
     language: "typescript",
-    interrupt_mode: "signal",
+    // Kernel > Interrupt arrives as interrupt_request on control, served by a thread that stays responsive while a
+    // synchronous cell runs (it raises SIGINT itself if the cell is stuck in code no library loop guards).
+    interrupt_mode: "message",
     metadata: { launcher: "metalab dist/src/kernel/launch.js (tslab 1.0.22 with protocol fixes)" },
   };
 }

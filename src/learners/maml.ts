@@ -430,6 +430,23 @@ export function mamlStep(state: MamlState, batch: TaskBatch, model: TaskModel, o
   return { state: { params, innerLrs: state.innerLrs ? innerLrs : null, adam: r.state, step: state.step + 1 }, loss: mg.loss, fastPath: d.report };
 }
 
+/**
+ * The state a learner starts from: packed (no tensors) when the fast path can run for this model, parameters and
+ * options, so training does not change the number of live tensors; `state` is taken over.
+ */
+function packedIfFast(state: MamlState, model: TaskModel, o: MamlOptions): MamlState {
+  if (o.fastPath === "off") return state;
+  const adapted = adaptedNames(state.params, o);
+  const c = checkFastPath({
+    algorithm: "maml", model, params: state.params, loss: o.loss, adapted,
+    learnedRates: state.innerLrs ? { params: state.innerLrs, expected: rateKeys(adapted, o.innerSteps).map((r) => [r.key, r.name] as const) } : undefined,
+  });
+  if (!c.ok) return state;
+  const packed = PackedMamlState.from(state, mlpLayout(c.config.sizes), state.innerLrs ? learnedRateLayout(state.innerLrs, adapted, o) : null);
+  disposeMamlState(state);
+  return packed;
+}
+
 /** Disposes every tensor of a MAML state. */
 export function disposeMamlState(state: MamlState): void {
   if (state instanceof PackedMamlState) return state.dispose();
@@ -444,7 +461,7 @@ export class Maml extends StepLearner<MamlState> {
 
   constructor(readonly model: TaskModel, params: Params, options: Partial<MamlOptions> = {}) {
     const o = mamlOptions(options);
-    super(initMamlState(params, o), (s, b) => mamlStep(s, b, model, o), disposeMamlState);
+    super(packedIfFast(initMamlState(params, o), model, o), (s, b) => mamlStep(s, b, model, o), disposeMamlState);
     this.options = o;
   }
 

@@ -7,6 +7,11 @@ import { checkBoolean, checkInteger, checkKnownKeys, checkOneOf, checkPositive }
 import { cloneParams, disposeParams, type Params } from "../core/params";
 import { meanTaskLoss } from "../models/losses";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
+import { checkFastPath, decideFastPath, fastPathMode, type FastPathMode, type FastPathReport } from "../fast/eligibility";
+import { firstOrderKernelFor } from "../fast/first-order";
+import { flattenBatch } from "../fast/mlp-maml";
+import { mlpLayout, pack } from "../fast/pack";
+import { packIfEligible, PackedState } from "../fast/packed-state";
 import { adaptSgd } from "./adapt-sgd";
 import type { TaskModel } from "./model";
 import { StepLearner } from "./learner";
@@ -25,6 +30,8 @@ export interface ReptileOptions {
   readonly useQuery: boolean;
   /** Task loss. */
   readonly loss: TaskLoss;
+  /** The hand-derived fast path (src/fast) for MLPs: "auto", "off" or "require" (see `MamlOptions.fastPath`). */
+  readonly fastPath: FastPathMode | boolean;
 }
 
 /** Defaults close to Nichol et al.'s sine demo. */
@@ -35,6 +42,7 @@ export const DEFAULT_REPTILE: ReptileOptions = {
   annealSteps: null, // constant ε by default; set it to the run length to anneal like the demo
   useQuery: true, // Reptile has no inner/outer split, so use all of a task's points
   loss: "mse", // regression
+  fastPath: "auto", // same update, computed without tensors; "off" to compare with the tfjs path
 };
 
 /** Reptile options with defaults filled in; throws a fix-it error for a bad or unknown option. */
@@ -48,7 +56,7 @@ export function reptileOptions(options: Partial<ReptileOptions> = {}): ReptileOp
   if (o.annealSteps !== null) checkInteger(WHO, "annealSteps", o.annealSteps, 1, "Use null for a constant step size.");
   checkBoolean(WHO, "useQuery", o.useQuery);
   checkOneOf(WHO, "loss", o.loss, ["mse", "cross-entropy"] as const);
-  return o;
+  return { ...o, fastPath: fastPathMode(o.fastPath, "Reptile") };
 }
 
 /** Task data Reptile adapts on: support (and query, if `useQuery`) concatenated along points. */
@@ -58,7 +66,7 @@ function trainingSet(batch: TaskBatch, useQuery: boolean): { x: tf.Tensor; y: tf
 }
 
 /** mean_t φ_t − θ, where φ_t is task t's params after `innerSteps` SGD steps; also the mean loss before adapting. */
-function reptileDelta(params: Params, batch: TaskBatch, model: TaskModel, options: Partial<ReptileOptions> = {}): { delta: Params; loss: number } {
+export function reptileDelta(params: Params, batch: TaskBatch, model: TaskModel, options: Partial<ReptileOptions> = {}): { delta: Params; loss: number } {
   const o = reptileOptions(options);
   const data = trainingSet(batch, o.useQuery);
   let loss = 0;
@@ -86,14 +94,44 @@ function reptileStepSize(o: Pick<ReptileOptions, "outerStepSize" | "annealSteps"
   return o.annealSteps ? o.outerStepSize * Math.max(0, 1 - step / o.annealSteps) : o.outerStepSize;
 }
 
-/** One Reptile step: θ ← θ + ε (mean φ − θ). Pure: `state` is left intact. */
-export function reptileStep(state: ReptileState, batch: TaskBatch, model: TaskModel, options: Partial<ReptileOptions> = {}): { state: ReptileState; loss: number } {
+/**
+ * One Reptile step: θ ← θ + ε (mean φ − θ). Pure: `state` is left intact. On the fast path the step runs on packed
+ * arrays (no tensors); `fastPath` says which path ran and why.
+ */
+export function reptileStep(state: ReptileState, batch: TaskBatch, model: TaskModel, options: Partial<ReptileOptions> = {}): { state: ReptileState; loss: number; fastPath: FastPathReport } {
   const o = reptileOptions(options);
+  const packed = state instanceof PackedState ? state : null;
+  const d = decideFastPath(o.fastPath as FastPathMode, () => checkFastPath({ algorithm: "reptile", model, params: packed ? packed.shapes : state.params, loss: o.loss, batch }), "Reptile");
+  if (d.use) {
+    const layout = packed?.layout ?? mlpLayout(d.use.sizes);
+    const theta = packed ? packed.theta : pack(state.params, layout);
+    const mean = new Float32Array(layout.size);
+    const loss = firstOrderKernelFor(d.use, o.loss).reptile(theta, flattenBatch(batch), o.innerSteps, o.innerLr, o.useQuery, mean);
+    const eps = Math.fround(reptileStepSize(o, state.step));
+    const next = new Float32Array(layout.size);
+    // θ + ε (mean − θ), rounded to float32 after each operation as the tensor path's ops are.
+    for (let j = 0; j < next.length; j++) next[j] = Math.fround(theta[j]! + Math.fround(Math.fround(mean[j]! - theta[j]!) * eps));
+    return { state: new PackedState(next, layout, null, null, state.step + 1), loss, fastPath: d.report };
+  }
   const { delta, loss } = reptileDelta(state.params, batch, model, o);
   const eps = reptileStepSize(o, state.step);
   const params = tf.tidy(() => Object.fromEntries(Object.keys(state.params).map((k) => [k, tf.add(state.params[k]!, tf.mul(delta[k]!, eps))])));
   disposeParams(delta);
-  return { state: { params, step: state.step + 1 }, loss };
+  return { state: { params, step: state.step + 1 }, loss, fastPath: d.report };
+}
+
+/** Disposes a Reptile state's tensors. */
+export function disposeReptileState(state: ReptileState): void {
+  if (state instanceof PackedState) state.dispose();
+  else disposeParams(state.params);
+}
+
+/** Cloned parameters, packed when the fast path can run (so training does not change the number of live tensors). */
+function initialReptileState(params: Params, model: TaskModel, o: ReptileOptions): ReptileState {
+  const s: ReptileState = { params: cloneParams(params), step: 0 };
+  if (o.fastPath === "off") return s;
+  const c = checkFastPath({ algorithm: "reptile", model, params, loss: o.loss });
+  return packIfEligible(s, c, () => mlpLayout(c.ok ? c.config.sizes : []), null, null, disposeReptileState);
 }
 
 /** A thin stateful wrapper over `reptileStep`; `step` returns the mean pre-adaptation loss. */
@@ -102,7 +140,7 @@ export class Reptile extends StepLearner<ReptileState> {
 
   constructor(readonly model: TaskModel, params: Params, options: Partial<ReptileOptions> = {}) {
     const o = reptileOptions(options);
-    super({ params: cloneParams(params), step: 0 }, (s, b) => reptileStep(s, b, model, o), (s) => disposeParams(s.params));
+    super(initialReptileState(params, model, o), (s, b) => reptileStep(s, b, model, o), disposeReptileState);
     this.options = o;
   }
 }

@@ -9,7 +9,13 @@ import { valueAndGrad } from "../autodiff/functional";
 import { meanTaskLoss } from "../models/losses";
 import { layerParamNames, mlpFeatures, type Mlp } from "../models/mlp";
 import type { TaskBatch } from "../tasks/task-family";
-import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
+import { adamStep, disposeAdam, flatAdamStep, initAdam, type AdamState } from "../optim/adam";
+import { checkFastPath, decideFastPath, fastPathMode, type FastPathMode, type FastPathReport } from "../fast/eligibility";
+import { firstOrderKernelFor } from "../fast/first-order";
+import { flattenBatch } from "../fast/mlp-maml";
+import { mlpLayout } from "../fast/pack";
+import { packIfEligible, PackedState } from "../fast/packed-state";
+import type { RidgeForm } from "../fast/ridge-solve";
 import { splitParams } from "./model";
 import type { SupportSet } from "./adapt-sgd";
 import { StepLearner } from "./learner";
@@ -45,8 +51,7 @@ export function withBias(phi: tf.Tensor): tf.Tensor {
   return tf.concat([phi, tf.onesLike(tf.slice(phi, [0, 0, 0], [-1, -1, 1]))], 2);
 }
 
-/** Which side of the ridge problem to solve: the n×n dual (Woodbury) form pays off when shots < features. */
-export type RidgeForm = "auto" | "primal" | "dual";
+export type { RidgeForm } from "../fast/ridge-solve";
 
 /**
  * Closed-form ridge weights per task, W = (ΦᵀΦ + λI)⁻¹ΦᵀY = Φᵀ(ΦΦᵀ + λI)⁻¹Y, for Φ [tasks, n, h] (bias column
@@ -74,6 +79,8 @@ export interface RidgeOptions {
   readonly form: RidgeForm;
   /** Outer Adam learning rate for the body. */
   readonly outerLr: number;
+  /** The hand-derived fast path (src/fast, float64 solves) for MLPs: "auto", "off" or "require" (see `MamlOptions.fastPath`). */
+  readonly fastPath: FastPathMode | boolean;
 }
 
 /** Defaults for sine regression with a 40-unit body. */
@@ -81,6 +88,7 @@ export const DEFAULT_RIDGE: RidgeOptions = {
   lambda: 0.1, // small enough to fit K = 5..20 points, large enough to keep ΦΦᵀ + λI well conditioned in float32
   form: "auto", // dual when shots < features, as R2-D2 does
   outerLr: 1e-3, // the same Adam rate as MAML
+  fastPath: "auto", // same loss and gradient without tensors (float64 solves); "off" to compare with the tfjs path
 };
 
 /** Ridge-head options with defaults filled in; throws a fix-it error for a bad or unknown option. */
@@ -128,9 +136,22 @@ export function initRidgeState(params: Params, model: Mlp): RidgeState {
   return { params: p, adam: initAdam(splitParams(p, bodyNames(model)).picked), step: 0 };
 }
 
-/** One Adam step on the ridge meta-loss, differentiating through the solve into the body. Pure. */
-export function ridgeStep(state: RidgeState, batch: TaskBatch, model: Mlp, options: Partial<RidgeOptions> = {}): { state: RidgeState; loss: number } {
+/**
+ * One Adam step on the ridge meta-loss, differentiating through the solve into the body. Pure. On the fast path
+ * the step runs on packed arrays (no tensors); `fastPath` says which path ran and why.
+ */
+export function ridgeStep(state: RidgeState, batch: TaskBatch, model: Mlp, options: Partial<RidgeOptions> = {}): { state: RidgeState; loss: number; fastPath: FastPathReport } {
   const o = ridgeOptions(options);
+  const mode = fastPathMode(o.fastPath, "RidgeHead");
+  const packed = state instanceof PackedState ? state : null;
+  const d = decideFastPath(mode, () => checkFastPath({ algorithm: "ridge", model, params: packed ? packed.shapes : state.params, loss: "mse", batch }), "RidgeHead");
+  if (d.use) {
+    const s = packed ?? PackedState.fromTensors(state.params, mlpLayout(d.use.sizes), state.adam, bodyNames(model), state.step);
+    const grad = new Float32Array(s.layout.size); // the head's entries stay 0, so Adam leaves the head exactly as it is
+    const loss = firstOrderKernelFor(d.use, "mse").ridge(s.theta, flattenBatch(batch), o.lambda, o.form, grad);
+    const next = flatAdamStep(s.theta, grad, s.flatAdam!, { lr: o.outerLr });
+    return { state: new PackedState(next.theta, s.layout, next.state, bodyNames(model), s.step + 1), loss, fastPath: d.report };
+  }
   const { picked: body, rest: head } = splitParams(state.params, bodyNames(model));
   let loss = 0;
   const grads = tf.tidy(() => {
@@ -141,13 +162,22 @@ export function ridgeStep(state: RidgeState, batch: TaskBatch, model: Mlp, optio
   const r = adamStep(body, grads, state.adam, { lr: o.outerLr });
   disposeParams(grads);
   const headCopy = cloneParams(head);
-  return { state: { params: { ...r.params, ...headCopy }, adam: r.state, step: state.step + 1 }, loss };
+  return { state: { params: { ...r.params, ...headCopy }, adam: r.state, step: state.step + 1 }, loss, fastPath: d.report };
 }
 
 /** Disposes a ridge state. */
 export function disposeRidgeState(s: RidgeState): void {
+  if (s instanceof PackedState) return s.dispose();
   disposeParams(s.params);
   disposeAdam(s.adam);
+}
+
+/** The initial state, packed when the fast path can run (so training does not change the number of live tensors). */
+function initialRidgeState(params: Params, model: Mlp, o: RidgeOptions): RidgeState {
+  const s = initRidgeState(params, model);
+  if (fastPathMode(o.fastPath, "RidgeHead") === "off") return s;
+  const c = checkFastPath({ algorithm: "ridge", model, params, loss: "mse" });
+  return packIfEligible(s, c, () => mlpLayout(c.ok ? c.config.sizes : []), (x) => x.adam, bodyNames(model), disposeRidgeState) as RidgeState;
 }
 
 /** A thin stateful wrapper over `ridgeStep`. */
@@ -156,7 +186,7 @@ export class RidgeHead extends StepLearner<RidgeState> {
 
   constructor(readonly model: Mlp, params: Params, options: Partial<RidgeOptions> = {}) {
     const o = ridgeOptions(options);
-    super(initRidgeState(params, model), (s, b) => ridgeStep(s, b, model, o), disposeRidgeState);
+    super(initialRidgeState(params, model, o), (s, b) => ridgeStep(s, b, model, o), disposeRidgeState);
     this.options = o;
   }
 

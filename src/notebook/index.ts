@@ -3,7 +3,7 @@
  * write .ipynb files, and check executed outputs. Needs no Python; loads zeromq (not the `metalab` library).
  */
 export { type RunOptions, type CellReport, type RunResult, runNotebook } from "./runner";
-export { type KernelStartOptions, type ExecuteOptions, type ExecuteOutcome, KernelClient } from "./kernel";
+export { type KernelStartOptions, type ExecuteOptions, type ExecuteOutcome, type CellProgress, progressOf, KernelClient } from "./kernel";
 export { type KernelCommand, type LaunchContext, type KernelWrapper, type KernelLaunchOptions, kernelCommand, launchKernel, KernelProcess } from "./kernel-process";
 export { type ClientChannel, KernelChannels } from "./kernel-channels";
 export { OutputCollector } from "./output-collector";

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { findKernelSpec, type KernelSpec } from "../jupyter/kernelspec";
+import { PROGRESS_TRANSIENT_KEY, type ProgressTransient } from "../jupyter/mime";
 import { newMessage, type JupyterMessage } from "../jupyter/wire";
 import type { Output } from "./ipynb";
 import { KernelChannels, type ClientChannel } from "./kernel-channels";
@@ -30,6 +31,28 @@ export interface ExecuteOptions {
   interruptGraceMs?: number;
   /** Cap on the bytes of output text kept for this execution; the rest is dropped with a note. */
   maxOutputBytes?: number;
+  /** Called with each state of a progress bar the cell shows (metalab's `progressBar`, `trainLive`, ...). */
+  onProgress?: (progress: CellProgress) => void;
+}
+
+/** One state of a progress bar inside a running cell. */
+export interface CellProgress extends ProgressTransient {
+  /** The bar as one line of text, as the notebook shows it. */
+  readonly text: string;
+}
+
+/** The progress bar state a display message carries, if it is one. */
+export function progressOf(msgType: string, content: Record<string, unknown>): CellProgress | null {
+  if (msgType !== "display_data" && msgType !== "update_display_data") return null;
+  const transient = content.transient;
+  const data = content.data;
+  if (typeof transient !== "object" || transient === null || typeof data !== "object" || data === null) return null;
+  const p = (transient as Record<string, unknown>)[PROGRESS_TRANSIENT_KEY];
+  const text = (data as Record<string, unknown>)["text/plain"];
+  if (typeof p !== "object" || p === null || typeof text !== "string") return null;
+  const { label, done, total, final } = p as Record<string, unknown>;
+  if (typeof done !== "number" || typeof total !== "number") return null;
+  return { label: typeof label === "string" ? label : "", done, total, final: final === true, text };
 }
 
 /** What happened to one execute_request. */
@@ -58,6 +81,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 interface Pending {
   readonly collector: OutputCollector;
   wake: () => void;
+  readonly onProgress?: (progress: CellProgress) => void;
 }
 
 /** A running kernel with shell, control and iopub channels. */
@@ -131,6 +155,10 @@ export class KernelClient {
       const p = this.pending.get(parent);
       if (p === undefined) return;
       p.collector.onIopub(m.header.msg_type, m.content);
+      if (p.onProgress !== undefined) {
+        const progress = progressOf(m.header.msg_type, m.content);
+        if (progress !== null) p.onProgress(progress);
+      }
       if (p.collector.idle && m.header.msg_type === "status") p.wake();
       return;
     }
@@ -237,7 +265,7 @@ export class KernelClient {
     );
     const id = msg.header.msg_id;
     const c = new OutputCollector(opts.maxOutputBytes ?? 1_000_000);
-    const pending: Pending = { collector: c, wake: () => undefined };
+    const pending: Pending = { collector: c, wake: () => undefined, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) };
     this.pending.set(id, pending);
     const outcome = (status: ExecuteOutcome["status"], interrupted = false): ExecuteOutcome => {
       const res: ExecuteOutcome = {

@@ -5,7 +5,7 @@
 import { judgeExecution } from "./failure";
 import { cloneNotebook, ensureCellIds, joinSource, type Notebook } from "./ipynb";
 import type { Transport } from "../jupyter/connection";
-import { KernelClient, type ExecuteOutcome } from "./kernel";
+import { KernelClient, type CellProgress, type ExecuteOutcome } from "./kernel";
 import type { KernelWrapper } from "./kernel-process";
 import type { KernelSpec } from "../jupyter/kernelspec";
 
@@ -25,6 +25,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Called after each executed code cell; `index` is the cell's position in `notebook.cells`, `total` their count. */
   onCell?: (index: number, total: number, report: CellReport) => void;
+  /** Called with each state of a progress bar a running cell shows; `index` is the cell's position. */
+  onProgress?: (index: number, progress: CellProgress) => void;
   /** Keep executing after a failed cell (default false: stop at the first failure, like nbconvert). */
   allowErrors?: boolean;
   /** V8 heap limit for the kernel in MB (NODE_OPTIONS=--max-old-space-size). */
@@ -134,6 +136,7 @@ export async function runNotebook(nb: Notebook, opts: RunOptions = {}): Promise<
       const r: ExecuteOutcome = await kernel.execute(joinSource(cell.source), {
         timeoutMs: Number.isFinite(cellLimit) ? cellLimit : undefined,
         maxOutputBytes: opts.maxOutputBytes,
+        ...(opts.onProgress ? { onProgress: (p: CellProgress) => opts.onProgress?.(i, p) } : {}),
       });
       cell.outputs = r.outputs;
       cell.execution_count = r.executionCount;

@@ -38,7 +38,7 @@ describe("reproduce CLI", () => {
     expect(text.split("\n")).toEqual([
       "metalab reproduce — quick mode, 2 notebook(s), 3.5s total",
       "PASS  01-a      1.5s  3/3 cells",
-      "      x = 0.123457",
+      "      x = 0.1235",
       "      y = non-finite",
       "FAIL  02-bb     2.0s  1/4 cells",
       "      error: cell 2 (id c): boom",

@@ -89,6 +89,25 @@ describe("live training", () => {
     expect(spec.data.values).toHaveLength(100);
   });
 
+  it("draws and redraws the chart before a short run ends (quick mode), whatever the interval", async () => {
+    const c = clock();
+    const cap = captureDisplays();
+    let during: number;
+    try {
+      const live = liveTraining(20, { now: c.now, chartIntervalMs: 60_000 });
+      for (let i = 0; i < 20; i++) await live.update(i, { loss: 1 / (i + 1) });
+      during = cap.messages.filter((m) => "image/svg+xml" in m.data).length;
+      await live.finish();
+    } finally {
+      cap.restore();
+    }
+    const charts = cap.messages.filter((m) => "image/svg+xml" in m.data);
+    expect(during).toBe(2); // at 25% (display_data) and 50% (update_display_data)
+    expect(charts.map((m) => m.update)).toEqual([false, true, true]);
+    const points = charts.map((m) => (m.data["application/vnd.vegalite.v5+json"] as { data: { values: unknown[] } }).data.values.length);
+    expect(points).toEqual([5, 10, 20]);
+  });
+
   it("draws nothing but the terminal bar outside a kernel", async () => {
     const out: string[] = [];
     const live = liveTraining(3, { stream: { write: (s: string) => out.push(s) } });

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { clearReports, report, reportedNumbers } from "../../src/display/report";
+import { clearReports, formatReported, report, reportedNumbers } from "../../src/display/report";
 import { iters, runMode } from "../../src/core/run-mode";
 
 afterEach(() => {
@@ -19,9 +19,15 @@ describe("key-number reports", () => {
     report("mse_k10", 0.1234567891);
     report("diverged", Number.POSITIVE_INFINITY);
     report("backend", "wasm");
-    expect(log.mock.calls.map((c) => c[0])).toEqual(["mse_k10 = 0.123457", "diverged = Infinity", "backend = wasm"]);
+    expect(log.mock.calls.map((c) => c[0])).toEqual(["mse_k10 = 0.1235", "diverged = Infinity", "backend = wasm"]);
     expect(JSON.parse(readFileSync(file, "utf8"))).toEqual({ mse_k10: 0.1234567891, diverged: null, backend: "wasm" });
     expect(reportedNumbers()).toEqual({ mse_k10: 0.1234567891, diverged: null, backend: "wasm" });
+  });
+
+  it("prints 4 significant digits without float noise, and integers and large numbers whole", () => {
+    expect([0.0499999, Math.fround(0.05), 0.00032588109354413704, 4.76837158203125e-7, 12345.678, 20, -2.2806663513183594].map(formatReported)).toEqual([
+      "0.05", "0.05", "0.0003259", "4.768e-7", "12346", "20", "-2.281",
+    ]);
   });
 
   it("rejects keys that are not stable column names", () => {

@@ -9,6 +9,9 @@ import { disposeBatch } from "../../src/tasks/task-family";
 import { adamStep, disposeAdam, initAdam, type AdamState } from "../../src/optim/adam";
 import { clipByGlobalNorm } from "../../src/optim/clip";
 import { disposeMamlState, initInnerLrs, initMamlState, Maml, mamlMetaGradient, mamlStep, type MamlOptions } from "../../src/learners/maml";
+import { Reptile } from "../../src/learners/reptile";
+import { Pretrain } from "../../src/learners/pretrain";
+import { RidgeHead } from "../../src/learners/ridge";
 import { relError } from "./rel-error";
 
 describe("fast path inside the MAML learner", () => {
@@ -94,6 +97,24 @@ describe("fast path inside the MAML learner", () => {
     disposeAdam(adam);
     disposeParams(init);
     expect(tf.memory().numTensors).toBe(start);
+  });
+
+  it("learners on the fast path start packed, so training leaves the number of live tensors unchanged (notebooks' noLeak)", () => {
+    const model = new Mlp({ sizes: [1, 20, 20, 1], activation: "relu" });
+    const rng = new Rng(6);
+    const init = model.init(rng);
+    const family = new SineFamily();
+    for (const make of [() => new Maml(model, init), () => new Maml(model, init, { adapt: "head", learnInnerLr: true }), () => new Reptile(model, init), () => new Pretrain(model, init), () => new RidgeHead(model, init)]) {
+      const learner = make();
+      const before = tf.memory().numTensors;
+      learner.train(family, rng.fork("t"), { iterations: 3, spec: { tasks: 4, shots: 5, queries: 5 } });
+      expect(tf.memory().numTensors).toBe(before);
+      expect(learner.lastPath).toEqual({ fast: true, reason: null });
+      expect(Object.keys(learner.params).length).toBe(6); // tensors are made on demand
+      learner.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    disposeParams(init);
   });
 
   it("the Maml learner says which path ran and why; \"require\" throws the reason", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { executeReplyContent, kernelInfo, parseRaw, plainText, readExecuteRequest, signedFrames } from "../../src/kernel/server";
+import { executeReplyContent, kernelInfo, parseRaw, plainText, readConnectionInfo, readExecuteRequest, signedFrames } from "../../src/kernel/server";
 import { parseConfigPath } from "../../src/kernel/launch";
 import { kernelJson, parseInstallArgs } from "../../src/kernel/install";
 
@@ -18,6 +18,8 @@ describe("kernel protocol pieces", () => {
     const reply = executeReplyContent({ status: "error", executionCount: 3, error: { ename: "E", evalue: "v", traceback: ["t"] } });
     expect(reply).toEqual({ status: "error", execution_count: 3, ename: "E", evalue: "v", traceback: ["t"] });
     expect(executeReplyContent({ status: "ok", executionCount: 4 })).toMatchObject({ status: "ok", execution_count: 4 });
+    // The protocol's spelling, and no execution count: the cell never ran.
+    expect(executeReplyContent({ status: "aborted" })).toEqual({ status: "aborted", execution_count: null });
   });
 
   it("answers kernel_info with status ok and TypeScript language info", () => {
@@ -29,6 +31,13 @@ describe("kernel protocol pieces", () => {
   it("shows last expressions as Node's REPL does", () => {
     expect(plainText("ab")).toBe("'ab'");
     expect(plainText([2, 4])).toBe("[ 2, 4 ]");
+  });
+
+  it("validates the connection file", () => {
+    const ports = { shell_port: 1, iopub_port: 2, stdin_port: 3, control_port: 4, hb_port: 5 };
+    expect(readConnectionInfo({ ...ports, key: "k" })).toMatchObject({ transport: "tcp", ip: "127.0.0.1", key: "k", hb_port: 5 });
+    expect(() => readConnectionInfo({ ...ports, hb_port: "5" })).toThrow(/hb_port/);
+    expect(() => readConnectionInfo({ ...ports, signature_scheme: "hmac-md5" })).toThrow(/hmac-sha256/);
   });
 
   it("reads the connection file argument in the forms Jupyter and tslab use", () => {

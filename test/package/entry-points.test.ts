@@ -64,7 +64,7 @@ describe("package entry points", () => {
       let deep = "resolved";
       try { require.resolve("metalab/dist/src/notebook/runner.js"); } catch (e) { deep = e.code; }
       console.log(JSON.stringify({ runNotebook: typeof nb.runNotebook, launchKernel: typeof nb.launchKernel, gradeBatch: typeof gr.gradeBatch,
-        server: typeof k.MetalabServer, check: typeof ch.check, heavyAfterRunner, deep, libraryInRunner: typeof nb.Maml }));`);
+        server: typeof k.KernelServer, check: typeof ch.check, heavyAfterRunner, deep, libraryInRunner: typeof nb.Maml }));`);
     expect(r).toEqual({
       runNotebook: "function",
       launchKernel: "function",
