@@ -71,7 +71,7 @@ export {
   omniglotImage,
   omniglotCounts,
 } from "./data/omniglot";
-export { type OneShotRun, type OneShotRuns, type LoadRunsOptions, loadOneShotRuns, runsBatch, runErrors, nearestNeighbourRuns } from "./data/omniglot-runs";
+export { type OneShotRun, type OneShotRuns, type LoadRunsOptions, loadOneShotRuns, runsBatch, runsSubEpisodes, runErrors, nearestNeighbourRuns } from "./data/omniglot-runs";
 export { type OmniglotTasksConfig, DEFAULT_OMNIGLOT_TASKS, rotateSquare, OmniglotTasks, splitCharacters } from "./data/omniglot-tasks";
 export { OMNIGLOT_BASE_URL, omniglotDownloads, type DownloadOmniglotOptions, downloadOmniglot } from "./data/omniglot-download";
 export {

@@ -361,12 +361,26 @@ function tileAll(p: Params, tasks: number): Params {
   return out;
 }
 
-/** Error rate (fraction of wrong queries, over every task) of a trained method on a batch of tasks. */
-export function fewShotError(run: Pick<FewShotRun, "method" | "params">, batch: TaskBatch, config: Partial<OmniglotFewShotConfig> = {}): number {
-  const logits = fewShotLogits(run, batch, config);
-  const e = tf.tidy(() => 1 - (tf.mean(tf.cast(tf.equal(tf.argMax(logits, -1), tf.argMax(batch.queryY, -1)), "float32")).dataSync()[0]!));
-  logits.dispose();
-  return e;
+/**
+ * Error rate (fraction of wrong queries, over every task) of a trained method on a batch of tasks, scored `chunk`
+ * tasks at a time (adaptation tiles the parameters per task, so 400 tasks at once would need gigabytes).
+ */
+export function fewShotError(run: Pick<FewShotRun, "method" | "params">, batch: TaskBatch, config: Partial<OmniglotFewShotConfig> = {}, chunk = 20): number {
+  if (!Number.isInteger(chunk) || chunk < 1) throw new Error(`fewShotError: chunk must be a positive integer, got ${chunk}.`);
+  const tasks = batch.supportX.shape[0]!;
+  let wrong = 0;
+  for (let t = 0; t < tasks; t += chunk) {
+    const n = Math.min(chunk, tasks - t);
+    const part: TaskBatch = tasks <= chunk ? batch : tf.tidy(() => ({
+      supportX: tf.slice(batch.supportX, [t, 0, 0], [n, -1, -1]), supportY: tf.slice(batch.supportY, [t, 0, 0], [n, -1, -1]),
+      queryX: tf.slice(batch.queryX, [t, 0, 0], [n, -1, -1]), queryY: tf.slice(batch.queryY, [t, 0, 0], [n, -1, -1]),
+    }));
+    const logits = fewShotLogits(run, part, config);
+    wrong += tf.tidy(() => tf.sum(tf.cast(tf.notEqual(tf.argMax(logits, -1), tf.argMax(part.queryY, -1)), "float32")).dataSync()[0]!);
+    logits.dispose();
+    if (part !== batch) disposeBatch(part);
+  }
+  return wrong / (tasks * batch.queryY.shape[1]!);
 }
 
 /** Error rates of a trained method on the official runs (per run and mean) and its predicted classes. */
