@@ -260,6 +260,9 @@ export {
   evaluateOnRuns,
   runConfusion,
   OMNIGLOT_PUBLISHED,
+  OMNIGLOT_PUBLISHED_EPISODES,
+  type PublishedEpisodes,
+  fewShotError,
   episodeImages,
 } from "./experiments/omniglot-few-shot";
 export { type OmniglotBnConfig, DEFAULT_OMNIGLOT_BN, type OmniglotBnRow, runOmniglotBnModes } from "./experiments/omniglot-bn";
