@@ -7,12 +7,17 @@ const KERNEL_TESTS = [
   "test/kernel/message-order.test.ts",
   "test/kernel/interrupt.test.ts",
   "test/kernel/tracebacks.test.ts",
+  "test/kernel/survives.test.ts",
   "test/grading/assign.test.ts",
   "test/grading/cli.test.ts",
   "test/grading/fixture-class.test.ts",
   "test/grading/grade-one.test.ts",
   "test/grading/gradescope.test.ts",
+  "test/grading/adversarial.test.ts",
+  "test/grading/interrupt.test.ts",
+  "test/grading/sandbox.test.ts",
   "test/notebooks/**/*.test.ts",
+  "test/exercises/grade-exercises.test.ts",
 ];
 
 /** The kernel stress test loads both cores on purpose: it runs after everything else, so it slows no other test. */
