@@ -1,7 +1,9 @@
 /**
  * Every lab exercise, graded for real through the `metalab` command (CI phase `exercises`; run it with
  * `METALAB_EXERCISE_TESTS=1 npx vitest run test/exercises/grade-exercises.test.ts`, optionally with
- * `METALAB_EXERCISE_OUT=dir` to keep the runs): `metalab assign` releases the
+ * `METALAB_EXERCISE_OUT=dir` to keep the runs, `METALAB_EXERCISE_ONLY=06,07` to grade only the notebooks whose names
+ * contain one of those strings, `METALAB_EXERCISE_CLI=path/to/dist/src/cli/metalab.js` to grade with another build of
+ * metalab, e.g. a branch about to be merged): `metalab assign` releases the
  * student version, then `metalab grade` grades a class of three kinds of submissions against the instructor
  * notebook: the solution (full marks), the released stub (zero), and the wrong answers of
  * test/fixtures/exercises/<name>.mutants.json (the tests each mistake should fail lose points; every other test
@@ -16,7 +18,10 @@ import { serializeNotebook } from "../../src/notebook/ipynb";
 import { ROOT, assignmentOf, instructorNotebooks, mutantSubmissions } from "./exercises";
 
 const enabled = process.env.METALAB_EXERCISE_TESTS === "1";
-const CLI = path.join(ROOT, "dist", "src", "cli", "metalab.js");
+const CLI = path.resolve(process.env.METALAB_EXERCISE_CLI || path.join(ROOT, "dist", "src", "cli", "metalab.js"));
+/** METALAB_EXERCISE_ONLY: comma-separated parts of notebook names to grade (default: every notebook). */
+const only = (process.env.METALAB_EXERCISE_ONLY ?? "").split(",").filter((s) => s !== "");
+const selected = instructorNotebooks().filter((f) => only.length === 0 || only.some((s) => path.basename(f).includes(s)));
 /** Notebooks graded at the same time (each grade runs its kernels one after another; CI machines have 2 cores). */
 const PARALLEL = Math.max(1, Number(process.env.METALAB_EXERCISE_PARALLEL ?? 2));
 /** METALAB_EXERCISE_OUT keeps every release, submission, gradebook and log there (CI's artifacts); else a temp folder. */
@@ -70,7 +75,7 @@ function readGradebook(file: string): Map<string, Record<string, string>> {
 }
 
 describe.runIf(enabled)("every exercise, graded with `metalab grade`", () => {
-  test.concurrent.each(instructorNotebooks().map((f) => [path.basename(f), f]))("%s", async (_name, file) => {
+  test.concurrent.each(selected.map((f) => [path.basename(f), f]))("%s", async (_name, file) => {
     const a = assignmentOf(file);
     const dir = path.join(work, a.name);
     fs.rmSync(dir, { recursive: true, force: true });
