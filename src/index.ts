@@ -72,7 +72,7 @@ export {
   omniglotImage,
   omniglotCounts,
 } from "./data/omniglot";
-export { type OneShotRun, type OneShotRuns, type LoadRunsOptions, loadOneShotRuns, runsBatch, runErrors, nearestNeighbourRuns } from "./data/omniglot-runs";
+export { type OneShotRun, type OneShotRuns, type LoadRunsOptions, loadOneShotRuns, runsBatch, runsSubEpisodes, runErrors, nearestNeighbourRuns } from "./data/omniglot-runs";
 export { type OmniglotTasksConfig, DEFAULT_OMNIGLOT_TASKS, rotateSquare, OmniglotTasks, splitCharacters } from "./data/omniglot-tasks";
 export { OMNIGLOT_BASE_URL, omniglotDownloads, type DownloadOmniglotOptions, downloadOmniglot } from "./data/omniglot-download";
 export {
@@ -311,6 +311,9 @@ export {
   evaluateOnRuns,
   runConfusion,
   OMNIGLOT_PUBLISHED,
+  OMNIGLOT_PUBLISHED_EPISODES,
+  type PublishedEpisodes,
+  fewShotError,
   episodeImages,
 } from "./experiments/omniglot-few-shot";
 export { type OmniglotBnConfig, DEFAULT_OMNIGLOT_BN, type OmniglotBnRow, runOmniglotBnModes } from "./experiments/omniglot-bn";

@@ -7,6 +7,8 @@ import * as path from "path";
 import { cachedArrays } from "./array-cache";
 import * as tf from "@tensorflow/tfjs";
 import type { TaskBatch } from "../tasks/task-family";
+import type { Rng } from "../core/random";
+import { pickDistinct } from "./omniglot-tasks";
 import { DataError } from "./errors";
 import { OMNIGLOT_ORIGINAL_SIZE, OMNIGLOT_RUNS_ARCHIVE, omniglotDir, omniglotFix } from "./omniglot";
 import { decodeGrayPng } from "./png";
@@ -151,6 +153,42 @@ export function runsBatch(r: OneShotRuns): TaskBatch {
     supportY: tf.tensor3d(sy, [T, W, W]),
     queryX: tf.tensor3d(qx, [T, Q, n]),
     queryY: tf.tensor3d(qy, [T, Q, W]),
+  };
+}
+
+/**
+ * N-way 1-shot episodes cut from the runs (for the 5-way setting of Finn et al. 2017 on the runs' unseen
+ * characters): each episode picks `ways` of a run's classes (seeded), its support is their training drawings and its
+ * queries the run's test drawings of those classes. supportX [runs * perRun, ways, size²], queryX [.., ways, size²].
+ */
+export function runsSubEpisodes(r: OneShotRuns, ways: number, perRun: number, rng: Rng): TaskBatch {
+  if (!Number.isInteger(ways) || ways < 2 || ways > r.ways) throw new Error(`runsSubEpisodes: ways must be an integer from 2 to ${r.ways}, got ${ways}.`);
+  if (!Number.isInteger(perRun) || perRun < 1) throw new Error(`runsSubEpisodes: perRun must be a positive integer, got ${perRun}.`);
+  const n = r.size * r.size;
+  const T = r.runs.length * perRun;
+  const sx = new Float32Array(T * ways * n);
+  const qx = new Float32Array(T * ways * n);
+  const y = new Float32Array(T * ways * ways);
+  let t = 0;
+  for (const run of r.runs) {
+    const testOf = new Map<number, number>();
+    run.answers.forEach((a, i) => testOf.set(a, i));
+    for (let e = 0; e < perRun; e++, t++) {
+      const classes = pickDistinct(rng, r.ways, ways);
+      classes.forEach((c, k) => {
+        const i = testOf.get(c);
+        if (i === undefined) throw new Error(`runsSubEpisodes: run ${run.name} has no test drawing of class ${c + 1}.`);
+        sx.set(run.training.subarray(c * n, (c + 1) * n), (t * ways + k) * n);
+        qx.set(run.test.subarray(i * n, (i + 1) * n), (t * ways + k) * n);
+        y[(t * ways + k) * ways + k] = 1;
+      });
+    }
+  }
+  return {
+    supportX: tf.tensor3d(sx, [T, ways, n]),
+    supportY: tf.tensor3d(y, [T, ways, ways]),
+    queryX: tf.tensor3d(qx, [T, ways, n]),
+    queryY: tf.tensor3d(y, [T, ways, ways]),
   };
 }
 

@@ -173,3 +173,30 @@ export function splitCharacters(images: OmniglotImages, validation: number, rng:
   const order = rng.permutation(n);
   return { validation: order.slice(0, validation).sort((a, b) => a - b), train: order.slice(validation).sort((a, b) => a - b) };
 }
+
+/** Character indices of the alphabets `heldOut` and of all others: an alphabet-level split, like background/evaluation. */
+export function splitAlphabets(images: OmniglotImages, heldOut: readonly string[]): { train: number[]; heldOut: number[] } {
+  for (const a of heldOut) if (!images.alphabets.includes(a)) throw new Error(`splitAlphabets: unknown alphabet "${a}"; these images have ${images.alphabets.join(", ")}.`);
+  const train: number[] = [];
+  const held: number[] = [];
+  images.characters.forEach((c, i) => (heldOut.includes(c.alphabet) ? held : train).push(i));
+  return { train, heldOut: held };
+}
+
+/**
+ * Within-alphabet `ways`-way one-shot episodes, as in Lake et al.'s runs: for each alphabet, `tasksPerAlphabet`
+ * episodes of `ways` of its characters, one support and one query drawing per class (two different drawers), no
+ * rotation. supportX/queryX [alphabets * tasksPerAlphabet, ways, size²].
+ */
+export function withinAlphabetEpisodes(images: OmniglotImages, alphabets: readonly string[], ways: number, tasksPerAlphabet: number, rng: Rng): TaskBatch {
+  if (alphabets.length === 0) throw new Error("withinAlphabetEpisodes: give at least one alphabet.");
+  const parts = alphabets.map((a) => {
+    const characters = splitAlphabets(images, [a]).heldOut;
+    if (characters.length < ways) throw new Error(`withinAlphabetEpisodes: alphabet "${a}" has ${characters.length} characters, fewer than ${ways} ways.`);
+    return new OmniglotTasks(images, { ways, rotations: false, characters }).sample(rng.fork(a), { tasks: tasksPerAlphabet, shots: 1, queries: 1 });
+  });
+  const cat = (k: keyof TaskBatch): tf.Tensor3D => (parts.length === 1 ? parts[0]![k] : tf.concat(parts.map((p) => p[k]), 0));
+  const out: TaskBatch = { supportX: cat("supportX"), supportY: cat("supportY"), queryX: cat("queryX"), queryY: cat("queryY") };
+  if (parts.length > 1) for (const p of parts) for (const t of [p.supportX, p.supportY, p.queryX, p.queryY]) t.dispose();
+  return out;
+}

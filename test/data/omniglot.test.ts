@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../src/core/random";
 import { loadOmniglot, omniglotCounts, omniglotImage } from "../../src/data/omniglot";
-import { loadOneShotRuns, nearestNeighbourRuns, runsBatch } from "../../src/data/omniglot-runs";
-import { OmniglotTasks, rotateSquare } from "../../src/data/omniglot-tasks";
+import { loadOneShotRuns, nearestNeighbourRuns, runsBatch, runsSubEpisodes } from "../../src/data/omniglot-runs";
+import { OmniglotTasks, rotateSquare, splitAlphabets, withinAlphabetEpisodes } from "../../src/data/omniglot-tasks";
 import { disposeBatch } from "../../src/tasks/task-family";
 import { requireSharedData, sharedOmniglotDir } from "./shared-data";
 import { tmpdir } from "os";
@@ -77,6 +77,21 @@ describe("Omniglot on the real archives (../shared/data/omniglot)", () => {
     [a, b, c].forEach(disposeBatch);
   });
 
+  it("an alphabet-level split and within-alphabet 20-way episodes (the MAML diagnosis' validation set)", () => {
+    const split = splitAlphabets(images, ["Early_Aramaic", "Balinese"]);
+    expect(split.heldOut.length).toBe(22 + 24);
+    expect(split.train.length).toBe(242 - 46);
+    expect(split.train.some((i) => split.heldOut.includes(i))).toBe(false);
+    expect(() => splitAlphabets(images, ["Klingon"])).toThrow(/unknown alphabet "Klingon"/);
+    const a = withinAlphabetEpisodes(images, ["Early_Aramaic", "Balinese"], 20, 3, new Rng(5));
+    const b = withinAlphabetEpisodes(images, ["Early_Aramaic", "Balinese"], 20, 3, new Rng(5));
+    expect(a.supportX.shape).toEqual([6, 20, 784]);
+    expect(a.queryY.shape).toEqual([6, 20, 20]);
+    expect(Array.from(a.queryX.dataSync())).toEqual(Array.from(b.queryX.dataSync()));
+    expect(() => withinAlphabetEpisodes(images, ["Tagalog"], 20, 1, new Rng(5))).toThrow(/17 characters, fewer than 20 ways/);
+    [a, b].forEach(disposeBatch);
+  });
+
   it("the 20 runs: 20 training and 20 test images each; raw-pixel nearest neighbour beside Koch et al.'s 21.7% accuracy", () => {
     const runs = loadOneShotRuns({ dir, size: 105, cacheDir });
     expect(runs.runs.length).toBe(20);
@@ -94,5 +109,28 @@ describe("Omniglot on the real archives (../shared/data/omniglot)", () => {
     expect(batch.supportX.shape).toEqual([20, 20, 784]);
     expect(batch.queryY.shape).toEqual([20, 20, 20]);
     disposeBatch(batch);
+  });
+
+  it("5-way episodes cut from the runs: each query is the run's test drawing of its support class, seeded", () => {
+    const runs = loadOneShotRuns({ dir, cacheDir });
+    const a = runsSubEpisodes(runs, 5, 3, new Rng(7));
+    const b = runsSubEpisodes(runs, 5, 3, new Rng(7));
+    expect(a.supportX.shape).toEqual([60, 5, 784]);
+    expect(a.queryY.shape).toEqual([60, 5, 5]);
+    expect(Array.from(a.supportX.dataSync())).toEqual(Array.from(b.supportX.dataSync()));
+    // Episode 0 comes from run 1: its support rows are training drawings and its query rows the matching test drawings.
+    const run = runs.runs[0]!;
+    const n = 784;
+    const sx = a.supportX.dataSync();
+    const qx = a.queryX.dataSync();
+    for (let k = 0; k < 5; k++) {
+      const c = Array.from({ length: 20 }, (_, j) => j).find((j) => run.training.subarray(j * n, (j + 1) * n).every((v, i) => v === sx[k * n + i]));
+      expect(c).toBeDefined();
+      const t = run.answers.indexOf(c!);
+      expect(run.test.subarray(t * n, (t + 1) * n).every((v, i) => v === qx[k * n + i])).toBe(true);
+    }
+    expect(() => runsSubEpisodes(runs, 21, 1, new Rng(0))).toThrow(/ways must be an integer from 2 to 20/);
+    disposeBatch(a);
+    disposeBatch(b);
   });
 });

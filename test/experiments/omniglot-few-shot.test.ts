@@ -4,7 +4,12 @@ import { Rng } from "../../src/core/random";
 import { disposeParams } from "../../src/core/params";
 import type { OmniglotImages } from "../../src/data/omniglot";
 import type { OneShotRuns } from "../../src/data/omniglot-runs";
-import { evaluateOnRuns, FEW_SHOT_METHODS, runConfusion, trainFewShot, type OmniglotFewShotConfig } from "../../src/experiments/omniglot-few-shot";
+import { evaluateOnRuns, FEW_SHOT_METHODS, fewShotConfig, fewShotError, OMNIGLOT_PUBLISHED, runConfusion, trainFewShot, widenHead, type OmniglotFewShotConfig } from "../../src/experiments/omniglot-few-shot";
+import { runsBatch } from "../../src/data/omniglot-runs";
+import { OmniglotTasks } from "../../src/data/omniglot-tasks";
+import { disposeMamlState, initMamlState, mamlStep } from "../../src/learners/maml";
+import { fewShotNet } from "../../src/experiments/omniglot-few-shot";
+import { disposeBatch } from "../../src/tasks/task-family";
 
 /** Tiny synthetic "characters": 8×8 images, each class a random pattern plus per-drawing noise. */
 function synthetic(seed: number, characters: number, drawings: number): OmniglotImages {
@@ -42,6 +47,8 @@ const config: Partial<OmniglotFewShotConfig> = {
   steps: 3,
   ways: 3,
   episode: { tasks: 2, shots: 1, queries: 1 },
+  metaWays: 2, // fewer ways than the 3-way runs: evaluation widens the head
+  metaEpisode: { tasks: 2, shots: 1, queries: 1 },
   testInnerSteps: 1,
   pretrainBatch: 8,
   probeSteps: 5,
@@ -77,9 +84,85 @@ describe("Omniglot few-shot experiment (synthetic images)", () => {
     expect(() => runConfusion(runs, 5, [])).toThrow(/no run 5/);
   });
 
-  it("MAML refuses to score tasks with a different number of ways than it was trained on", () => {
-    const a = trainFewShot("maml", images, { ...config, steps: 1 }, new Rng(2));
-    expect(() => evaluateOnRuns(a, syntheticRuns(images, 4), config)).toThrow(/meta-trained 3-way/);
-    disposeParams(a.params);
+  it("MAML trained 2-way scores 3-way runs through a widened head; the MLP embedding trains every method too", () => {
+    const before = tf.memory().numTensors;
+    const mlp: Partial<OmniglotFewShotConfig> = { ...config, embedding: "mlp", mlpHidden: [6, 5] };
+    for (const method of FEW_SHOT_METHODS) {
+      const a = trainFewShot(method, images, mlp, new Rng(3));
+      const e = evaluateOnRuns(a, runs, mlp);
+      expect(e.mean).toBeGreaterThanOrEqual(0);
+      expect(e.mean).toBeLessThanOrEqual(1);
+      const b = trainFewShot(method, images, mlp, new Rng(3));
+      expect(Array.from(b.losses)).toEqual(Array.from(a.losses));
+      disposeParams(a.params);
+      disposeParams(b.params);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("on the MLP, MAML's step takes the hand-derived fast path; on the conv net it falls back and says why", () => {
+    const batch = new OmniglotTasks(images, { ways: 2, rotations: true }).sample(new Rng(6), { tasks: 2, shots: 1, queries: 1 });
+    for (const embedding of ["mlp", "conv"] as const) {
+      const c = fewShotConfig({ ...config, embedding, mlpHidden: [6, 5] });
+      const net = fewShotNet(c, 2);
+      const p = net.init(new Rng(6));
+      const s = initMamlState(p, { loss: "cross-entropy", innerLr: 2 });
+      const r = mamlStep(s, batch, net, { loss: "cross-entropy", innerLr: 2, fastPath: "auto" });
+      expect(r.fastPath.fast).toBe(embedding === "mlp");
+      if (embedding === "conv") expect(r.fastPath.reason).toMatch(/not an Mlp/);
+      [s, r.state].forEach(disposeMamlState);
+      disposeParams(p);
+    }
+    disposeBatch(batch);
+  });
+
+  it("widenHead starts every class from the mean trained column, so all classes score alike before adaptation", () => {
+    const w = tf.tensor2d([[1, 3], [2, 6]]);
+    const b = tf.tensor1d([0.5, 1.5]);
+    const h = widenHead(w, b, 4);
+    expect(h.w.shape).toEqual([2, 4]);
+    expect(Array.from(h.w.dataSync())).toEqual([2, 2, 2, 2, 4, 4, 4, 4]);
+    expect(Array.from(h.b.dataSync())).toEqual([1, 1, 1, 1]);
+    expect(() => widenHead(w, tf.tensor1d([1, 2, 3]), 4)).toThrow(/expected a head/);
+    tf.dispose([w, b, h.w, h.b]);
+  });
+
+  it("checkpoints come every `every` steps and after the last, with the parameters of that step", () => {
+    const seen: number[] = [];
+    const r = trainFewShot("anil", images, { ...config, steps: 5 }, new Rng(4), undefined, {
+      every: 2,
+      onCheckpoint: (step, run) => {
+        seen.push(step);
+        const batch = runsBatch(runs);
+        expect(fewShotError(run, batch, config)).toBeLessThanOrEqual(1);
+        disposeBatch(batch);
+      },
+    });
+    expect(seen).toEqual([2, 4, 5]);
+    disposeParams(r.params);
+    expect(() => trainFewShot("anil", images, config, new Rng(4), undefined, { every: 0, onCheckpoint: () => {} })).toThrow(/every must be a positive integer/);
+  });
+
+  it("the config is validated: unknown keys and bad values are errors that say what to use", () => {
+    expect(() => fewShotConfig({ innerlr: 2 } as unknown as Partial<OmniglotFewShotConfig>)).toThrow(/innerlr/);
+    expect(() => fewShotConfig({ embedding: "resnet" as "conv" })).toThrow(/embedding/);
+    expect(() => fewShotConfig({ metaWays: 0 })).toThrow(/metaWays/);
+    expect(() => fewShotConfig({ mlpHidden: [] })).toThrow(/mlpHidden/);
+    expect(() => fewShotConfig({ headInit: "ones" as "zero" })).toThrow(/headInit/);
+    const z = trainFewShot("maml", images, { ...config, steps: 1, headInit: "zero" }, new Rng(5));
+    expect(Number.isFinite(z.losses[0])).toBe(true);
+    disposeParams(z.params);
+  });
+
+  it("every published row says where it is printed and whether its number was confirmed in the paper's text", () => {
+    for (const p of OMNIGLOT_PUBLISHED) {
+      expect(p.error).toBeGreaterThan(0);
+      expect(p.error).toBeLessThan(1);
+      expect(["confirmed", "unconfirmed"]).toContain(p.status);
+      expect(p.paper.length).toBeGreaterThan(0);
+      expect(p.where.length).toBeGreaterThan(0);
+      expect(p.evidence.length).toBeGreaterThan(0);
+    }
+    expect(OMNIGLOT_PUBLISHED.filter((p) => p.status === "unconfirmed").map((p) => p.method)).toEqual(["Affine model", "1-nearest neighbour (raw pixels)"]);
   });
 });
