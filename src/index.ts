@@ -352,6 +352,7 @@ export {
   splitMnistBenchFile,
   readSplitMnistBench,
 } from "./experiments/split-mnist-published";
+export { type OmniglotBenchRow, omniglotBenchFile, readOmniglotBench } from "./experiments/omniglot-bench";
 
 // Charts: Vega-Lite specs, rendered to SVG/PNG and saved.
 export {

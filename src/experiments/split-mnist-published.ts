@@ -9,7 +9,7 @@
  *   run (its EWC is untuned, so it is not quoted here).
  */
 import { existsSync, readFileSync } from "fs";
-import * as path from "path";
+import { benchResultsFile } from "./bench-results";
 import type { ContinualMethod, Scenario } from "./split-mnist";
 
 /** One published row. */
@@ -85,11 +85,7 @@ export interface SplitMnistBenchRun {
 
 /** metalab's own bench/results/split-mnist.json: the nearest one above this module (a checkout or the npm package). */
 export function splitMnistBenchFile(from: string = __dirname): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    const f = path.join(dir, "bench", "results", "split-mnist.json");
-    if (existsSync(f)) return f;
-    if (path.dirname(dir) === dir) return path.join(from, "bench", "results", "split-mnist.json");
-  }
+  return benchResultsFile("split-mnist.json", from);
 }
 
 /** Reads the runs of bench/results/split-mnist.json (default: metalab's own); says how to regenerate a missing or malformed file. */
