@@ -258,6 +258,7 @@ export {
   adaptationCurves,
   curvesFrame,
   writeCsv,
+  type DataFrame,
 } from "./eval/protocol";
 export { type SharpnessOptions, supportSharpness } from "./eval/sharpness";
 export { type StabilityOptions, DEFAULT_STABILITY, type StabilityRow, sgdStability, type UpdateNorms, updateNormsPerTask } from "./eval/stability";

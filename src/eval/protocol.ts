@@ -7,7 +7,7 @@ import { checkInteger, checkKnownKeys, checkPositive } from "../core/validate";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import pl from "nodejs-polars";
+import pl, { type DataFrame } from "nodejs-polars";
 import { loopGuard } from "../core/interrupt";
 import type { Params } from "../core/params";
 import { Rng } from "../core/random";
@@ -16,6 +16,8 @@ import { adaptSgd, type SupportSet } from "../learners/adapt-sgd";
 import type { TaskModel } from "../learners/model";
 import { linspace, SineFamily, type RegressionBatch, type RegressionFamily, type RegressionTasks } from "../tasks/regression";
 import { disposeBatch } from "../tasks/task-family";
+/** The table type the curves come in, re-exported so notebooks can name it without importing nodejs-polars (TS2742). */
+export type { DataFrame };
 
 /** Settings of the evaluation; `DEFAULT_PROTOCOL` is the reference's. */
 export interface EvalProtocol {

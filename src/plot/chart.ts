@@ -1,12 +1,16 @@
 /**
  * Typed chart builders that return plain Vega-Lite v5 specs; `display`, `renderSvg` and `saveFigure` consume them.
  */
-import type { Config, TopLevelSpec } from "vega-lite";
+import type { Config, TopLevelSpec as Chart } from "vega-lite";
 import type { LayerSpec, NonNormalizedSpec } from "vega-lite/build/src/spec";
 import type { Field } from "vega-lite/build/src/channeldef";
 
-/** A figure: a Vega-Lite v5 top-level spec (plain JSON, so it can be saved, diffed and sent to Jupyter as is). */
-export type Chart = TopLevelSpec;
+/**
+ * A figure: a Vega-Lite v5 top-level spec (plain JSON, so it can be saved, diffed and sent to Jupyter as is).
+ * Re-exported rather than aliased (`type Chart = TopLevelSpec`), so TypeScript names it `ml.Chart`: a notebook whose
+ * metalab is linked (vega-lite in metalab/node_modules, out of the notebook's reach) can then declare charts (TS2742).
+ */
+export type { Chart };
 
 /** One data row; non-finite numbers become null so the spec stays valid JSON. */
 export type Row = Readonly<Record<string, number | string | boolean | null>>;

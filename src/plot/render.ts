@@ -4,7 +4,11 @@
  */
 import { createHash } from "crypto";
 import { existsSync } from "fs";
+import type { Spec as VegaSpec } from "vega";
 import { svgOfFigure, type Chart } from "./chart";
+
+/** A compiled Vega spec, re-exported so notebooks can name it without reaching vega (see `Chart`). */
+export type { VegaSpec };
 
 type VegaModule = typeof import("vega");
 type VegaLiteModule = typeof import("vega-lite");
@@ -38,7 +42,7 @@ const DEJAVU_FILES = [
 export const PNG_SCALE = 2;
 
 /** Compiles a Vega-Lite spec to a Vega spec; throws with the Vega-Lite message when the spec is invalid. */
-export function compileChart(chart: Chart): import("vega").Spec {
+export function compileChart(chart: Chart): VegaSpec {
   try {
     // Compile a JSON copy: vega tags data rows with symbols in place, and the caller's chart must stay clean.
     return vegaLite().compile(JSON.parse(JSON.stringify(chart)) as Chart).spec;
