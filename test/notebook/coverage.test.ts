@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readFileSync } from "fs";
+import { readdirSync, readFileSync } from "fs";
 import * as path from "path";
 import { labNotebooks, projectRoot } from "../../src/cli/reproduce";
 import { readNotebook } from "../../src/notebook/ipynb";
@@ -43,5 +43,26 @@ describe("notebooks/README.md's coverage table", () => {
         expect(found, `${topic}: lab ${lab} has no section "${part}"`).toBe(true);
       }
     }
+  });
+});
+
+describe("the coverage table's exercise column", () => {
+  const dir = path.join(root, "notebooks", "instructor");
+  const instructor = readdirSync(dir).filter((f) => f.endsWith(".instructor.ipynb"));
+  const sections = (file: string) => readNotebook(path.join(dir, file)).cells.filter((c) => c.cell_type === "markdown")
+    .flatMap((c) => [...(typeof c.source === "string" ? c.source : c.source.join("")).matchAll(/^#{2,3} (\d+)\./gm)].map((m) => Number(m[1])));
+
+  it("names instructor notebooks and sections that exist", () => {
+    let refs = 0;
+    for (const [topic, , , , exercise] of rows) {
+      for (const m of exercise!.matchAll(/(\d\d)(-[a-z-]+)? §(\d+)(?:–(\d+))?/g)) {
+        const files = instructor.filter((f) => f.startsWith(`${m[1]}-`) && (m[2] === undefined || f.includes(m[2].slice(1))));
+        expect(files.length, `${topic}: no instructor notebook ${m[1]}${m[2] ?? ""}`).toBe(1);
+        const have = new Set(sections(files[0]!));
+        for (let s = Number(m[3]); s <= Number(m[4] ?? m[3]); s++) expect(have.has(s), `${topic}: ${files[0]} has no section ${s}`).toBe(true);
+        refs++;
+      }
+    }
+    expect(refs).toBeGreaterThan(15);
   });
 });
