@@ -255,10 +255,10 @@ export class HeadTrainer {
   }
 
   /**
-   * One phase: a fresh Adam over `trainable` (learning rate `lr`), `steps` steps of `lossAt(step)`, `onStep(s)` before
-   * the first step (s = 0) and after each. Parameters outside `trainable` do not move. Returns the step losses.
+   * One phase: a fresh Adam over `trainable` (learning rate `lr`), `steps` steps of `lossAt(step)`, `onStep(s, loss)` before
+   * the first step (s = 0, no loss) and after each (with that step's loss). Parameters outside `trainable` do not move. Returns the step losses.
    */
-  phase(trainable: readonly string[], steps: number, lr: number, lossAt: (step: number) => HeadLoss, onStep: (s: number) => void, label = "training"): Float32Array {
+  phase(trainable: readonly string[], steps: number, lr: number, lossAt: (step: number) => HeadLoss, onStep: (s: number, loss?: number) => void, label = "training"): Float32Array {
     const mask = this.mask(trainable);
     const P = this.kernel.numParams;
     const m = new Float32Array(P);
@@ -269,7 +269,7 @@ export class HeadTrainer {
       const value = this.lossAndGrad(lossAt(i), grad);
       for (let j = 0; j < P; j++) if (mask[j] === 0) grad[j] = 0;
       adamUpdate(this.theta, grad, m, v, i + 1, { lr });
-      onStep(i + 1);
+      onStep(i + 1, value);
       return value;
     }, { label });
   }
