@@ -12,7 +12,7 @@ import { loopGuard } from "../core/interrupt";
 import type { Params } from "../core/params";
 import { Rng } from "../core/random";
 import { perTaskMse } from "../models/losses";
-import { adaptSgd, type SupportSet } from "../learners/adapt-sgd";
+import { adaptSgd, fastSgdCurves, type SupportSet } from "../learners/adapt-sgd";
 import type { TaskModel } from "../learners/model";
 import { linspace, SineFamily, type RegressionBatch, type RegressionFamily, type RegressionTasks } from "../tasks/regression";
 import { disposeBatch } from "../tasks/task-family";
@@ -33,6 +33,8 @@ export interface EvalProtocol {
   readonly seed: number;
   /** Query inputs shared by every task. */
   readonly grid: Float32Array;
+  /** "auto" adapts a plain Mlp on the fast path (learners/adapt-sgd.ts `fastSgdCurves`); "off" always uses tfjs autodiff. */
+  readonly fastPath: "auto" | "off";
 }
 
 /** The reference's protocol: 1000 sine tasks, K = 5, 10, 20, 10 SGD steps at 0.01, 100 grid points on [-5, 5]. */
@@ -44,6 +46,7 @@ export const DEFAULT_PROTOCOL: EvalProtocol = {
   lr: 0.01, // the inner rate MAML was trained with, as in the reference
   seed: 1234, // the reference's evaluation seed (our generator differs, so the tasks do too)
   grid: linspace(-5, 5, 100), // the reference's query grid
+  fastPath: "auto", // the same curves as tfjs autodiff to float32 rounding, without tensors per task
 };
 
 /** A learner to evaluate: its initialisation, or a closed-form predictor (e.g. a ridge head). */
@@ -70,6 +73,7 @@ export function evalProtocol(protocol: Partial<EvalProtocol> = {}): EvalProtocol
   checkInteger(WHO, "steps", p.steps, 0);
   checkPositive(WHO, "lr", p.lr, "Finn et al. adapt with 0.01 at test time.");
   checkInteger(WHO, "seed", p.seed, 0);
+  if (p.fastPath !== "auto" && p.fastPath !== "off") throw new Error(`EvalProtocol fastPath must be "auto" or "off", got "${String(p.fastPath)}".`);
   if (p.grid.length === 0) throw new Error("EvalProtocol grid is empty; pass the query inputs, e.g. linspace(-5, 5, 100).");
   return p;
 }
@@ -152,6 +156,10 @@ function curvesAt(learner: EvalLearner, K: number, b: RegressionBatch, p: EvalPr
     const perTask = tf.tidy(() => perTaskMse(learner.predict!(support, b.queryX), b.queryY).dataSync() as Float32Array);
     for (let s = 0; s <= p.steps; s++) rows.push(summarise(learner.name, K, s, perTask));
     return rows;
+  }
+  if (p.fastPath === "auto") {
+    const fast = fastSgdCurves(learner.params, support, { x: b.queryX, y: b.queryY }, learner.model, { steps: p.steps, lr: p.lr, ...(learner.trainable ? { trainable: learner.trainable } : {}) });
+    if ("curves" in fast) return fast.curves.map((perTask, s) => summarise(learner.name, K, s, perTask));
   }
   const adapted = adaptSgd(learner.params, support, learner.model, {
     steps: p.steps, lr: p.lr, ...(learner.trainable ? { trainable: learner.trainable } : {}),
