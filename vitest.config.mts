@@ -13,6 +13,7 @@ const KERNEL_TESTS = [
   "test/grading/grade-one.test.ts",
   "test/grading/gradescope.test.ts",
   "test/notebooks/**/*.test.ts",
+  "test/exercises/grade-exercises.test.ts",
 ];
 
 /** The kernel stress test loads both cores on purpose: it runs after everything else, so it slows no other test. */

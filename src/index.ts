@@ -189,6 +189,7 @@ export {
   initHead,
   closedFormProbe,
   evaluateAdapted,
+  adaptOptions,
   adapt,
 } from "./learners/adaptation";
 export { type LoraConfig, DEFAULT_LORA, initLora, mergeLora, type LoraAdaptOptions, type LoraResult, adaptLora, loraTrainableCount } from "./learners/lora";
@@ -222,6 +223,7 @@ export {
   type BnVariant,
   type BnPitfallsConfig,
   DEFAULT_BN_PITFALLS,
+  bnPitfallsConfig,
   type BnTrainRow,
   type BnEvalRow,
   runBnPitfalls,

@@ -3,11 +3,12 @@
  * without a per-task input shift), then score the same adapted models under every BN evaluation mode.
  */
 import { loopGuard } from "../core/interrupt";
+import { checkBoolean, checkInteger, checkKnownKeys, checkNonNegative, checkOneOf } from "../core/validate";
 import type { Rng } from "../core/random";
 import { DEFAULT_BN_MLP, type BnMlpConfig } from "../models/batchnorm";
 import { BlobClassification, DEFAULT_BLOBS, type BlobClassificationConfig } from "../tasks/classification";
 import { disposeBatch, type BatchSpec } from "../tasks/task-family";
-import { bnMamlEvaluate, bnMamlStep, disposeBnMaml, initBnMaml, DEFAULT_BN_MAML, type BnEvalMode, type BnMamlOptions, type BnMamlState } from "../learners/bn-maml";
+import { bnMamlEvaluate, bnMamlOptions, bnMamlStep, disposeBnMaml, initBnMaml, DEFAULT_BN_MAML, type BnEvalMode, type BnMamlOptions, type BnMamlState } from "../learners/bn-maml";
 import { trainLoop } from "../learners/train";
 
 /** Called after each meta-training step of each variant. */
@@ -54,6 +55,33 @@ export const DEFAULT_BN_PITFALLS: BnPitfallsConfig = {
   test: { tasks: 200, shots: 1, queries: 5 }, // 200 tasks: accuracy standard error about 1%
   modes: ["transductive", "per-example", "support", "support-plus-one", "running"],
 };
+
+const BN_EVAL_MODES: readonly BnEvalMode[] = ["transductive", "per-example", "support", "support-plus-one", "running"];
+
+/** The experiment's config with defaults filled in; throws a fix-it error for a bad or unknown setting. */
+export function bnPitfallsConfig(config: Partial<BnPitfallsConfig> = {}): BnPitfallsConfig {
+  checkKnownKeys("BnPitfalls config", config, DEFAULT_BN_PITFALLS);
+  const WHO = "BnPitfalls";
+  const c: BnPitfallsConfig = { ...DEFAULT_BN_PITFALLS, ...config, maml: bnMamlOptions(config.maml ?? DEFAULT_BN_PITFALLS.maml) };
+  checkInteger(WHO, "steps", c.steps);
+  for (const which of ["train", "test"] as const) {
+    checkKnownKeys(`BnPitfalls ${which}`, c[which], DEFAULT_BN_PITFALLS[which]);
+    for (const k of ["tasks", "shots", "queries"] as const) checkInteger(WHO, `${which}.${k}`, c[which][k]);
+  }
+  if (c.modes.length === 0) throw new Error(`BnPitfalls modes is empty; give at least one of ${BN_EVAL_MODES.join(", ")}.`);
+  c.modes.forEach((m, i) => checkOneOf(WHO, `modes[${i}]`, m, BN_EVAL_MODES));
+  if (c.variants.length === 0) throw new Error("BnPitfalls variants is empty; give at least one { name, taskShiftStd, perStep }.");
+  const names = new Set<string>();
+  c.variants.forEach((v, i) => {
+    if (typeof v.name !== "string" || v.name === "" || names.has(v.name)) {
+      throw new Error(`BnPitfalls variants[${i}].name must be a non-empty name no other variant uses, got ${JSON.stringify(v.name)}.`);
+    }
+    names.add(v.name);
+    checkNonNegative(WHO, `variants[${i}].taskShiftStd`, v.taskShiftStd, "Use 0 for no per-task shift.");
+    checkBoolean(WHO, `variants[${i}].perStep`, v.perStep);
+  });
+  return c;
+}
 
 /** One training-curve point. */
 export interface BnTrainRow {
@@ -113,7 +141,7 @@ function evaluateBnVariant(c: BnPitfallsConfig, v: BnVariant, state: BnMamlState
 
 /** Trains and evaluates every variant; the same `rng` gives every variant the same initial weights and tasks. */
 export function runBnPitfalls(config: Partial<BnPitfallsConfig>, rng: Rng, onProgress?: BnProgress): { curves: BnTrainRow[]; results: BnEvalRow[] } {
-  const c: BnPitfallsConfig = { ...DEFAULT_BN_PITFALLS, ...config };
+  const c = bnPitfallsConfig(config);
   const total = c.steps * c.variants.length;
   const curves: BnTrainRow[] = [];
   const results: BnEvalRow[] = [];

@@ -9,6 +9,7 @@ import type { Rng } from "../core/random";
 import { headNames, layerParamNames, mlpApply, mlpFeatures, parseLayerParam, type MlpConfig } from "../models/mlp";
 import { meanTaskLoss } from "../models/losses";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
+import { checkInteger, checkKnownKeys, checkNonNegative, checkOneOf, checkPositive } from "../core/validate";
 import { adaptSgd, type SupportSet } from "./adapt-sgd";
 
 /** How the head starts before adaptation. */
@@ -48,6 +49,35 @@ export interface AdaptOptions {
   readonly probeSteps?: number;
   /** SGD step size of the probe phase; default `lr`. */
   readonly probeLr?: number;
+}
+
+/** Every key `AdaptOptions` may have, each with its default (`undefined`: derived from other options). */
+const ADAPT_OPTION_KEYS: Record<keyof AdaptOptions, unknown> = {
+  method: undefined, // required
+  steps: undefined, // required
+  lr: undefined, // required
+  loss: "mse", // regression is the common case in the labs
+  headInit: "keep", // the pretrained head as is
+  probeSolver: undefined, // closed form for mse, SGD for cross-entropy
+  ridge: 1e-4, // just enough to make ΦᵀΦ invertible
+  probeSteps: undefined, // `steps`
+  probeLr: undefined, // `lr`
+};
+
+/** Checks `adapt`'s options; throws a fix-it error naming the bad or unknown option. */
+export function adaptOptions(o: AdaptOptions): AdaptOptions {
+  const WHO = "adapt";
+  checkKnownKeys("adapt options", o, ADAPT_OPTION_KEYS);
+  checkOneOf(WHO, "method", o.method, ["probe", "finetune", "lpft"] as const);
+  checkInteger(WHO, "steps", o.steps, 0, "Use 0 for no fine-tuning steps.");
+  checkPositive(WHO, "lr", o.lr);
+  if (o.loss !== undefined) checkOneOf(WHO, "loss", o.loss, ["mse", "cross-entropy"] as const);
+  if (o.headInit !== undefined) checkOneOf(WHO, "headInit", o.headInit, ["keep", "random", "zero"] as const);
+  if (o.probeSolver !== undefined) checkOneOf(WHO, "probeSolver", o.probeSolver, ["closed-form", "sgd"] as const);
+  if (o.ridge !== undefined) checkNonNegative(WHO, "ridge", o.ridge);
+  if (o.probeSteps !== undefined) checkInteger(WHO, "probeSteps", o.probeSteps, 0);
+  if (o.probeLr !== undefined) checkPositive(WHO, "probeLr", o.probeLr);
+  return o;
 }
 
 /** One recorded point of an adaptation run, averaged over tasks (polars-friendly). */
@@ -176,6 +206,7 @@ export function evaluateAdapted(params: Params, batch: TaskBatch, config: MlpCon
  * the chosen method and head initialisation. Returns task-batched params and a per-step history.
  */
 export function adapt(params: Params, batch: TaskBatch, config: MlpConfig, options: AdaptOptions, rng: Rng): AdaptationResult {
+  adaptOptions(options);
   const loss = options.loss ?? "mse";
   const solver = options.probeSolver ?? (loss === "mse" ? "closed-form" : "sgd");
   const model = { apply: (p: Params, x: tf.Tensor) => mlpApply(p, x, config) };

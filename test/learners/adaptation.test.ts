@@ -6,7 +6,7 @@ import { initMlp, mlpApply, mlpFeatures, type MlpConfig } from "../../src/models
 import { SineFamily } from "../../src/tasks/regression";
 import { BlobClassification } from "../../src/tasks/classification";
 import { disposeBatch } from "../../src/tasks/task-family";
-import { adapt, closedFormProbe, initHead } from "../../src/learners/adaptation";
+import { adapt, adaptOptions, closedFormProbe, initHead } from "../../src/learners/adaptation";
 
 const cfg: MlpConfig = { sizes: [1, 16, 16, 1], activation: "relu" };
 
@@ -87,5 +87,16 @@ describe("adaptation", () => {
     disposeParams(r.params);
     expect(tf.memory().numTensors).toBe(before);
     disposeBatch(b);
+  });
+
+  it("rejects a bad or unknown option with the fix", () => {
+    const ok = { method: "finetune", steps: 5, lr: 0.01 } as const;
+    expect(adaptOptions(ok)).toBe(ok);
+    expect(() => adaptOptions({ ...ok, method: "lora" as never })).toThrow(/adapt method must be one of "probe", "finetune", "lpft", got "lora"/);
+    expect(() => adaptOptions({ ...ok, steps: -1 })).toThrow(/steps must be an integer >= 0/);
+    expect(() => adaptOptions({ ...ok, lr: 0 })).toThrow(/lr must be a positive number/);
+    expect(() => adaptOptions({ ...ok, headinit: "zero" } as never)).toThrow(/unknown option "headinit"; known: .*headInit/);
+    expect(() => adaptOptions({ ...ok, probeSolver: "lsq" as never })).toThrow(/probeSolver must be one of "closed-form", "sgd"/);
+    expect(() => adaptOptions({ ...ok, ridge: -1e-3 })).toThrow(/ridge must be a number >= 0/);
   });
 });
