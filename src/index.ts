@@ -26,6 +26,7 @@ export {
   checkNumericGradient,
 } from "./autodiff/finite-diff";
 export { type FunctionalModel, StatefulModule } from "./autodiff/stateful";
+export { type UnrolledLoop, vjp, checkpointedLoopGrad } from "./autodiff/checkpoint";
 
 // Optimisers: pure update rules on parameter records.
 export { sgdStep } from "./optim/sgd";
@@ -114,6 +115,7 @@ export {
 } from "./models/batchnorm";
 export { type ConvNorm, type ConvNetConfig, OMNIGLOT_CONV, convSides, convEmbeddingSize, initConvNet, convFeatures, convApply, ConvNet } from "./models/conv";
 export { conv2dSame, convValid, convInputAdjoint, convFilterAdjoint } from "./models/conv-op";
+export { type ResidualMlpConfig, DEFAULT_RESIDUAL_MLP, residualMlpParamNames, initResidualMlp, residualMlpFeatures, residualMlpApply, ResidualMlp } from "./models/residual-mlp";
 
 // Learners: pure steps with a thin class on top, and test-time adaptation.
 export { type TaskModel, splitParams } from "./learners/model";
@@ -126,19 +128,27 @@ export {
   mamlOptions,
   type MamlGradient,
   type MamlContext,
+  initInnerLrs,
+  mamlInnerStep,
   mamlInnerLoop,
   mamlLoss,
   mamlMetaGradient,
+  checkpointedMetaGradient,
+  mamlAdaptedPredictions,
+  mamlAdaptedLosses,
   type MamlState,
   initMamlState,
   mamlStep,
   disposeMamlState,
   Maml,
 } from "./learners/maml";
-export { type ReptileOptions, DEFAULT_REPTILE, type ReptileState, reptileStep, Reptile } from "./learners/reptile";
+export { type SubsetOptions, innerSupport } from "./learners/support-subset";
+export { type ReptileOptions, DEFAULT_REPTILE, type ReptileState, reptileDelta, reptileStep, Reptile } from "./learners/reptile";
 export { type PretrainOptions, DEFAULT_PRETRAIN, type PretrainState, initPretrainState, pretrainStep, disposePretrainState, Pretrain } from "./learners/pretrain";
 export {
   type RidgeForm,
+  solveSpd,
+  withBias,
   ridgeSolve,
   type RidgeOptions,
   DEFAULT_RIDGE,
@@ -150,6 +160,39 @@ export {
   disposeRidgeState,
   RidgeHead,
 } from "./learners/ridge";
+export { type NewtonOptions, DEFAULT_NEWTON, logisticGradient, logisticHessian, logisticNewtonSolve, logisticObjective } from "./learners/newton-head";
+export {
+  type HeadSolver,
+  type ConvexHeadOptions,
+  DEFAULT_CONVEX_HEAD,
+  HEAD_LOG_LAMBDA,
+  HEAD_SCALE,
+  HEAD_BIAS,
+  convexHeadOptions,
+  initHeadMeta,
+  convexHeadPredict,
+  convexHeadLoss,
+  type ConvexHeadState,
+  initConvexHeadState,
+  convexHeadStep,
+  disposeConvexHeadState,
+  convexHeadAccuracy,
+  headFeatureGradients,
+  ConvexHead,
+} from "./learners/convex-head";
+export {
+  type HypernetworkConfig,
+  DEFAULT_HYPERNETWORK,
+  initHypernetwork,
+  hyperEmbed,
+  classMeans,
+  hyperHead,
+  hyperPredict,
+  hyperLoss,
+  type HypernetworkState,
+  hyperStep,
+  Hypernetwork,
+} from "./learners/hypernetwork";
 export {
   type ProtoNetOptions,
   DEFAULT_PROTONET,
@@ -193,6 +236,8 @@ export {
   adapt,
 } from "./learners/adaptation";
 export { type LoraConfig, DEFAULT_LORA, initLora, mergeLora, type LoraAdaptOptions, type LoraResult, adaptLora, loraTrainableCount } from "./learners/lora";
+export { PROMPT, type PromptAdaptOptions, type PromptResult, promptedApply, adaptPrompt } from "./learners/soft-prompt";
+export { type EarlyStopOptions, DEFAULT_EARLY_STOP, earlyStop } from "./learners/early-stopping";
 
 // The fast path: WebAssembly MAML for plain MLPs, and the check that says when it applies and why not.
 export { type FastMamlTrainerConfig, FastMamlTrainer } from "./fast/fast-maml-trainer";
@@ -208,12 +253,15 @@ export {
   heldOutSetFrom,
   disposeHeldOut,
   type CurveRow,
+  trimmedMean,
   learnerCurves,
   adaptationCurves,
   curvesFrame,
   writeCsv,
 } from "./eval/protocol";
 export { type SharpnessOptions, supportSharpness } from "./eval/sharpness";
+export { type StabilityOptions, DEFAULT_STABILITY, type StabilityRow, sgdStability, type UpdateNorms, updateNormsPerTask } from "./eval/stability";
+export { linearCka, mlpLayerOutputs, layerSimilarity } from "./eval/cka";
 export { type MeasureStepOptions, type StepCost, measureStep } from "./eval/measure";
 
 // Experiments: the studies the labs run, each a function with a typed, defaulted config.
@@ -322,6 +370,7 @@ export {
   svgFigure,
   describeChart,
 } from "./plot/chart";
+export { type TaskChartOptions, taskChart } from "./plot/task-chart";
 export { type HeatmapOptions, heatmapChart, type GalleryImage, type GalleryOptions, imageGalleryChart } from "./plot/heatmap";
 export { renderSvg, renderPng } from "./plot/render";
 export { type SavedFigure, figuresDir, saveFigure } from "./plot/save";

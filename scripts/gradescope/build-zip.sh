@@ -10,7 +10,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 cp "$root/scripts/gradescope/setup.sh" "$root/scripts/gradescope/run_autograder" "$stage/"
-cp -r "$root/package.json" "$root/package-lock.json" "$root/tsconfig.json" "$root/tsconfig.build.json" "$root/src" "$stage/"
+cp -r "$root/package.json" "$root/package-lock.json" "$root/check.js" "$root/check.d.ts" "$root/tsconfig.json" "$root/tsconfig.build.json" "$root/src" "$stage/"
 mkdir -p "$stage/scripts" "$stage/bench" "$stage/assignment"
 cp "$root/scripts/link-self.cjs" "$stage/scripts/"
 cp "$instructor" "$stage/assignment/"

@@ -12,9 +12,12 @@ import { assign } from "../grading/assign";
 import { AssignmentError, readAssignment, type Assignment } from "../grading/assignment";
 import type { Reference } from "../grading/checks";
 import { graderVersion } from "../grading/hashes";
+import type { SandboxKind } from "../grading/kernel-run";
 import { ReferenceBuildError, referenceWarnings } from "../grading/reference";
-import { cachedReference, folderNotebook, gradeBatch, listSubmissions, referencePath, studentId, writeAtomic, writeStudentOutputs } from "../grading/grade-batch";
-import { GRADE_DEFAULTS, gradeSubmission, referenceFor, type StudentResult } from "../grading/grade-one";
+import { SANDBOX_DEFAULTS, sandboxProblem } from "../grading/sandbox";
+import { cachedReference, gradeBatch, gradeEntry, listSubmissions, referencePath, studentId, writeAtomic, writeStudentOutputs } from "../grading/grade-batch";
+import { entryFor } from "../grading/submissions";
+import { GRADE_DEFAULTS, readSubmissionFile, referenceFor, type StudentResult } from "../grading/grade-one";
 import { toGradescope } from "../grading/reports";
 import { readNotebook, writeNotebook } from "../notebook/ipynb";
 import { runNotebook } from "../notebook/runner";
@@ -26,15 +29,20 @@ const USAGE = `usage:
   metalab assign <x.instructor.ipynb>... [--release release/] [--no-check]
   metalab grade --instructor <x.instructor.ipynb> --submissions <dir> --out <dir>
                 [--jobs 2] [--resume] [--reference <file>] [--cell-timeout 30] [--timeout 300] [--memory 2048] [--max-output 100000]
-                [--max-file-mb 100] [--kernel-user nobody]   (kernels run as this user; the grader must be root)
+                [--max-file-mb 100] [--max-procs 64] [--kernel-user nobody] [--no-sandbox]
+                (every kernel runs in a bubblewrap sandbox; --no-sandbox grades without one and records sandbox: none)
   metalab grade-one --instructor <x.instructor.ipynb> --submission <file.ipynb|dir> [--results <results.json>]
                 [--out <dir>] [--student <id>] [--reference <file>] [same limits as grade]   (Gradescope, cluster jobs)
   metalab reference --instructor <x.instructor.ipynb> --out <dir>   (the solution's check values, once, before grade-one jobs)
   metalab data omniglot [--dir <folder>] [--full] [--force]   (download the Omniglot archives; default folder:
                 METALAB_OMNIGLOT_DIR, else METALAB_DATA_DIR/omniglot, else ~/.cache/metalab/omniglot)
-Times are in seconds, memory in MB (kernel V8 heap), output in bytes per cell.`;
+Times are in seconds; memory in MB (all the submission's processes in the sandbox, the V8 heap with --no-sandbox);
+output in bytes per cell; --max-file-mb bounds each file and (sandbox) the scratch folder's total.`;
 
 class UsageError extends Error {}
+
+/** bubblewrap is missing or cannot create namespaces, and --no-sandbox was not given. */
+class SandboxMissing extends Error {}
 
 function num(v: string | undefined, name: string, fallback: number): number {
   if (v === undefined) return fallback;
@@ -55,6 +63,8 @@ const limitOptions = {
   memory: { type: "string" },
   "max-output": { type: "string" },
   "max-file-mb": { type: "string" },
+  "max-procs": { type: "string" },
+  "no-sandbox": { type: "boolean" },
 } as const;
 
 /** uid and gid of a user name (or numeric uid), via `id`. */
@@ -68,7 +78,26 @@ function userIds(name: string): { uid: number; gid: number } {
   return { uid: run("-u"), gid: run("-g") };
 }
 
-function limits(v: { "kernel-user"?: string; "cell-timeout"?: string; timeout?: string; memory?: string; "max-output"?: string; "max-file-mb"?: string }) {
+type LimitValues = {
+  "kernel-user"?: string;
+  "cell-timeout"?: string;
+  timeout?: string;
+  memory?: string;
+  "max-output"?: string;
+  "max-file-mb"?: string;
+  "max-procs"?: string;
+  "no-sandbox"?: boolean;
+};
+
+/** The sandbox choice: bubblewrap unless --no-sandbox; fails closed (a usage error saying how to install it). */
+function sandboxChoice(v: LimitValues): SandboxKind {
+  if (v["no-sandbox"] === true) return "none";
+  const problem = sandboxProblem();
+  if (problem !== null) throw new SandboxMissing(problem);
+  return "bubblewrap";
+}
+
+function limits(v: LimitValues) {
   const maxFile = v["max-file-mb"] === undefined ? GRADE_DEFAULTS.maxFileMb : Number(v["max-file-mb"]);
   if (!Number.isFinite(maxFile) || maxFile < 0) throw new UsageError(`--max-file-mb must be 0 (off) or a positive number, got "${v["max-file-mb"]}"`);
   return {
@@ -78,6 +107,8 @@ function limits(v: { "kernel-user"?: string; "cell-timeout"?: string; timeout?: 
     memoryMb: num(v.memory, "memory", GRADE_DEFAULTS.memoryMb),
     maxOutputBytes: num(v["max-output"], "max-output", GRADE_DEFAULTS.maxOutputBytes),
     maxFileMb: maxFile,
+    maxProcs: Math.round(num(v["max-procs"], "max-procs", SANDBOX_DEFAULTS.maxProcs)),
+    sandbox: sandboxChoice(v),
   };
 }
 
@@ -146,6 +177,7 @@ async function cmdAssign(argv: string[]): Promise<number> {
       checkSolutions: check,
       checkStudent: check,
       run: { cellTimeoutMs: num(values["cell-timeout"], "cell-timeout", 60) * 1000 },
+      sandbox: check ? sandboxChoice(values) : "none",
     });
     const a = rep.assignment;
     for (const w of rep.warnings) process.stderr.write(`metalab assign: warning: ${w}\n`);
@@ -249,23 +281,16 @@ async function cmdGradeOne(argv: string[]): Promise<number> {
   });
   const file = need(values.instructor, "instructor");
   const a = readAssignment(file);
-  let sub = need(values.submission, "submission");
+  const sub = need(values.submission, "submission");
   if (values.results === undefined && values.out === undefined) throw new UsageError("grade-one needs --results and/or --out");
-  // Same student ids as `grade` (file name, or folder name for a folder), so `grade --resume` can collect the results.
-  let studentName = path.basename(sub);
-  const given = sub;
-  if (isDirectory(sub)) {
-    studentName = path.basename(path.resolve(sub));
-    sub = folderNotebook(sub).file ?? path.join(sub, `${a.name}.ipynb`);
-  }
-  const student = studentId(values.student ?? studentName);
+  // The same entry, id and file as `grade` gives it, so `grade --resume` collects exactly what `grade` would write.
+  const entry = entryFor(sub);
+  if (values.student !== undefined) entry.student = studentId(values.student);
   const workRoot = fs.mkdtempSync(path.join(os.tmpdir(), "metalab-grade-"));
   try {
     // The reference: --reference, else one cached in --out (written by `metalab reference` or an earlier run), else built.
     const reference = values.reference !== undefined ? loadReference(values.reference, a) : values.out !== undefined ? cachedReference(values.out, a) ?? undefined : undefined;
-    // The file as `grade` records it: relative to the folder holding the submission.
-    const fileLabel = path.relative(path.dirname(path.resolve(given)), path.resolve(sub));
-    const { result, graded } = await gradeSubmission(a, sub, student, { ...limits(values), workRoot, reference, fileLabel });
+    const { result, graded } = await gradeEntry(a, entry, path.dirname(path.resolve(sub)), { ...limits(values), workRoot, reference }, entry.file === null ? "" : readSubmissionFile(entry.file).hash);
     if (values.results !== undefined) writeAtomic(values.results, JSON.stringify(toGradescope(result), null, 2) + "\n");
     if (values.out !== undefined) writeStudentOutputs(values.out, a, result, graded);
     process.stdout.write(`${summary([result])}\n${result.message}\n`);
@@ -316,7 +341,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`metalab: ${e.message}\n${USAGE}\n`);
       return 2;
     }
-    if (e instanceof AssignmentError || e instanceof ReferenceBuildError) {
+    if (e instanceof AssignmentError || e instanceof ReferenceBuildError || e instanceof SandboxMissing) {
       process.stderr.write(`metalab: ${e.message}\n`);
       return 1;
     }

@@ -12,6 +12,7 @@ import { runMode, type RunMode } from "../core/run-mode";
 import { figureOutputProblems } from "../notebook/check-outputs";
 import { formatReported } from "../display/report";
 import { readNotebook, writeNotebook } from "../notebook/ipynb";
+import { checkClaims, claimsOf, parseClaims } from "../notebook/claims";
 import { runNotebook } from "../notebook/runner";
 import { LiveLine } from "./live-line";
 
@@ -36,6 +37,8 @@ export interface NotebookSummary {
   readonly codeCells: number;
   readonly error?: string;
   readonly figureProblems: readonly string[];
+  /** Numbers quoted in the prose that this run's key numbers contradict (see notebook/claims.ts). */
+  readonly claimProblems: readonly string[];
   readonly numbers: Readonly<Record<string, unknown>>;
   readonly executedPath: string;
 }
@@ -142,15 +145,18 @@ async function reproduceOne(file: string, o: ReproduceOptions): Promise<Notebook
   mkdirSync(path.dirname(executedPath), { recursive: true });
   writeNotebook(executedPath, result.notebook);
   const figureProblems = figureOutputProblems(result.notebook);
-  const numbers = existsSync(reportFile) ? (JSON.parse(readFileSync(reportFile, "utf8")) as Record<string, unknown>) : {};
+  const numbers = existsSync(reportFile) ? (JSON.parse(readFileSync(reportFile, "utf8")) as Record<string, number | string | boolean | null>) : {};
+  // Quoted numbers are checked only when every cell ran: a failed cell already fails the notebook.
+  const claimProblems = result.ok ? checkClaims(claimsOf(nb.cells), numbers, o.mode) : [];
   return {
     name,
-    ok: result.ok && figureProblems.length === 0,
+    ok: result.ok && figureProblems.length === 0 && claimProblems.length === 0,
     durationMs: result.durationMs,
     cellsRun: result.cells.length,
     codeCells,
     ...(result.error !== undefined ? { error: result.error } : {}),
     figureProblems,
+    claimProblems,
     numbers,
     executedPath,
   };
@@ -168,11 +174,35 @@ export function formatSummary(mode: RunMode, rows: readonly NotebookSummary[], t
     lines.push(`${r.ok ? "PASS" : "FAIL"}  ${r.name.padEnd(width)}  ${seconds(r.durationMs).padStart(7)}  ${r.cellsRun}/${r.codeCells} cells`);
     if (r.error) lines.push(`      error: ${r.error}`);
     for (const p of r.figureProblems) lines.push(`      figure: ${p}`);
+    for (const p of r.claimProblems) lines.push(`      claim: ${p}`);
     for (const [k, v] of Object.entries(r.numbers)) lines.push(`      ${k} = ${formatNumber(v)}`);
   }
   const failed = rows.filter((r) => !r.ok).length;
   lines.push(failed ? `${failed} notebook(s) failed.` : "All notebooks passed.");
   return lines.join("\n");
+}
+
+/** Documents outside the notebooks whose quoted numbers name `notebook:key` claims. */
+export const CLAIM_DOCUMENTS = ["README.md", "notebooks/README.md"] as const;
+
+/**
+ * Problems of the claims in README.md and notebooks/README.md (keys `notebook:key`) against the notebooks this run
+ * executed successfully; claims about notebooks that did not run (filtered out, or failed) are skipped.
+ */
+export function documentClaimProblems(root: string, rows: readonly NotebookSummary[], mode: RunMode): string[] {
+  const ran = new Map(rows.filter((r) => r.ok).map((r) => [r.name, r.numbers]));
+  const out: string[] = [];
+  for (const doc of CLAIM_DOCUMENTS) {
+    const file = path.join(root, doc);
+    if (!existsSync(file)) continue;
+    const claims = parseClaims(readFileSync(file, "utf8")).filter((c) => ran.has(c.key.split(":")[0]!));
+    const lookup = (key: string): unknown => {
+      const [nb, k] = key.split(":");
+      return k === undefined ? undefined : (ran.get(nb!) as Record<string, unknown> | undefined)?.[k];
+    };
+    for (const p of checkClaims(claims, lookup, mode)) out.push(`${doc} ${p.replace(/^cell 0 /, "")}`);
+  }
+  return out;
 }
 
 /** Runs the reproduce job; returns the process exit code. */
@@ -194,10 +224,12 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const rows: NotebookSummary[] = [];
   for (const f of files) rows.push(await reproduceOne(f, o));
   const totalMs = Date.now() - t0;
+  const docProblems = documentClaimProblems(root, rows, o.mode);
   mkdirSync(o.outDir, { recursive: true });
-  writeFileSync(path.join(o.outDir, "summary.json"), JSON.stringify({ mode: o.mode, totalMs, notebooks: rows }, null, 2) + "\n");
+  writeFileSync(path.join(o.outDir, "summary.json"), JSON.stringify({ mode: o.mode, totalMs, notebooks: rows, documentClaimProblems: docProblems }, null, 2) + "\n");
   process.stdout.write(formatSummary(o.mode, rows, totalMs) + "\n");
-  return rows.every((r) => r.ok) ? 0 : 1;
+  for (const p of docProblems) process.stdout.write(`claim: ${p}\n`);
+  return rows.every((r) => r.ok) && docProblems.length === 0 ? 0 : 1;
 }
 
 if (require.main === module) {

@@ -108,7 +108,7 @@ export class LiveTraining {
       title: this.options.title ?? "Training loss",
       x: { field: "step", title: this.options.xTitle ?? "meta-iteration" },
       y: { field: "value", title: this.options.yTitle ?? "value", scale: this.options.yScale ?? "log" },
-      color: { field: "metric", title: "metric" },
+      color: { field: "metric", title: "" }, // the series are named after their metrics; "metric" adds nothing
     });
   }
 

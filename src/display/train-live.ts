@@ -29,7 +29,7 @@ export async function trainLive(learner: SteppingLearner, family: TaskFamily, rn
   const n = options.iterations;
   if (!Number.isInteger(n) || n < 0) throw new Error(`trainLive: iterations must be a non-negative integer, got ${n}.`);
   const metric = options.metric ?? "meta-loss";
-  const live = liveTraining(n, options);
+  const live = liveTraining(n, { yTitle: metric, ...options }); // the y axis is named after the metric unless told otherwise
   let losses: Float32Array;
   try {
     losses = await trainLoopAsync(family, rng, { ...options, label: options.label ?? options.title ?? "training" }, (b) => learner.step(b), (i, loss) => live.update(i, { [metric]: loss }));

@@ -35,6 +35,10 @@ export interface EvalProtocol {
   readonly grid: Float32Array;
   /** "auto" adapts a plain Mlp on the fast path (learners/adapt-sgd.ts `fastSgdCurves`); "off" always uses tfjs autodiff. */
   readonly fastPath: "auto" | "off";
+  /** Fraction of tasks dropped at each end for the trimmed mean. */
+  readonly trim: number;
+  /** A task whose query MSE exceeds this (or is not finite) counts as diverged. */
+  readonly divergedAbove: number;
 }
 
 /** The reference's protocol: 1000 sine tasks, K = 5, 10, 20, 10 SGD steps at 0.01, 100 grid points on [-5, 5]. */
@@ -47,6 +51,8 @@ export const DEFAULT_PROTOCOL: EvalProtocol = {
   seed: 1234, // the reference's evaluation seed (our generator differs, so the tasks do too)
   grid: linspace(-5, 5, 100), // the reference's query grid
   fastPath: "auto", // the same curves as tfjs autodiff to float32 rounding, without tensors per task
+  trim: 0.01, // 10 of 1000 tasks at each end: more than the handful that diverge, far fewer than would bias the mean
+  divergedAbove: 100, // 25 times the MSE of predicting 0 on these sines (about 4): the fit has left the data
 };
 
 /** A learner to evaluate: its initialisation, or a closed-form predictor (e.g. a ridge head). */
@@ -74,6 +80,8 @@ export function evalProtocol(protocol: Partial<EvalProtocol> = {}): EvalProtocol
   checkPositive(WHO, "lr", p.lr, "Finn et al. adapt with 0.01 at test time.");
   checkInteger(WHO, "seed", p.seed, 0);
   if (p.fastPath !== "auto" && p.fastPath !== "off") throw new Error(`EvalProtocol fastPath must be "auto" or "off", got "${String(p.fastPath)}".`);
+  if (!(p.trim >= 0 && p.trim < 0.5)) throw new Error(`EvalProtocol trim must be in [0, 0.5), got ${p.trim}. Use e.g. 0.01 to drop 1% of tasks at each end.`);
+  checkPositive(WHO, "divergedAbove", p.divergedAbove, "A query MSE above it counts as a diverged task; 100 is 25 times predicting 0 on sines.");
   if (p.grid.length === 0) throw new Error("EvalProtocol grid is empty; pass the query inputs, e.g. linspace(-5, 5, 100).");
   return p;
 }
@@ -120,15 +128,29 @@ export interface CurveRow {
   readonly sem: number;
   /** Largest per-task query MSE. */
   readonly max: number;
+  /** Mean after dropping the `trim` fraction of tasks at each end (robust to a few diverging tasks). */
+  readonly trimmed: number;
+  /** Tasks whose query MSE is above `divergedAbove` or not finite. */
+  readonly diverged: number;
 }
 
-function summarise(learner: string, K: number, step: number, perTask: Float32Array): CurveRow {
+/** Mean of the sorted values after dropping ⌊trim·n⌋ at each end. */
+export function trimmedMean(values: ArrayLike<number>, trim: number): number {
+  if (!(trim >= 0 && trim < 0.5)) throw new Error(`trimmedMean: trim must be in [0, 0.5), got ${trim}. Use e.g. 0.01 to drop 1% at each end.`);
+  const sorted = Float64Array.from(values, (v) => (Number.isNaN(v) ? Infinity : v)).sort(); // NaN sorts as a diverged task
+  const k = Math.floor(trim * sorted.length);
+  const kept = sorted.subarray(k, sorted.length - k);
+  return kept.reduce((a, b) => a + b, 0) / kept.length;
+}
+
+function summarise(learner: string, K: number, step: number, perTask: Float32Array, p: Pick<EvalProtocol, "trim" | "divergedAbove">): CurveRow {
   const n = perTask.length;
   const mean = perTask.reduce((a, b) => a + b, 0) / n;
   const sorted = Float64Array.from(perTask).sort();
   const median = n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
   const variance = perTask.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(n - 1, 1);
-  return { learner, K, step, mse: mean, median, sem: Math.sqrt(variance / n), max: sorted[n - 1]! };
+  const diverged = perTask.reduce((c, v) => c + (v <= p.divergedAbove ? 0 : 1), 0);
+  return { learner, K, step, mse: mean, median, sem: Math.sqrt(variance / n), max: sorted[n - 1]!, trimmed: trimmedMean(perTask, p.trim), diverged };
 }
 
 /** Adaptation curves of one learner on a held-out set: one row per K and step. */
@@ -154,25 +176,25 @@ function curvesAt(learner: EvalLearner, K: number, b: RegressionBatch, p: EvalPr
   const support = { x: b.supportX, y: b.supportY };
   if (learner.predict) {
     const perTask = tf.tidy(() => perTaskMse(learner.predict!(support, b.queryX), b.queryY).dataSync() as Float32Array);
-    for (let s = 0; s <= p.steps; s++) rows.push(summarise(learner.name, K, s, perTask));
+    for (let s = 0; s <= p.steps; s++) rows.push(summarise(learner.name, K, s, perTask, p));
     return rows;
   }
   if (p.fastPath === "auto") {
     const fast = fastSgdCurves(learner.params, support, { x: b.queryX, y: b.queryY }, learner.model, { steps: p.steps, lr: p.lr, ...(learner.trainable ? { trainable: learner.trainable } : {}) });
-    if ("curves" in fast) return fast.curves.map((perTask, s) => summarise(learner.name, K, s, perTask));
+    if ("curves" in fast) return fast.curves.map((perTask, s) => summarise(learner.name, K, s, perTask, p));
   }
   const adapted = adaptSgd(learner.params, support, learner.model, {
     steps: p.steps, lr: p.lr, ...(learner.trainable ? { trainable: learner.trainable } : {}),
     onStep: (s, params) => {
       const perTask = tf.tidy(() => perTaskMse(learner.model.apply(params, b.queryX), b.queryY).dataSync() as Float32Array);
-      rows.push(summarise(learner.name, K, s, perTask));
+      rows.push(summarise(learner.name, K, s, perTask, p));
     },
   });
   for (const t of Object.values(adapted)) t.dispose();
   return rows;
 }
 
-/** Adaptation curves of several learners as a DataFrame with columns learner, K, step, mse, median, sem, max. */
+/** Adaptation curves of several learners as a DataFrame with columns learner, K, step, mse, median, sem, max, trimmed, diverged. */
 export function adaptationCurves(learners: readonly EvalLearner[], protocol: Partial<EvalProtocol> = {}): pl.DataFrame {
   const set = heldOutSet(protocol);
   try {
@@ -192,6 +214,8 @@ export function curvesFrame(rows: readonly CurveRow[]): pl.DataFrame {
     pl.Series("median", rows.map((r) => r.median), pl.Float64),
     pl.Series("sem", rows.map((r) => r.sem), pl.Float64),
     pl.Series("max", rows.map((r) => r.max), pl.Float64),
+    pl.Series("trimmed", rows.map((r) => r.trimmed), pl.Float64),
+    pl.Series("diverged", rows.map((r) => r.diverged), pl.Int32),
   ]);
 }
 

@@ -43,6 +43,8 @@ export interface ForgettingConfig {
   readonly batchSize: number;
   /** Adam step size. */
   readonly lr: number;
+  /** Decoupled weight decay (AdamW; Loshchilov & Hutter 2019): every trained weight shrinks by lr·weightDecay per step. */
+  readonly weightDecay: number;
   /** Fraction of every B-phase minibatch drawn from A's training set (0 = no replay). */
   readonly replay: number;
   readonly heads: HeadMode;
@@ -65,6 +67,7 @@ export const DEFAULT_FORGETTING: ForgettingConfig = {
   stepsB: 300, // enough to overwrite A without a remedy
   batchSize: 32, // a usual minibatch
   lr: 0.01, // Adam on a small MLP
+  weightDecay: 0, // no leak by default
   replay: 0, // no remedy by default
   heads: "shared", // the harshest setting
   lwfWeight: 1, // Li & Hoiem's lambda_o = 1
@@ -133,6 +136,7 @@ function randomIndices(rng: Rng, n: number, k: number): number[] {
 function validate(c: ForgettingConfig): void {
   if (!(c.replay >= 0 && c.replay < 1)) throw new Error(`ForgettingConfig.replay must be in [0, 1), got ${c.replay}. Use e.g. 0.1 for 10% of each batch.`);
   if (!Number.isInteger(c.batchSize) || c.batchSize < 2) throw new Error(`ForgettingConfig.batchSize must be an integer >= 2, got ${c.batchSize}.`);
+  if (!(c.weightDecay >= 0 && c.lr * c.weightDecay < 1)) throw new Error(`ForgettingConfig.weightDecay must be >= 0 with lr * weightDecay < 1, got ${c.weightDecay}. Try 0.1.`);
   if (!Number.isInteger(c.evalEvery) || c.evalEvery < 1) throw new Error(`ForgettingConfig.evalEvery must be a positive integer, got ${c.evalEvery}.`);
   if (c.fastPath !== undefined && c.fastPath !== "auto" && c.fastPath !== "off") throw new Error(`ForgettingConfig.fastPath must be "auto" or "off", got "${String(c.fastPath)}".`);
 }
@@ -172,7 +176,7 @@ export function runForgetting(config: Partial<ForgettingConfig>, rng: Rng): { ro
     params = p;
   }
 
-  if (c.fastPath !== "off" && headFastPathReason(forgettingNet(mlp, c.heads), params) === null) return forgettingOnFastPath(c, mlp, params, A, B, rng);
+  if (c.fastPath !== "off" && c.weightDecay === 0 && headFastPathReason(forgettingNet(mlp, c.heads), params) === null) return forgettingOnFastPath(c, mlp, params, A, B, rng);
 
   const out: ForgettingRow[] = [];
   const evaluate = (phase: "A" | "B", step: number, p: Params): ForgettingRow => {
@@ -335,7 +339,7 @@ export function trainPhase(
   params: Params,
   trainable: readonly string[],
   steps: number,
-  c: { readonly lr: number },
+  c: { readonly lr: number; readonly weightDecay?: number },
   lossFn: (p: Params) => tf.Scalar,
   onStep: (s: number, p: Params) => void,
   label = "training",
@@ -356,7 +360,14 @@ export function trainPhase(
       disposeAdam(adam);
       adam = next.state;
       for (const k of trainable) current[k]!.dispose();
-      current = { ...current, ...next.params };
+      // The leak: each trained weight loses a fixed fraction per step unless its gradient keeps pumping it up.
+      const wd = c.weightDecay ?? 0;
+      const decayed = wd > 0 ? Object.fromEntries(Object.entries(next.params).map(([k, v]) => {
+        const d = tf.mul(v, 1 - c.lr * wd);
+        v.dispose();
+        return [k, d];
+      })) : next.params;
+      current = { ...current, ...decayed };
       onStep(i + 1, current);
       return loss;
     }, { label });

@@ -13,6 +13,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Params } from "../core/params";
+import { loopGuard } from "../core/interrupt";
 import type { Rng } from "../core/random";
 import { initMlp, mlpApply, mlpParamNames, type MlpConfig } from "../models/mlp";
 import { perTaskAccuracy, perTaskCrossEntropy } from "../models/losses";
@@ -362,49 +363,56 @@ export function runSplitMnist(
     }, (s, p) => {
       if (s % c.evalEvery === 0 || s === totalSteps) evaluate(p, s, 0, T, outputWidth(scenario));
       if (s > 0) onProgress?.(s, totalSteps, 0);
-    });
+    }, `${scenario}-incremental joint training`);
     matrix.push(rows.slice(-T).map((r) => r.accuracy));
     onTaskEnd?.(0, params);
   } else {
     const anchors: EwcAnchor[] = [];
     let merged: EwcAnchor | null = null; // one penalty term per parameter with the gradient of all of them
-    for (let t = 0; t < T; t++) {
-      const pool = data.trainByTask[t]!;
-      const replayPool = data.trainByTask.slice(0, t).flat();
-      const active = activeAfter(t);
-      const [hw, hb] = splitMnistHeadNames(scenario, t);
-      const oldHeads = new Set(Array.from({ length: t }, (_, s) => splitMnistHeadNames(scenario, s)).flat().filter((k) => k !== hw && k !== hb));
-      const future = new Set(Array.from({ length: T - t - 1 }, (_, s) => splitMnistHeadNames(scenario, t + 1 + s)).flat().filter((k) => k !== hw && k !== hb));
-      // Later tasks' heads get no gradient before their task, so they are left out (same result, less work).
-      const trainable = Object.keys(params).filter((k) => !future.has(k) && !(method === "replay" && oldHeads.has(k)));
-      const teacher: Params | null = method === "lwf" && t > 0 ? Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.clone()])) : null;
-      const batches = rng.fork(`batches/${t}`);
-      const offset = t * c.stepsPerTask;
-      params = trainPhase(params, trainable, c.stepsPerTask, c, (p) => {
-        if (method === "replay" || method === "replay-heads") {
-          const b = replayBatch(batches, pool.length, replayPool.length, c.batchSize, c.replayFraction);
-          return batchLoss(p, [...b.current.map((i) => pool[i]!), ...b.replayed.map((i) => replayPool[i]!)], active);
+    let teacher: Params | null = null;
+    try {
+      for (let t = 0; t < T; t++) {
+        const pool = data.trainByTask[t]!;
+        const replayPool = data.trainByTask.slice(0, t).flat();
+        const active = activeAfter(t);
+        const [hw, hb] = splitMnistHeadNames(scenario, t);
+        const oldHeads = new Set(Array.from({ length: t }, (_, s) => splitMnistHeadNames(scenario, s)).flat().filter((k) => k !== hw && k !== hb));
+        const future = new Set(Array.from({ length: T - t - 1 }, (_, s) => splitMnistHeadNames(scenario, t + 1 + s)).flat().filter((k) => k !== hw && k !== hb));
+        // Later tasks' heads get no gradient before their task, so they are left out (same result, less work).
+        const trainable = Object.keys(params).filter((k) => !future.has(k) && !(method === "replay" && oldHeads.has(k)));
+        teacher = method === "lwf" && t > 0 ? Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.clone()])) : null;
+        const batches = rng.fork(`batches/${t}`);
+        const offset = t * c.stepsPerTask;
+        params = trainPhase(params, trainable, c.stepsPerTask, c, (p) => {
+          if (method === "replay" || method === "replay-heads") {
+            const b = replayBatch(batches, pool.length, replayPool.length, c.batchSize, c.replayFraction);
+            return batchLoss(p, [...b.current.map((i) => pool[i]!), ...b.replayed.map((i) => replayPool[i]!)], active);
+          }
+          const idx = Array.from({ length: c.batchSize }, () => pool[batches.int(pool.length)]!);
+          const current = batchLoss(p, idx, active);
+          if (method === "ewc" && merged) return tf.add(current, ewcPenalty(p, [merged], c.ewcLambda)) as tf.Scalar;
+          if (method === "lwf" && teacher) return tf.add(tf.mul(current, 1 / (t + 1)), tf.mul(lwfTerm(p, teacher, idx, t), 1 - 1 / (t + 1))) as tf.Scalar;
+          return current;
+        }, (s, p) => {
+          if ((s % c.evalEvery === 0 && !(t > 0 && s === 0)) || s === c.stepsPerTask) evaluate(p, offset + s, t + 1, t + 1, active);
+          if (s > 0) onProgress?.(offset + s, totalSteps, t + 1);
+        }, `${scenario}-incremental ${method}, task ${t + 1} of ${T}`);
+        matrix.push(rows.slice(-(t + 1)).map((r) => r.accuracy));
+        onTaskEnd?.(t + 1, params);
+        if (teacher) for (const v of Object.values(teacher)) v.dispose();
+        teacher = null;
+        if (method === "ewc" && t < T - 1) {
+          anchors.push(consolidate(params, t, active, rng.fork(`fisher/${t}`)));
+          if (merged) disposeAnchor(merged);
+          merged = mergeAnchors(anchors);
         }
-        const idx = Array.from({ length: c.batchSize }, () => pool[batches.int(pool.length)]!);
-        const current = batchLoss(p, idx, active);
-        if (method === "ewc" && merged) return tf.add(current, ewcPenalty(p, [merged], c.ewcLambda)) as tf.Scalar;
-        if (method === "lwf" && teacher) return tf.add(tf.mul(current, 1 / (t + 1)), tf.mul(lwfTerm(p, teacher, idx, t), 1 - 1 / (t + 1))) as tf.Scalar;
-        return current;
-      }, (s, p) => {
-        if ((s % c.evalEvery === 0 && !(t > 0 && s === 0)) || s === c.stepsPerTask) evaluate(p, offset + s, t + 1, t + 1, active);
-        if (s > 0) onProgress?.(offset + s, totalSteps, t + 1);
-      });
-      matrix.push(rows.slice(-(t + 1)).map((r) => r.accuracy));
-      onTaskEnd?.(t + 1, params);
-      if (teacher) for (const v of Object.values(teacher)) v.dispose();
-      if (method === "ewc" && t < T - 1) {
-        anchors.push(consolidate(params, t, active, rng.fork(`fisher/${t}`)));
-        if (merged) disposeAnchor(merged);
-        merged = mergeAnchors(anchors);
       }
+    } finally {
+      // Also on an interrupt (trainPhase has disposed the weights then): nothing is left behind.
+      if (teacher) for (const v of Object.values(teacher as Params)) v.dispose();
+      anchors.forEach(disposeAnchor);
+      if (merged) disposeAnchor(merged);
     }
-    anchors.forEach(disposeAnchor);
-    if (merged) disposeAnchor(merged);
   }
 
   /** LwF's distillation on current inputs: each earlier head (task), the one head (domain), or the earlier classes (class). */
@@ -607,12 +615,18 @@ export function splitMnistSweep(
   const rows: SplitMnistRow[] = [];
   const curve: SplitMnistCurvePoint[] = [];
   const summaries: SplitMnistSummary[] = [];
-  plan.forEach((p, i) => {
-    const res = runSplitMnist(data, { ...config, ...p }, rng, onProgress);
-    rows.push(...res.rows);
-    curve.push(...res.curve);
-    summaries.push(res.summary);
-    onRun?.(res.summary, i + 1, plan.length);
-  });
+  const guard = loopGuard("Split-MNIST sweep", plan.length, { unit: "runs" });
+  try {
+    plan.forEach((p, i) => {
+      guard.check(i);
+      const res = runSplitMnist(data, { ...config, ...p }, rng, onProgress);
+      rows.push(...res.rows);
+      curve.push(...res.curve);
+      summaries.push(res.summary);
+      onRun?.(res.summary, i + 1, plan.length);
+    });
+  } finally {
+    guard.end();
+  }
   return { rows, curve, summaries };
 }

@@ -1,7 +1,8 @@
 /**
  * The transfer experiment behind notebook 05: pretrain an MLP classifier on every class of a prototype pool, then
  * adapt it to 5-way few-shot tasks on NEW classes with a linear probe, fine-tuning (random or zero head), LP-FT
- * (Kumar et al. 2022) and LoRA (Hu et al. 2021), recording query accuracy per step and how far the body moved.
+ * (Kumar et al. 2022), LoRA (Hu et al. 2021) and a soft prompt (Lester et al. 2021), recording query accuracy per
+ * step and how far the body moved. Every method gets the same number of SGD steps.
  */
 import * as tf from "@tensorflow/tfjs";
 import { loopGuard } from "../core/interrupt";
@@ -15,6 +16,7 @@ import { BlobClassification, DEFAULT_BLOBS, type BlobClassificationConfig } from
 import { disposeBatch, type BatchSpec } from "../tasks/task-family";
 import { adapt, initHead, type AdaptationRow, type HeadInit } from "../learners/adaptation";
 import { adaptLora, type LoraConfig } from "../learners/lora";
+import { adaptPrompt } from "../learners/soft-prompt";
 import { runSteps } from "../learners/train";
 import { headFastPathReason, HeadTrainer, type HeadNetSpec } from "../learners/head-train";
 
@@ -130,10 +132,12 @@ function pretrainOnFastPath(c: ClassifierPretrainConfig, spec: HeadNetSpec, conf
 /** One adaptation method of the comparison. */
 export interface AdaptationMethodSpec {
   readonly name: string;
-  readonly kind: "probe" | "finetune" | "lpft" | "lora";
+  readonly kind: "probe" | "finetune" | "lpft" | "lora" | "prompt";
   /** Head initialisation (the pretrained head has the wrong number of classes, so it is always replaced). */
   readonly headInit: Exclude<HeadInit, "keep">;
   readonly lora?: LoraConfig;
+  /** Step size of this method (of its probe, for a probe); the comparison's `lr` or `probeLr` by default. */
+  readonly lr?: number;
 }
 
 /** Settings of the comparison. */
@@ -143,10 +147,13 @@ export interface AdaptationComparisonConfig {
   readonly novelPoolSeed: number;
   /** Few-shot tasks: shots and queries per class. */
   readonly tasks: BatchSpec;
+  /** SGD steps of every method (LP-FT splits them: `lpftProbeSteps` probing, the rest fine-tuning). */
   readonly steps: number;
   readonly lr: number;
-  /** Probe steps before fine-tuning in LP-FT (and for the probe alone, `steps`). */
+  /** Steps of the linear probe alone. */
   readonly probeSteps: number;
+  /** Of LP-FT's `steps`, how many probe before it fine-tunes. */
+  readonly lpftProbeSteps: number;
   /** Step size of the probe (convex, but the support set is separable and features are large: keep it moderate). */
   readonly probeLr: number;
   readonly methods: readonly AdaptationMethodSpec[];
@@ -159,14 +166,16 @@ export const DEFAULT_ADAPTATION_COMPARISON: AdaptationComparisonConfig = {
   tasks: { tasks: 50, shots: 5, queries: 15 }, // 50 tasks: accuracy standard error about 1%
   steps: 100, // enough for fine-tuning to converge on 25 support points
   lr: 0.05, // plain SGD on the support set
-  probeSteps: 100, // the probe converges well within this
-  probeLr: 0.1, // pretrained features have RMS ~7; 0.5 overshot to 5x the query loss in our runs
+  probeSteps: 100, // the same budget as every other method
+  lpftProbeSteps: 50, // half probing, half fine-tuning: LP-FT gets the same 100 steps as the others
+  probeLr: 0.05, // the same step as the other methods, so they differ only in what trains; 0.1 overfits (lab 05)
   methods: [
     { name: "linear probe", kind: "probe", headInit: "zero" },
     { name: "fine-tune, random head", kind: "finetune", headInit: "random" },
     { name: "fine-tune, zero head", kind: "finetune", headInit: "zero" },
     { name: "LP-FT", kind: "lpft", headInit: "zero" },
-    { name: "LoRA r=2 + head", kind: "lora", headInit: "random", lora: { rank: 2, alpha: 2 } },
+    { name: "LoRA r=2 + head", kind: "lora", headInit: "zero", lora: { rank: 2, alpha: 2 } },
+    { name: "soft prompt + head", kind: "prompt", headInit: "zero" },
   ],
 };
 
@@ -205,6 +214,9 @@ function bodyChange(adapted: Params, base: Params, bodyNames: readonly string[])
 /** Runs the comparison on the same new-class tasks for every method, from one pretrained body. */
 export function compareAdaptation(config: Partial<AdaptationComparisonConfig>, rng: Rng, onProgress?: (done: number, total: number, info: { stage: string }) => void): { pretrainCurve: { step: number; loss: number }[]; curves: AdaptationCurveRow[]; summary: AdaptationSummaryRow[] } {
   const c: AdaptationComparisonConfig = { ...DEFAULT_ADAPTATION_COMPARISON, ...config };
+  if (!Number.isInteger(c.lpftProbeSteps) || c.lpftProbeSteps < 1 || c.lpftProbeSteps >= c.steps) {
+    throw new Error(`lpftProbeSteps must be an integer between 1 and steps - 1 (${c.steps - 1}), got ${c.lpftProbeSteps}: LP-FT probes, then fine-tunes, within the same budget.`);
+  }
   const total = c.pretrain.steps + c.methods.length;
   const pre = pretrainClassifier(c.pretrain, rng.fork("pretrain"), (s) => onProgress?.(s, total, { stage: "pretraining" }));
   const ways = c.pretrain.family.ways;
@@ -228,18 +240,24 @@ export function compareAdaptation(config: Partial<AdaptationComparisonConfig>, r
       const bodyCount = bodyNames.reduce((n, k) => n + pre.params[k]!.size, 0);
       const headCount = (cfg.sizes[L - 1]! + 1) * ways;
       if (m.kind === "lora") {
-        const r = adaptLora(start, batch, cfg, { steps: c.steps, lr: c.lr, loss: "cross-entropy", trainHead: true, ...(m.lora ? { lora: m.lora } : {}) }, rng.fork("lora"));
+        const r = adaptLora(start, batch, cfg, { steps: c.steps, lr: m.lr ?? c.lr, loss: "cross-entropy", trainHead: true, ...(m.lora ? { lora: m.lora } : {}) }, rng.fork("lora"));
         for (const t of Object.values(r.adapter)) t.dispose();
+        params = r.params;
+        history = r.history;
+        trainable = r.trainableParams;
+      } else if (m.kind === "prompt") {
+        const r = adaptPrompt(start, batch, cfg, { steps: c.steps, lr: m.lr ?? c.lr, loss: "cross-entropy", trainHead: true });
+        for (const t of Object.values(r.trained)) t.dispose();
         params = r.params;
         history = r.history;
         trainable = r.trainableParams;
       } else {
         const r = adapt(start, batch, cfg, {
           method: m.kind,
-          steps: m.kind === "probe" ? c.probeSteps : c.steps,
-          lr: m.kind === "probe" ? c.probeLr : c.lr,
-          probeSteps: c.probeSteps,
-          probeLr: c.probeLr,
+          steps: m.kind === "probe" ? c.probeSteps : m.kind === "lpft" ? c.steps - c.lpftProbeSteps : c.steps,
+          lr: m.lr ?? (m.kind === "probe" ? c.probeLr : c.lr),
+          probeSteps: m.kind === "lpft" ? c.lpftProbeSteps : c.probeSteps,
+          probeLr: m.kind === "probe" ? m.lr ?? c.probeLr : c.probeLr,
           loss: "cross-entropy",
           probeSolver: "sgd",
           headInit: "keep",

@@ -10,9 +10,9 @@ import { serializeNotebook, writeNotebook } from "../notebook/ipynb";
 import { readAssignment, type Assignment } from "./assignment";
 import { bannedCalls } from "./banned";
 import type { Reference } from "./checks";
-import { gradeLimits, gradeSubmission, type SandboxKind } from "./grade-one";
+import { gradeLimits, gradeSubmission } from "./grade-one";
 import { graderVersion } from "./hashes";
-import { defaultNodeModules, unsandboxedRunner, type KernelLimits } from "./kernel-run";
+import { defaultNodeModules, gradingRunner, type KernelLimits, type SandboxKind } from "./kernel-run";
 import { mergeSubmission } from "./merge";
 import { buildReference, referenceWarnings, type RunKernel } from "./reference";
 
@@ -24,9 +24,9 @@ export interface AssignOptions {
   checkStudent?: boolean;
   /** Limits for the checks' kernels (defaults: 60 s per cell, 600 s per notebook). */
   run?: Partial<KernelLimits>;
-  /** Runs a notebook in a fresh kernel (the sandboxed runner in the CLI); default: no sandbox. */
+  /** Runs a notebook in a fresh kernel; default: `gradingRunner` with `sandbox`. */
   runKernel?: RunKernel;
-  /** How `runKernel` isolates kernels. */
+  /** How kernels are isolated; default "bubblewrap" (an error when it cannot run), "none" with a `runKernel` of your own. */
   sandbox?: SandboxKind;
 }
 
@@ -49,7 +49,8 @@ export async function assign(instructorPath: string, releaseDir: string, opts: A
   const a = readAssignment(instructorPath);
   const limits = gradeLimits({ cellTimeoutMs: 60_000, timeoutMs: 600_000, ...opts.run });
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "metalab-assign-"));
-  const runKernel = opts.runKernel ?? unsandboxedRunner({ ...limits, kernelName: a.kernelName, workRoot: work, nodeModulesDir: defaultNodeModules() });
+  const sandbox = opts.sandbox ?? (opts.runKernel !== undefined ? "none" : "bubblewrap");
+  const runKernel = opts.runKernel ?? gradingRunner({ ...limits, kernelName: a.kernelName, workRoot: work, nodeModulesDir: defaultNodeModules(), sandbox });
   let solutionPasses = a.tests.map((t) => t.gradeId);
   let studentFails = a.tests.map((t) => t.gradeId);
   const warnings: string[] = [];
@@ -66,7 +67,7 @@ export async function assign(instructorPath: string, releaseDir: string, opts: A
     const gradeVersion = async (label: string, text: string) => {
       const file = path.join(work, `${label}.ipynb`);
       fs.writeFileSync(file, text);
-      const { result } = await gradeSubmission(a, file, label, { ...limits, workRoot: work, reference, runKernel, sandbox: opts.sandbox });
+      const { result } = await gradeSubmission(a, file, label, { ...limits, workRoot: work, reference, runKernel, sandbox });
       return result;
     };
     if (opts.checkSolutions !== false) {

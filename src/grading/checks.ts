@@ -96,6 +96,8 @@ export interface CellRunInfo {
   error: string | null;
   /** Why the cell never ran, when it did not. */
   notRun?: string;
+  /** Checks of this cell that arrived from other cells instead (name → cell index), which never count. */
+  elsewhere?: ReadonlyMap<string, number>;
 }
 
 /** The scored checks of one test cell, plus notes on what was ignored. */
@@ -134,6 +136,8 @@ export function scoreChecks(ref: ReferenceTest, sent: readonly Sent[], run: Cell
       return { ...base, score: 0, ok: false, reason };
     };
     if (got.length === 0) {
+      const other = run.elsewhere?.get(c.name);
+      if (other !== undefined) return fail(`sent from cell ${other}, not from its test cell; a check counts only from its own test cell`);
       if (!run.ran) return fail(`not run: ${run.notRun ?? "the cell did not run"}`);
       if (run.failed) return fail(run.error !== null ? `not sent: the cell stopped before it (${run.error})` : "not sent: the cell stopped before it");
       return fail("not sent: the cell never called this check");

@@ -11,7 +11,9 @@ import { writeNotebook, type Notebook } from "../notebook/ipynb";
 import type { Assignment } from "./assignment";
 import { jsonDepth } from "./check-value";
 import type { Reference } from "./checks";
-import { emptyTests, gradeSubmission, readSubmissionFile, referenceFor, type GradeOptions, type StudentResult } from "./grade-one";
+import { emptyTests, gradeSubmission, readSubmissionFile, referenceFor, sandboxOf, type GradeOptions, type StudentResult } from "./grade-one";
+import { removeKernelFiles } from "./runtime-dirs";
+import { sandboxProblem } from "./sandbox";
 import { graderVersion } from "./hashes";
 import { canvasGradebook, classReportHtml, feedbackHtml, gradebook, toGradescope } from "./reports";
 import { listSubmissions, type SubmissionEntry } from "./submissions";
@@ -131,6 +133,20 @@ export function ungradedResult(a: Assignment, student: string, file: string, sta
   };
 }
 
+/**
+ * Grades one entry of a submissions folder (what `grade` does per student, and `grade-one` for its one entry), so
+ * both record the same id, file and result for it.
+ */
+export async function gradeEntry(a: Assignment, s: SubmissionEntry, submissionsDir: string, opts: GradeOptions, hash = ""): Promise<{ result: StudentResult; graded?: Notebook }> {
+  const sandbox = sandboxOf(opts);
+  const shown = s.file !== null ? path.relative(submissionsDir, s.file) : s.name;
+  if (s.problem !== null) return { result: ungradedResult(a, s.student, shown, "invalid", s.problem, { submission: hash }, sandbox) };
+  if (s.file === null) return { result: ungradedResult(a, s.student, shown, "missing", "no .ipynb notebook in the student's folder", {}, sandbox) };
+  const out = await gradeSubmission(a, s.file, s.student, { ...opts, fileLabel: shown });
+  if (s.ignored.length > 0) out.result.notes.push(`the folder also holds ${s.ignored.join(", ")}, which ${s.ignored.length === 1 ? "was" : "were"} not graded (one notebook per student)`);
+  return out;
+}
+
 /** The reference cached in the output folder (written by an earlier run or `metalab reference`), if it still fits. */
 export function cachedReference(outDir: string, a: Assignment): Reference | null {
   try {
@@ -179,8 +195,15 @@ export async function gradeBatch(a: Assignment, submissionsDir: string, outDir: 
   const removeWork = (): void => {
     if (ownRoot) fs.rmSync(workRoot, { recursive: true, force: true });
   };
-  const stopListening = onInterrupt(removeWork);
-  const sandbox = opts.sandbox ?? "none";
+  const stopListening = onInterrupt(() => {
+    removeKernelFiles();
+    removeWork();
+  });
+  const sandbox = sandboxOf(opts);
+  if (sandbox === "bubblewrap" && opts.runKernel === undefined) {
+    const problem = sandboxProblem(); // Fail closed: no sandbox, no grading (unless --no-sandbox).
+    if (problem !== null) throw new Error(problem);
+  }
   const grader = graderVersion();
   try {
     fs.mkdirSync(outDir, { recursive: true });
@@ -211,14 +234,6 @@ export async function gradeBatch(a: Assignment, submissionsDir: string, outDir: 
     let done = results.length;
     const total = subs.length;
     let next = 0;
-    const gradeEntry = async (s: SubmissionEntry, hash: string): Promise<{ result: StudentResult; graded?: Notebook }> => {
-      const shown = s.file !== null ? path.relative(submissionsDir, s.file) : s.name;
-      if (s.problem !== null) return { result: ungradedResult(a, s.student, shown, "invalid", s.problem, { submission: hash }, sandbox) };
-      if (s.file === null) return { result: ungradedResult(a, s.student, shown, "missing", "no .ipynb notebook in the student's folder", {}, sandbox) };
-      const out = await gradeSubmission(a, s.file, s.student, { ...opts, workRoot, reference: getReference, fileLabel: path.relative(submissionsDir, s.file) });
-      if (s.ignored.length > 0) out.result.notes.push(`the folder also holds ${s.ignored.join(", ")}, which ${s.ignored.length === 1 ? "was" : "were"} not graded (one notebook per student)`);
-      return out;
-    };
     const worker = async (): Promise<void> => {
       for (;;) {
         const item = todo[next++];
@@ -227,7 +242,7 @@ export async function gradeBatch(a: Assignment, submissionsDir: string, outDir: 
         opts.onProgress?.(done, total, s.student);
         let out: { result: StudentResult; graded?: Notebook };
         try {
-          out = await gradeEntry(s, hash);
+          out = await gradeEntry(a, s, submissionsDir, { ...opts, workRoot, reference: getReference }, hash);
         } catch (e) {
           out = { result: ungradedResult(a, s.student, s.file !== null ? path.relative(submissionsDir, s.file) : s.name, "error", `the grader failed on this submission: ${e instanceof Error ? e.message : String(e)}`, { submission: hash }, sandbox) };
         }

@@ -12,7 +12,7 @@ import { bannedCalls, type BannedFinding } from "./banned";
 import { CHECK_MIME, jsonDepth } from "./check-value";
 import { scoreChecks, sentChecks, type CheckResult, type Reference, type ReferenceTest } from "./checks";
 import { graderVersion, sha256 } from "./hashes";
-import { defaultNodeModules, unsandboxedRunner, type KernelLimits } from "./kernel-run";
+import { defaultNodeModules, gradingRunner, type KernelLimits, type SandboxKind } from "./kernel-run";
 import { HIDDEN_TESTS_NOTE, SOLUTION_STUB, maskHiddenTests } from "./markers";
 import { mergeSubmission, type MergedSubmission } from "./merge";
 import { buildReference, ReferenceBuildError, type RunKernel } from "./reference";
@@ -25,8 +25,7 @@ export type SubmissionStatus = "graded" | "invalid" | "missing" | "timeout" | "k
 /** Secondary findings that do not stop grading. */
 export type SubmissionFlag = "tampered" | "wrong_kernel" | "missing_cells" | "output_truncated" | "banned_call";
 
-/** How the kernel was isolated. */
-export type SandboxKind = "bubblewrap" | "none";
+export type { SandboxKind } from "./kernel-run";
 
 /** The result of one test cell. */
 export interface TestResult {
@@ -95,10 +94,12 @@ export interface GradeOptions {
   maxFileMb?: number;
   /** The instructor solution's values, or a function giving them when first needed; built (two extra kernel runs) when absent. */
   reference?: Reference | (() => Promise<Reference>);
-  /** Runs a notebook in a fresh kernel; default: without a sandbox (see `gradingRunner` for the sandboxed one). */
+  /** Runs a notebook in a fresh kernel; default: `gradingRunner` with `sandbox`. */
   runKernel?: RunKernel;
-  /** How `runKernel` isolates kernels (recorded in every result). Default "none". */
+  /** How kernels are isolated (recorded in every result). Default "bubblewrap" (an error when it cannot run), "none" with a `runKernel` of your own. */
   sandbox?: SandboxKind;
+  /** Most processes (threads) a sandboxed submission may run. Default 64. */
+  maxProcs?: number;
   /** What the result records as the submission's file; default the path given. */
   fileLabel?: string;
 }
@@ -134,11 +135,24 @@ const MAX_NOTEBOOK_OUTPUT_BYTES = 5_000_000;
 const TAINTED_NOTE =
   "[metalab: output not shown: this cell ran after hidden tests were sent to the kernel, so its output could reveal them. Run your notebook to see it.]\n";
 
+/** How `opts` isolates kernels. */
+export function sandboxOf(opts: Pick<GradeOptions, "sandbox" | "runKernel">): SandboxKind {
+  return opts.sandbox ?? (opts.runKernel !== undefined ? "none" : "bubblewrap");
+}
+
 /** The runner `gradeSubmission` uses when none is given. */
-function runnerFor(a: Assignment, opts: GradeOptions): RunKernel {
+export function runnerFor(a: Assignment, opts: GradeOptions): RunKernel {
   return (
     opts.runKernel ??
-    unsandboxedRunner({ ...gradeLimits(opts), kernelName: a.kernelName, workRoot: opts.workRoot, nodeModulesDir: opts.nodeModulesDir ?? defaultNodeModules(), kernelUser: opts.kernelUser })
+    gradingRunner({
+      ...gradeLimits(opts),
+      kernelName: a.kernelName,
+      workRoot: opts.workRoot,
+      nodeModulesDir: opts.nodeModulesDir ?? defaultNodeModules(),
+      kernelUser: opts.kernelUser,
+      sandbox: sandboxOf(opts),
+      maxProcs: opts.maxProcs,
+    })
   );
 }
 
@@ -286,6 +300,20 @@ interface Context {
   /** Index of the first cell that received hidden tests (Infinity when none). */
   firstHidden: number;
   safe: Set<string>;
+  /** Names of reference checks that arrived from cells other than test cells (name → first such cell). */
+  elsewhere: Map<string, number>;
+}
+
+/** Reference check names sent from cells that are not test cells (only reference names are kept: nothing student-chosen). */
+function checksElsewhere(ref: Reference, merged: MergedSubmission, run: RunResult): Map<string, number> {
+  const names = new Set(ref.tests.flatMap((t) => t.checks.map((c) => c.name)));
+  const tests = new Set(merged.testIndex.values());
+  const out = new Map<string, number>();
+  run.notebook.cells.forEach((cell, i) => {
+    if (cell.cell_type !== "code" || tests.has(i)) return;
+    for (const s of sentChecks(cell.outputs)) if (s.ok && names.has(s.payload.name) && !out.has(s.payload.name)) out.set(s.payload.name, i);
+  });
+  return out;
 }
 
 /** A failed cell's reason as far as it may be shown: grader-made text always, kernel text only before hidden tests. */
@@ -314,7 +342,7 @@ function scoreTest(ctx: Context, t: Assignment["tests"][number], refTest: Refere
     return res;
   }
   const sent = cell !== undefined && cell.cell_type === "code" ? sentChecks(cell.outputs) : [];
-  const scored = scoreChecks(refTest, sent, { ran: rep !== undefined, failed: rep !== undefined && !rep.ok, error: cellError, notRun });
+  const scored = scoreChecks(refTest, sent, { ran: rep !== undefined, failed: rep !== undefined && !rep.ok, error: cellError, notRun, elsewhere: ctx.elsewhere });
   const ok = scored.checks.every((c) => c.ok);
   const res: TestResult = { ...base, mode: "checks", checks: scored.checks, score: scored.score, ok };
   if (!ok) {
@@ -385,7 +413,7 @@ export async function gradeSubmission(
   opts: GradeOptions,
 ): Promise<{ result: StudentResult; graded?: Notebook }> {
   const t0 = Date.now();
-  const sandbox: SandboxKind = opts.sandbox ?? "none";
+  const sandbox: SandboxKind = sandboxOf(opts);
   const grader = graderVersion();
   let hashes: ResultHashes = { assignment: a.hash, submission: "", grader };
   const finish = (r: Omit<StudentResult, "student" | "file" | "maxScore" | "gradedAt" | "durationMs" | "sandbox" | "hashes">): StudentResult => ({
@@ -441,13 +469,20 @@ export async function gradeSubmission(
     return { result: finish({ status: "error", flags, score: 0, tests: emptyTests(a, why, ref), notes: [...notes, why], message: why }) };
   }
 
-  const run = await runnerFor(a, opts)(merged.notebook, student);
+  let runKernel: RunKernel;
+  try {
+    runKernel = runnerFor(a, opts);
+  } catch (e) {
+    const why = `the grader could not start a sandbox: ${e instanceof Error ? e.message : String(e)}`;
+    return { result: finish({ status: "error", flags, score: 0, tests: emptyTests(a, why, ref), notes: [...notes, why], message: why }) };
+  }
+  const run = await runKernel(merged.notebook, student);
   if (run.cells.length === 0 && run.error !== undefined && run.error.startsWith("could not start kernel")) {
     return { result: finish({ status: "error", flags, score: 0, tests: emptyTests(a, run.error, ref), notes: [...notes, run.error], message: run.error }) };
   }
 
   const firstHidden = Math.min(Infinity, ...a.tests.filter((t) => t.hasHidden).map((t) => merged.testIndex.get(t.gradeId) ?? Infinity));
-  const ctx: Context = { a, ref, merged, run, firstHidden, safe: instructorMessages(a) };
+  const ctx: Context = { a, ref, merged, run, firstHidden, safe: instructorMessages(a), elsewhere: checksElsewhere(ref, merged, run) };
   const stop = run.cells.find((c) => c.kernelDied || c.timedOut);
   const tests: TestResult[] = a.tests.map((t) => {
     const refTest = ref.tests.find((r) => r.gradeId === t.gradeId) ?? { gradeId: t.gradeId, points: t.points, mode: "in-kernel" as const, checks: [] };

@@ -7,8 +7,14 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Notebook } from "../notebook/ipynb";
+import type { KernelWrapper } from "../notebook/kernel-process";
 import { runNotebook, type RunResult } from "../notebook/runner";
 import type { RunKernel } from "./reference";
+import { trackRuntimeDir, untrackRuntimeDir } from "./runtime-dirs";
+import { sandboxedRunner, type SandboxReport } from "./sandbox";
+
+/** How kernels are isolated: bubblewrap (the default, fails closed) or nothing (`--no-sandbox`). */
+export type SandboxKind = "bubblewrap" | "none";
 
 /** The limits every grading kernel runs under. */
 export interface KernelLimits {
@@ -61,9 +67,16 @@ export function unsandboxedRunner(opts: KernelRunOptions): RunKernel {
     const cwd = path.join(opts.workRoot, `k-${randomBytes(6).toString("hex")}`);
     fs.mkdirSync(cwd);
     if (opts.kernelUser !== undefined) fs.chownSync(cwd, opts.kernelUser.uid, opts.kernelUser.gid);
+    let runtimeDir: string | null = null;
+    const wrapKernel: KernelWrapper = (cmd, ctx) => {
+      trackRuntimeDir(ctx);
+      runtimeDir = ctx.runtimeDir;
+      return cmd;
+    };
     try {
       return await runNotebook(nb, {
         kernelName: opts.kernelName,
+        wrapKernel,
         cwd,
         allowErrors: true,
         cellTimeoutMs: opts.cellTimeoutMs,
@@ -76,6 +89,12 @@ export function unsandboxedRunner(opts: KernelRunOptions): RunKernel {
       });
     } finally {
       fs.rmSync(cwd, { recursive: true, force: true });
+      if (runtimeDir !== null) untrackRuntimeDir(runtimeDir);
     }
   };
+}
+
+/** The runner for `sandbox`: bubblewrap (throws, saying how to install it, when it cannot run) or none. */
+export function gradingRunner(opts: KernelRunOptions & { sandbox: SandboxKind; maxProcs?: number; onReport?: (r: SandboxReport) => void }): RunKernel {
+  return opts.sandbox === "bubblewrap" ? sandboxedRunner(opts) : unsandboxedRunner(opts);
 }

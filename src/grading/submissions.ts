@@ -67,6 +67,20 @@ export function folderNotebook(dir: string): { file: string | null; ignored: str
   return { file: path.join(dir, first), ignored: sorted.slice(1) };
 }
 
+/** The entry for one path given on its own (grade-one): a notebook file, or a student's folder. Not followed if a link. */
+export function entryFor(p: string): SubmissionEntry {
+  const name = path.basename(path.resolve(p));
+  let dir = false;
+  try {
+    dir = fs.lstatSync(p).isDirectory();
+  } catch {
+    // Missing: graded as a file, which reports it.
+  }
+  if (!dir) return { student: studentId(name), name, file: p, problem: null, ignored: [] };
+  const nb = folderNotebook(p);
+  return { student: studentId(name), name: `${name}/`, file: nb.file, problem: null, ignored: nb.ignored };
+}
+
 /**
  * Lists submissions: every `*.ipynb` entry (whatever its type; reading refuses what is not a regular file) and every
  * folder (a student's folder), plus symlinks of any name (reported). Other files are returned in `skipped`.

@@ -39,7 +39,7 @@ const toBuffers = (frames: readonly (Uint8Array | string)[]): Frames => frames.m
 
 async function serve(port: MessagePort, data: ControlWorkerData): Promise<void> {
   const zmq = loadZmq();
-  const control = new zmq.Router({ linger: 1000 });
+  const control = new zmq.Router({ sendTimeout: 0, linger: 1000 });
   const hb = new zmq.Reply({ linger: 0 });
   await Promise.all([control.bind(data.control), hb.bind(data.hb)]);
   const controlQueue = new SendQueue(control, { name: "control" });

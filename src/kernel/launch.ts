@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "fs";
 import { CellRunner } from "./cell-runner";
+import { guardErrorListeners } from "./error-listeners";
 import type { ConnectionInfo } from "../jupyter/connection";
 import { KernelServer, readConnectionInfo } from "./server";
 
@@ -32,6 +33,8 @@ function main(): void {
     process.stderr.write(`metalab kernel: cannot read the connection file ${configPath}: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(2);
   }
+  // Before any library loads: tfjs-backend-wasm's Emscripten glue adds listeners that rethrow, and would abort Node.
+  guardErrorListeners((event, err) => console.error(`A library's ${event} listener threw:`, err));
   const runner = new CellRunner(process.cwd());
   const server = new KernelServer(runner, conn, () => {
     // Timers a notebook left running would keep Node alive after shutdown; Jupyter would then have to kill it.

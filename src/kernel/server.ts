@@ -224,9 +224,12 @@ export class KernelServer {
     const addr = (port: number): string => socketAddress(this.conn.transport, this.conn.ip, port);
     // No high-water mark: a PUB socket silently drops messages past it (1000 by default) when a subscriber is
     // slow. noDrop is no alternative: it fails the send with EAGAIN after later sends may already have succeeded.
-    const iopub = new zmq.Publisher({ sendHighWaterMark: 0, linger: 1000 });
-    const shell = new zmq.Router({ linger: 1000 });
-    const stdin = new zmq.Router({ linger: 0 });
+    // sendTimeout 0: zeromq.js then hands every message over at once instead of deferring each 513th one to a
+    // later tick, so a synchronous cell's output (a progress bar) flows while the cell runs. PUB and ROUTER never
+    // block, so nothing is refused for it (the queue still retries, in order, if a send were ever refused).
+    const iopub = new zmq.Publisher({ sendHighWaterMark: 0, sendTimeout: 0, linger: 1000 });
+    const shell = new zmq.Router({ sendTimeout: 0, linger: 1000 });
+    const stdin = new zmq.Router({ sendTimeout: 0, linger: 0 });
     this.sockets = [iopub, shell, stdin];
     await Promise.all([iopub.bind(addr(this.conn.iopub_port)), shell.bind(addr(this.conn.shell_port)), stdin.bind(addr(this.conn.stdin_port))]);
     this.iopubQueue = new SendQueue(iopub, { name: "iopub" });
@@ -234,7 +237,7 @@ export class KernelServer {
     this.queues.stdin = new SendQueue(stdin, { name: "stdin" });
     const worker = controlInWorker ? await this.startControlWorker(addr(this.conn.control_port), addr(this.conn.hb_port)) : null;
     if (worker === null) {
-      const control = new zmq.Router({ linger: 1000 });
+      const control = new zmq.Router({ sendTimeout: 0, linger: 1000 });
       const hb = new zmq.Reply({ linger: 0 });
       this.sockets.push(control, hb);
       await Promise.all([control.bind(addr(this.conn.control_port)), hb.bind(addr(this.conn.hb_port))]);

@@ -23,6 +23,8 @@ export interface AdaptSgdOptions {
   readonly trainable?: readonly string[];
   /** True if `params` already carry a leading task dimension; by default they are shared and get tiled. */
   readonly taskBatched?: boolean;
+  /** The support set step s (1-based) uses, e.g. a random subset (support-subset.ts); `support` every step by default. */
+  readonly supportAt?: (step: number) => SupportSet;
   /** Called with the task-batched params before step 1 (step 0) and after every step; they are disposed right after. */
   readonly onStep?: (step: number, params: Params) => void;
 }
@@ -49,7 +51,8 @@ export function adaptSgd(params: Params, support: SupportSet, model: TaskModel, 
   for (let s = 1; s <= steps; s++) {
     const next = tf.tidy(() => {
       const { picked, rest } = splitParams(current, names);
-      const g = grad((q) => summedTaskLoss(loss, model.apply({ ...rest, ...q }, support.x), support.y))(picked);
+      const data = options.supportAt ? options.supportAt(s) : support;
+      const g = grad((q) => summedTaskLoss(loss, model.apply({ ...rest, ...q }, data.x), data.y))(picked);
       const out: Record<string, tf.Tensor> = {};
       for (const k of Object.keys(current)) out[k] = g[k] ? tf.sub(current[k]!, tf.mul(g[k]!, lr)) : tf.clone(current[k]!);
       return out;

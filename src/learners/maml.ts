@@ -1,14 +1,16 @@
 /**
  * MAML (Finn et al. 2017) and its options: first-order MAML, MAML++'s multi-step loss and learned per-step,
- * per-layer inner learning rates (Antoniou et al. 2019), first-order-then-second-order annealing, ANIL's head-only
- * inner loop (Raghu et al. 2020). Every task of a meta-batch runs in one batched call: the adapted parameters carry
- * a leading task dimension.
+ * per-layer inner learning rates (Antoniou et al. 2019) or Meta-SGD's per-parameter ones (Li et al. 2017),
+ * first-order-then-second-order annealing, ANIL's head-only inner loop (Raghu et al. 2020), a random subset of the
+ * support set per inner step, and gradient checkpointing. Every task of a meta-batch runs in one batched call: the
+ * adapted parameters carry a leading task dimension.
  */
 import * as tf from "@tensorflow/tfjs";
 import { cloneParams, disposeParams, tileForTasks, type Params } from "../core/params";
 import { valueAndGrad, grad } from "../autodiff/functional";
 import { stopGradient } from "../autodiff/activations";
-import { meanTaskLoss, summedTaskLoss } from "../models/losses";
+import { checkpointedLoopGrad } from "../autodiff/checkpoint";
+import { meanTaskLoss, perTaskLoss, summedTaskLoss } from "../models/losses";
 import type { MlpConfig } from "../models/mlp";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
 import { flattenBatch, kernelFor, type FlatTaskBatch, type InnerRates } from "../fast/mlp-maml";
@@ -20,6 +22,7 @@ import { cosineSchedule } from "../optim/schedule";
 import { headNames } from "../models/mlp";
 import { splitParams, type TaskModel } from "./model";
 import { StepLearner } from "./learner";
+import { innerSupport } from "./support-subset";
 import { checkBoolean, checkInteger, checkKnownKeys, checkNonNegative, checkOneOf, checkPositive } from "../core/validate";
 
 /** Options of MAML and its variants; every field has a default in `DEFAULT_MAML`. */
@@ -56,6 +59,12 @@ export interface MamlOptions {
    * true and false are accepted as the older spellings of "auto" and "off".
    */
   readonly fastPath: FastPathMode | boolean;
+  /** Each inner step sees a random subset of this many support points per task (the subset strategy); all when null. */
+  readonly innerBatch: number | null;
+  /** Seed of those subsets; every outer and inner step draws from its own stream forked from it. */
+  readonly subsetSeed: number;
+  /** Gradient checkpointing: keep only the inner-loop iterates and recompute each inner step in the backward pass. */
+  readonly checkpoint: boolean;
 }
 
 /** Defaults: Finn et al.'s sine setting. */
@@ -74,6 +83,9 @@ export const DEFAULT_MAML: MamlOptions = {
   cosine: null, // Finn et al. use a constant rate
   clipNorm: null, // the reference does not clip
   fastPath: "auto", // the fast path computes the same loss and gradient faster; "off" to compare with autodiff
+  innerBatch: null, // Finn et al.'s inner step uses the whole support set
+  subsetSeed: 0, // any fixed seed: subsets must be reproducible
+  checkpoint: false, // storing the inner loop is faster; checkpoint when memory, not time, is the limit
 };
 
 /** Fills in defaults and checks ranges. */
@@ -97,7 +109,16 @@ export function mamlOptions(options: Partial<MamlOptions> = {}): MamlOptions {
     if (o.cosine.min !== undefined) checkNonNegative(WHO, "cosine.min", o.cosine.min);
   }
   if (o.clipNorm !== null) checkPositive(WHO, "clipNorm", o.clipNorm, "Use null for no clipping.");
-  return { ...o, fastPath: fastPathMode(o.fastPath, "MAML") };
+  if (o.innerBatch !== null) checkInteger(WHO, "innerBatch", o.innerBatch, 1, "It is the number of support points per inner step; null uses them all.");
+  checkInteger(WHO, "subsetSeed", o.subsetSeed, -(2 ** 31), "Any integer seed.");
+  checkBoolean(WHO, "checkpoint", o.checkpoint);
+  let fastPath = fastPathMode(o.fastPath, "MAML");
+  if (o.checkpoint || o.innerBatch !== null) {
+    const what = o.checkpoint ? "checkpoint" : "innerBatch";
+    if (fastPath === "require") throw new Error(`MAML fastPath "require" cannot be met with ${what} on: the fast path stores its own inner loop on full support sets. Use fastPath "auto" or turn ${what} off.`);
+    fastPath = "off"; // both options change how the general path computes the same meta-gradient
+  }
+  return { ...o, fastPath };
 }
 
 /** Key of the learned inner learning rate of parameter `name` at inner step `step`. */
@@ -157,25 +178,34 @@ export interface MamlContext {
 }
 
 /**
+ * Inner SGD step `s` on every task: adapted [tasks, ...] to adapted [tasks, ...], differentiable in `adapted`,
+ * `rest` (the shared params the inner loop does not adapt) and the learned rates `lrs`.
+ */
+export function mamlInnerStep(adapted: Params, rest: Params, support: { x: tf.Tensor; y: tf.Tensor }, model: TaskModel, o: MamlOptions, firstOrder: boolean, lrs: Params | null, s: number): Params {
+  const g = grad((q) => summedTaskLoss(o.loss, model.apply({ ...rest, ...q }, support.x), support.y))(adapted);
+  const next: Record<string, tf.Tensor> = {};
+  for (const k of Object.keys(adapted)) {
+    const gk = firstOrder ? stopGradient(g[k]!) : g[k]!;
+    const lr = lrs ? lrs[innerLrKey(k, s)] : undefined;
+    if (lrs && !lr) throw new Error(`Learned inner rate "${innerLrKey(k, s)}" is missing; build them with initInnerLrs(params, options).`);
+    next[k] = tf.sub(adapted[k]!, tf.mul(gk, lr ?? o.innerLr));
+  }
+  return next;
+}
+
+/**
  * The inner loop: `innerSteps` SGD steps on each task's mean support loss, from `theta` (shared) to task-batched
  * adapted params. Differentiable with respect to `theta` and `lrs`; call it inside a gradient. Returns the adapted
- * params after every step (frozen params stay shared, without a task dimension).
+ * params after every step (frozen params stay shared, without a task dimension). `outerStep` picks the support
+ * subsets when `innerBatch` is set.
  */
-export function mamlInnerLoop(theta: Params, batch: TaskBatch, model: TaskModel, o: MamlOptions, firstOrder: boolean, lrs: Params | null): Params[] {
+export function mamlInnerLoop(theta: Params, batch: TaskBatch, model: TaskModel, o: MamlOptions, firstOrder: boolean, lrs: Params | null, outerStep = 0): Params[] {
   const tasks = batch.supportX.shape[0];
   const { picked, rest } = splitParams(theta, adaptedNames(theta, o));
   let adapted = tileForTasks(picked, tasks); // each [tasks, ...shape]
   const trajectory: Params[] = [];
   for (let s = 0; s < o.innerSteps; s++) {
-    const g = grad((q) => summedTaskLoss(o.loss, model.apply({ ...rest, ...q }, batch.supportX), batch.supportY))(adapted);
-    const next: Record<string, tf.Tensor> = {};
-    for (const k of Object.keys(adapted)) {
-      const gk = firstOrder ? stopGradient(g[k]!) : g[k]!;
-      const lr = lrs ? lrs[innerLrKey(k, s)] : undefined;
-      if (lrs && !lr) throw new Error(`Learned inner rate "${innerLrKey(k, s)}" is missing; build them with initInnerLrs(params, options).`);
-      next[k] = tf.sub(adapted[k]!, tf.mul(gk, lr ?? o.innerLr));
-    }
-    adapted = next;
+    adapted = mamlInnerStep(adapted, rest, innerSupport(batch, o, outerStep, s), model, o, firstOrder, lrs, s);
     trajectory.push({ ...rest, ...adapted });
   }
   return trajectory;
@@ -186,7 +216,7 @@ export function mamlLoss(theta: Params, batch: TaskBatch, model: TaskModel, opti
   const o = mamlOptions(options);
   const step = context.step ?? 0;
   const firstOrder = o.firstOrder || step < o.firstOrderUntil;
-  const traj = mamlInnerLoop(theta, batch, model, o, firstOrder, context.innerLrs ?? null);
+  const traj = mamlInnerLoop(theta, batch, model, o, firstOrder, context.innerLrs ?? null, step);
   const queryLoss = (p: Params): tf.Scalar => meanTaskLoss(o.loss, model.apply(p, batch.queryX), batch.queryY);
   if (!o.multiStepLoss) return queryLoss(traj[traj.length - 1]!);
   const w = multiStepWeights(o.innerSteps, step, o.multiStepAnneal);
@@ -283,6 +313,7 @@ export function mamlMetaGradient(params: Params, batch: TaskBatch, model: TaskMo
   const step = context.step ?? 0;
   const learned = o.learnInnerLr ? context.innerLrs ?? null : null;
   if (o.learnInnerLr && !learned) throw new Error("learnInnerLr is on but no inner rates were passed: give context.innerLrs = initInnerLrs(params, options).");
+  if (o.checkpoint) return checkpointedMetaGradient(params, batch, model, o, { step, innerLrs: learned });
   const d = decideFastPath(o.fastPath as FastPathMode, () => checkMaml(params, model, o, batch, learned), "MAML");
   if (d.use) {
     const layout = mlpLayout(d.use.sizes);
@@ -302,6 +333,69 @@ export function mamlMetaGradient(params: Params, batch: TaskBatch, model: TaskMo
   });
   const { picked: grads, rest: lrGrads } = splitParams(all, Object.keys(params));
   return { loss, grads, innerLrGrads: learned ? lrGrads : null, fastPath: false, fastPathReason: d.report.reason };
+}
+
+/**
+ * The general-path meta-gradient with gradient checkpointing: the inner loop runs forward keeping only its iterates,
+ * and the backward pass recomputes one inner step at a time (`checkpointedLoopGrad`). Same numbers as `mamlLoss`'s
+ * gradient; peak memory of one inner step instead of `innerSteps`, for about one extra forward pass of time.
+ */
+export function checkpointedMetaGradient(params: Params, batch: TaskBatch, model: TaskModel, options: Partial<MamlOptions> = {}, context: MamlContext = {}): MamlGradient {
+  const o = mamlOptions(options);
+  const step = context.step ?? 0;
+  const firstOrder = o.firstOrder || step < o.firstOrderUntil;
+  const lrs = o.learnInnerLr ? context.innerLrs ?? null : null;
+  if (o.learnInnerLr && !lrs) throw new Error("learnInnerLr is on but no inner rates were passed: give context.innerLrs = initInnerLrs(params, options).");
+  const thetaNames = Object.keys(params);
+  const adapted = adaptedNames(params, o);
+  const tasks = batch.supportX.shape[0]!;
+  const w = o.multiStepLoss ? multiStepWeights(o.innerSteps, step, o.multiStepAnneal) : null;
+  const supports = Array.from({ length: o.innerSteps }, (_, s) => innerSupport(batch, o, step, s));
+  const parts = (m: Params): { picked: Params; rest: Params; lr: Params | null } => {
+    const { picked: theta, rest: lr } = splitParams(m, thetaNames);
+    const { picked, rest } = splitParams(theta, adapted);
+    return { picked, rest, lr: lrs ? lr : null };
+  };
+  const queryLoss = (p: Params): tf.Scalar => meanTaskLoss(o.loss, model.apply(p, batch.queryX), batch.queryY);
+  try {
+    const r = checkpointedLoopGrad(lrs ? { ...params, ...lrs } : params, {
+      steps: o.innerSteps,
+      init: (m) => tileForTasks(parts(m).picked, tasks),
+      step: (x, m, s) => {
+        const { rest, lr } = parts(m);
+        return mamlInnerStep(x, rest, supports[s]!, model, o, firstOrder, lr, s);
+      },
+      hasLoss: (s) => (w ? w[s - 1]! > 0 : s === o.innerSteps),
+      loss: (x, m, s) => {
+        const l = queryLoss({ ...parts(m).rest, ...x });
+        return w ? (tf.mul(l, w[s - 1]!) as tf.Scalar) : l;
+      },
+    });
+    const { picked: grads, rest: lrGrads } = splitParams(r.grads, thetaNames);
+    return { loss: r.value, grads, innerLrGrads: lrs ? lrGrads : null, fastPath: false, fastPathReason: "checkpoint is on (the general path recomputes each inner step)" };
+  } finally {
+    for (const s of supports) if (s.x !== batch.supportX) tf.dispose([s.x, s.y]);
+  }
+}
+
+/**
+ * Query predictions [tasks, queries, out] after MAML's own inner loop (its step count, fixed or learned rates,
+ * adapted names), for evaluating a learner that adapts differently from plain SGD at one rate, such as Meta-SGD or
+ * MAML++'s LSLR. No support subsets and no multi-step weighting: the predictions after the last inner step.
+ */
+export function mamlAdaptedPredictions(params: Params, batch: TaskBatch, model: TaskModel, options: Partial<MamlOptions> = {}, innerLrs: Params | null = null): tf.Tensor {
+  const o = mamlOptions({ ...options, innerBatch: null, multiStepLoss: false, checkpoint: false });
+  if (o.learnInnerLr && !innerLrs) throw new Error("mamlAdaptedPredictions: learnInnerLr is on, so pass the learned rates (Maml.adaptedLosses does).");
+  return tf.tidy(() => {
+    const traj = mamlInnerLoop(params, batch, model, o, true, o.learnInnerLr ? innerLrs : null);
+    return model.apply(traj[traj.length - 1]!, batch.queryX);
+  });
+}
+
+/** Per-task query loss after MAML's own inner loop (see `mamlAdaptedPredictions`): [tasks]. */
+export function mamlAdaptedLosses(params: Params, batch: TaskBatch, model: TaskModel, options: Partial<MamlOptions> = {}, innerLrs: Params | null = null): Float32Array {
+  const o = mamlOptions(options);
+  return tf.tidy(() => perTaskLoss(o.loss, mamlAdaptedPredictions(params, batch, model, o, innerLrs), batch.queryY).dataSync() as Float32Array);
 }
 
 /** Everything MAML carries between outer steps. */
@@ -346,19 +440,19 @@ class PackedMamlState implements MamlState {
   }
 
   get params(): Params {
-    this.cache.params ??= unpack(this.x, this.paramLayout);
+    this.cache.params ??= kept(unpack(this.x, this.paramLayout));
     return this.cache.params;
   }
 
   get innerLrs(): Params | null {
-    if (this.cache.innerLrs === undefined) this.cache.innerLrs = this.rateLayout ? unpack(this.x.subarray(this.paramLayout.size), this.rateLayout) : null;
+    if (this.cache.innerLrs === undefined) this.cache.innerLrs = this.rateLayout ? kept(unpack(this.x.subarray(this.paramLayout.size), this.rateLayout)) : null;
     return this.cache.innerLrs;
   }
 
   get adam(): AdamState {
     if (!this.cache.adam) {
       const all = this.rateLayout ? concatLayouts(this.paramLayout, this.rateLayout) : this.paramLayout;
-      this.cache.adam = { step: this.flatAdam.step, m: unpack(this.flatAdam.m, all), v: unpack(this.flatAdam.v, all) };
+      this.cache.adam = { step: this.flatAdam.step, m: kept(unpack(this.flatAdam.m, all)), v: kept(unpack(this.flatAdam.v, all)) };
     }
     return this.cache.adam;
   }
@@ -375,6 +469,15 @@ class PackedMamlState implements MamlState {
     if (this.cache.adam) disposeAdam(this.cache.adam);
     this.cache = {};
   }
+}
+
+/**
+ * Marks a state's lazily made tensors as kept: they belong to the state (freed by its `dispose`), so a caller's
+ * tf.tidy that happens to be open on first access must not free them.
+ */
+function kept(p: Params): Params {
+  for (const t of Object.values(p)) tf.keep(t);
+  return p;
 }
 
 /** Initial MAML state from initial parameters (cloned, so the caller keeps ownership of `params`). */
@@ -463,6 +566,21 @@ export class Maml extends StepLearner<MamlState> {
     const o = mamlOptions(options);
     super(packedIfFast(initMamlState(params, o), model, o), (s, b) => mamlStep(s, b, model, o), disposeMamlState);
     this.options = o;
+  }
+
+  /** Query predictions on `batch` after this learner's own inner loop (with its learned rates, if any). */
+  predict(batch: TaskBatch): tf.Tensor {
+    return mamlAdaptedPredictions(this.params, batch, this.model, this.options, this.state.innerLrs);
+  }
+
+  /** Per-task query loss on `batch` after this learner's own inner loop (with its learned rates, if any). */
+  adaptedLosses(batch: TaskBatch): Float32Array {
+    return mamlAdaptedLosses(this.params, batch, this.model, this.options, this.state.innerLrs);
+  }
+
+  /** The learned inner-rate tensors (owned by this learner; freed at its next step), or null. */
+  innerLrTensors(): Params | null {
+    return this.state.innerLrs;
   }
 
   /** Current learned inner rates as numbers, keyed `lr/<param>/<step>` (per-parameter rates give their mean), or null. */

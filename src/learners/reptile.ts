@@ -1,6 +1,6 @@
 /**
  * Reptile (Nichol, Achiam & Schulman 2018): adapt each task with k SGD steps, then move θ toward the mean of the
- * adapted parameters. All tasks adapt in one batched call.
+ * adapted parameters. All tasks adapt in one batched call; each inner step may use a random minibatch of the task.
  */
 import * as tf from "@tensorflow/tfjs";
 import { checkBoolean, checkInteger, checkKnownKeys, checkOneOf, checkPositive } from "../core/validate";
@@ -13,6 +13,7 @@ import { flattenBatch } from "../fast/mlp-maml";
 import { mlpLayout, pack } from "../fast/pack";
 import { packIfEligible, PackedState } from "../fast/packed-state";
 import { adaptSgd } from "./adapt-sgd";
+import { innerSupport } from "./support-subset";
 import type { TaskModel } from "./model";
 import { StepLearner } from "./learner";
 
@@ -30,6 +31,10 @@ export interface ReptileOptions {
   readonly useQuery: boolean;
   /** Task loss. */
   readonly loss: TaskLoss;
+  /** Points per task in each inner step's random minibatch (the subset strategy); all of them when null. */
+  readonly innerBatch: number | null;
+  /** Seed of those minibatches; every outer and inner step forks its own stream. */
+  readonly subsetSeed: number;
   /** The hand-derived fast path (src/fast) for MLPs: "auto", "off" or "require" (see `MamlOptions.fastPath`). */
   readonly fastPath: FastPathMode | boolean;
 }
@@ -42,6 +47,8 @@ export const DEFAULT_REPTILE: ReptileOptions = {
   annealSteps: null, // constant ε by default; set it to the run length to anneal like the demo
   useQuery: true, // Reptile has no inner/outer split, so use all of a task's points
   loss: "mse", // regression
+  innerBatch: null, // full-batch inner steps unless a task is large
+  subsetSeed: 0, // any fixed seed: minibatches must be reproducible
   fastPath: "auto", // same update, computed without tensors; "off" to compare with the tfjs path
 };
 
@@ -56,7 +63,14 @@ export function reptileOptions(options: Partial<ReptileOptions> = {}): ReptileOp
   if (o.annealSteps !== null) checkInteger(WHO, "annealSteps", o.annealSteps, 1, "Use null for a constant step size.");
   checkBoolean(WHO, "useQuery", o.useQuery);
   checkOneOf(WHO, "loss", o.loss, ["mse", "cross-entropy"] as const);
-  return { ...o, fastPath: fastPathMode(o.fastPath, "Reptile") };
+  if (o.innerBatch !== null) checkInteger(WHO, "innerBatch", o.innerBatch, 1, "It is the number of points per inner step; null uses them all.");
+  checkInteger(WHO, "subsetSeed", o.subsetSeed, -(2 ** 31), "Any integer seed.");
+  let fastPath = fastPathMode(o.fastPath, "Reptile");
+  if (o.innerBatch !== null) {
+    if (fastPath === "require") throw new Error('Reptile fastPath "require" cannot be met with innerBatch on: the fast path adapts on whole tasks. Use fastPath "auto" or innerBatch null.');
+    fastPath = "off"; // inner minibatches run on the tfjs path
+  }
+  return { ...o, fastPath };
 }
 
 /** Task data Reptile adapts on: support (and query, if `useQuery`) concatenated along points. */
@@ -65,13 +79,17 @@ function trainingSet(batch: TaskBatch, useQuery: boolean): { x: tf.Tensor; y: tf
   return { x: tf.concat([batch.supportX, batch.queryX], 1), y: tf.concat([batch.supportY, batch.queryY], 1) }; // [tasks, shots+queries, d]
 }
 
-/** mean_t φ_t − θ, where φ_t is task t's params after `innerSteps` SGD steps; also the mean loss before adapting. */
-export function reptileDelta(params: Params, batch: TaskBatch, model: TaskModel, options: Partial<ReptileOptions> = {}): { delta: Params; loss: number } {
+/**
+ * mean_t φ_t − θ, where φ_t is task t's params after `innerSteps` SGD steps; also the mean loss before adapting.
+ * `outerStep` picks the inner minibatches when `innerBatch` is set.
+ */
+export function reptileDelta(params: Params, batch: TaskBatch, model: TaskModel, options: Partial<ReptileOptions> = {}, outerStep = 0): { delta: Params; loss: number } {
   const o = reptileOptions(options);
   const data = trainingSet(batch, o.useQuery);
   let loss = 0;
   const adapted = adaptSgd(params, data, model, {
     steps: o.innerSteps, lr: o.innerLr, loss: o.loss,
+    ...(o.innerBatch !== null ? { supportAt: (s: number) => innerSupport(data, o, outerStep, s - 1) } : {}),
     onStep: (s, p) => {
       if (s === 0) loss = tf.tidy(() => meanTaskLoss(o.loss, model.apply(p, data.x), data.y).dataSync()[0]!);
     },
@@ -113,7 +131,7 @@ export function reptileStep(state: ReptileState, batch: TaskBatch, model: TaskMo
     for (let j = 0; j < next.length; j++) next[j] = Math.fround(theta[j]! + Math.fround(Math.fround(mean[j]! - theta[j]!) * eps));
     return { state: new PackedState(next, layout, null, null, state.step + 1), loss, fastPath: d.report };
   }
-  const { delta, loss } = reptileDelta(state.params, batch, model, o);
+  const { delta, loss } = reptileDelta(state.params, batch, model, o, state.step);
   const eps = reptileStepSize(o, state.step);
   const params = tf.tidy(() => Object.fromEntries(Object.keys(state.params).map((k) => [k, tf.add(state.params[k]!, tf.mul(delta[k]!, eps))])));
   disposeParams(delta);

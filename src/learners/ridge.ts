@@ -55,10 +55,10 @@ export type { RidgeForm } from "../fast/ridge-solve";
 
 /**
  * Closed-form ridge weights per task, W = (ΦᵀΦ + λI)⁻¹ΦᵀY = Φᵀ(ΦΦᵀ + λI)⁻¹Y, for Φ [tasks, n, h] (bias column
- * included by the caller) and Y [tasks, n, out]; returns W [tasks, h, out]. Differentiable in Φ and Y.
+ * included by the caller) and Y [tasks, n, out]; returns W [tasks, h, out]. Differentiable in Φ, Y and a tensor λ.
  */
-export function ridgeSolve(phi: tf.Tensor, y: tf.Tensor, lambda: number, form: RidgeForm = "auto"): tf.Tensor {
-  if (!(lambda > 0)) throw new Error(`ridge lambda must be positive (it keeps the system invertible), got ${lambda}.`);
+export function ridgeSolve(phi: tf.Tensor, y: tf.Tensor, lambda: number | tf.Scalar, form: RidgeForm = "auto"): tf.Tensor {
+  if (typeof lambda === "number" && !(lambda > 0)) throw new Error(`ridge lambda must be positive (it keeps the system invertible), got ${lambda}.`);
   const [, n, h] = phi.shape as [number, number, number];
   const dual = form === "dual" || (form === "auto" && n < h);
   return tf.tidy(() => {

@@ -16,6 +16,8 @@ export interface KernelCommand {
   readonly argv: readonly string[];
   /** The whole environment of the process (not a delta). */
   readonly env: Readonly<Record<string, string>>;
+  /** The process that gets SIGINT on interrupt when it is not the launched one (a sandbox whose parent does not forward it). */
+  readonly interruptPid?: () => number | undefined;
 }
 
 /** What a wrapper may need to know to sandbox the kernel. */
@@ -148,7 +150,7 @@ export async function launchKernel(opts: KernelLaunchOptions): Promise<KernelPro
       uid: opts.uid,
       gid: opts.uid !== undefined ? opts.gid ?? opts.uid : undefined,
     });
-    const proc = new KernelProcess(spec, child, connection, connectionFile, runtimeDir, command.argv);
+    const proc = new KernelProcess(spec, child, connection, connectionFile, runtimeDir, command.argv, command.interruptPid);
     live.add(proc);
     return proc;
   } catch (e) {
@@ -177,6 +179,7 @@ export class KernelProcess {
     readonly runtimeDir: string,
     /** The command that was run (after wrapping). */
     readonly argv: readonly string[],
+    private readonly interruptPid?: () => number | undefined,
   ) {
     this.exited = new Promise((resolve) => {
       child.once("exit", (code, signal) => {
@@ -216,7 +219,7 @@ export class KernelProcess {
   interrupt(): void {
     if (this.dead || this.child.pid === undefined) return;
     try {
-      process.kill(this.child.pid, "SIGINT");
+      process.kill(this.interruptPid?.() ?? this.child.pid, "SIGINT");
     } catch {
       // Already gone.
     }

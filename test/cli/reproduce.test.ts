@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
-import { formatSummary, labNotebooks, parseArgs, projectRoot } from "../../src/cli/reproduce";
+import { formatSummary, documentClaimProblems, labNotebooks, parseArgs, projectRoot } from "../../src/cli/reproduce";
 
 describe("reproduce CLI", () => {
   it("finds the project root", () => {
@@ -32,8 +32,8 @@ describe("reproduce CLI", () => {
 
   it("summarises pass/fail, time, errors and key numbers", () => {
     const text = formatSummary("quick", [
-      { name: "01-a", ok: true, durationMs: 1500, cellsRun: 3, codeCells: 3, figureProblems: [], numbers: { x: 0.1234567, y: null }, executedPath: "" },
-      { name: "02-bb", ok: false, durationMs: 2000, cellsRun: 1, codeCells: 4, error: "cell 2 (id c): boom", figureProblems: ["cell 1: figure output lacks image/png"], numbers: {}, executedPath: "" },
+      { name: "01-a", ok: true, durationMs: 1500, cellsRun: 3, codeCells: 3, figureProblems: [], claimProblems: [], numbers: { x: 0.1234567, y: null }, executedPath: "" },
+      { name: "02-bb", ok: false, durationMs: 2000, cellsRun: 1, codeCells: 4, error: "cell 2 (id c): boom", figureProblems: ["cell 1: figure output lacks image/png"], claimProblems: ["cell 3: quotes 0.5 for \"x\""], numbers: {}, executedPath: "" },
     ], 3500);
     expect(text.split("\n")).toEqual([
       "metalab reproduce — quick mode, 2 notebook(s), 3.5s total",
@@ -43,7 +43,18 @@ describe("reproduce CLI", () => {
       "FAIL  02-bb     2.0s  1/4 cells",
       "      error: cell 2 (id c): boom",
       "      figure: cell 1: figure output lacks image/png",
+      "      claim: cell 3: quotes 0.5 for \"x\"",
       "1 notebook(s) failed.",
     ]);
+  });
+
+  it("checks the READMEs' quoted numbers against the notebooks that ran", () => {
+    const root = mkdtempSync(path.join(tmpdir(), "metalab-claims-"));
+    mkdirSync(path.join(root, "notebooks"));
+    writeFileSync(path.join(root, "README.md"), "MAML: 0.35<!--claim 02-b:mse--> and 7<!--claim 03-c:n-->.");
+    const row = (name: string, numbers: Record<string, number>) => ({ name, ok: true, durationMs: 1, cellsRun: 1, codeCells: 1, figureProblems: [], claimProblems: [], numbers, executedPath: "" });
+    expect(documentClaimProblems(root, [row("02-b", { mse: 0.347 })], "full")).toEqual([]); // 03-c did not run: skipped
+    expect(documentClaimProblems(root, [row("02-b", { mse: 0.36 })], "full")[0]).toMatch(/^README.md .*quotes 0.35 for "02-b:mse"/);
+    expect(documentClaimProblems(root, [row("02-b", { mse: 0.36 })], "quick")).toEqual([]); // a full-mode claim
   });
 });

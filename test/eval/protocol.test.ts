@@ -7,6 +7,7 @@ import { Rng } from "../../src/core/random";
 import { Mlp } from "../../src/models/mlp";
 import { perTaskMse } from "../../src/models/losses";
 import { adaptationCurves, heldOutSet, heldOutSetFrom, disposeHeldOut, writeCsv } from "../../src/eval/protocol";
+import { learnerCurves, trimmedMean } from "../../src/eval/protocol";
 import { ridgePredict } from "../../src/learners/ridge";
 
 describe("evaluation protocol", () => {
@@ -43,7 +44,7 @@ describe("evaluation protocol", () => {
     ], protocol);
     expect(tf.memory().numTensors).toBe(before);
     expect(df.height).toBe(2 * 2 * 4);
-    expect(df.columns).toEqual(["learner", "K", "step", "mse", "median", "sem", "max"]);
+    expect(df.columns).toEqual(["learner", "K", "step", "mse", "median", "sem", "max", "trimmed", "diverged"]);
     const rows = df.toRecords() as { learner: string; K: number; step: number; mse: number }[];
     const set = heldOutSet(protocol);
     const b = set.batches.get(5)!;
@@ -57,6 +58,26 @@ describe("evaluation protocol", () => {
     disposeHeldOut(set);
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "metalab-")), "curves.csv");
     writeCsv(df, file);
-    expect(fs.readFileSync(file, "utf8").split("\n")[0]).toBe("learner,K,step,mse,median,sem,max");
+    expect(fs.readFileSync(file, "utf8").split("\n")[0]).toBe("learner,K,step,mse,median,sem,max,trimmed,diverged");
+  });
+});
+
+describe("robust summaries", () => {
+  it("trimmedMean drops the same number of tasks at each end and treats NaN as the largest", () => {
+    expect(trimmedMean([1, 2, 3, 4, 1e18], 0.2)).toBeCloseTo(3, 12);
+    expect(trimmedMean([5, NaN, 1, 2, 3], 0.2)).toBeCloseTo(10 / 3, 12);
+    expect(trimmedMean([1, 2], 0)).toBe(1.5);
+    expect(() => trimmedMean([1], 0.5)).toThrow(/trim/);
+  });
+
+  it("counts a task as diverged when its query MSE passes divergedAbove or is not finite", () => {
+    const model = new Mlp({ sizes: [1, 8, 1], activation: "relu" });
+    const params = model.init(new Rng(3));
+    const rows = learnerCurves({ name: "big lr", params: params, model: model }, heldOutSet({ tasks: 20, shots: [5] }), { steps: 3, lr: 2, divergedAbove: 100 });
+    const last = rows.at(-1)!;
+    expect(last.diverged).toBeGreaterThan(0);
+    expect(last.trimmed).toBeLessThanOrEqual(last.max);
+    expect(rows[0]!.diverged).toBe(0);
+    for (const t of Object.values(params)) t.dispose();
   });
 });

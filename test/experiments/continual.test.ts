@@ -38,4 +38,15 @@ describe("catastrophic forgetting", () => {
   it("rejects a replay fraction outside [0, 1)", () => {
     expect(() => runForgetting({ replay: 1 }, new Rng(0))).toThrow(/replay/);
   });
+
+  it("weight decay is a leak: with A's head frozen, the body features only A used decay and A is forgotten more; no leaks", () => {
+    const before = tf.memory().numTensors;
+    const tight = runForgetting({ ...small, heads: "multi-frozen" }, new Rng(2)).summary;
+    const leaky = runForgetting({ ...small, heads: "multi-frozen", weightDecay: 1 }, new Rng(2)).summary;
+    expect(tf.memory().numTensors).toBe(before);
+    expect(leaky.forgetting).toBeGreaterThan(tight.forgetting + 0.05);
+    expect(leaky.accBAfter).toBeGreaterThan(0.7);
+    expect(() => runForgetting({ weightDecay: -1 }, new Rng(0))).toThrow(/weightDecay/);
+    expect(() => runForgetting({ weightDecay: 100 }, new Rng(0))).toThrow(/weightDecay/);
+  });
 });

@@ -12,12 +12,14 @@ import {
   methodsFor,
   prepareSplitMnist,
   runSplitMnist,
+  splitMnistSweep,
   scenarioLogits,
   scenarioTargets,
   SPLIT_MNIST_TASKS,
   type SplitMnistData,
   type SplitMnistSummary,
 } from "../../src/experiments/split-mnist";
+import { isInterrupt, requestInterrupt } from "../../src/core/interrupt";
 import { PUBLISHED_SPLIT_MNIST, readSplitMnistBench, splitMnistComparison } from "../../src/experiments/split-mnist-published";
 import { mkdtempSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
@@ -166,5 +168,31 @@ describe("reading the bench results", () => {
     expect(() => readSplitMnistBench(path.join(dir, "bad.json"))).toThrow(/not valid JSON/);
     writeFileSync(path.join(dir, "empty.json"), '{"runs": []}');
     expect(() => readSplitMnistBench(path.join(dir, "empty.json"))).toThrow(/hold no runs/);
+  });
+});
+
+describe("Split-MNIST under Kernel > Interrupt", () => {
+  const caught = (f: () => unknown): Error => {
+    try {
+      f();
+    } catch (e) {
+      if (isInterrupt(e)) return e;
+      throw e;
+    }
+    throw new Error("the sweep was not interrupted");
+  };
+
+  it("a sweep stops at its next run and says how far it got", () => {
+    const e = caught(() => splitMnistSweep(data, { ...small, stepsPerTask: 5 }, ["task"], ["none", "ewc"], new Rng(0), () => requestInterrupt()));
+    expect(e.message).toMatch(/^Interrupted\. Split-MNIST sweep: 1 of 2 runs done\./);
+  });
+
+  it("a run stops at its next step inside a task, names the task, and leaks no tensors", () => {
+    const before = tf.memory().numTensors;
+    const e = caught(() => runSplitMnist(data, { ...small, scenario: "task", method: "ewc" }, new Rng(0), (done) => {
+      if (done === 40) requestInterrupt();
+    }));
+    expect(e.message).toMatch(/task-incremental ewc, task 2 of 5: 10 of 30 steps done/);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -140,6 +140,11 @@ describe("points and scoring", () => {
     const missing = scoreChecks(ref, [], { ran: true, failed: true, error: "Error: not implemented" });
     expect(missing.checks[0]?.reason).toBe("not sent: the cell stopped before it (Error: not implemented)");
   });
+  test("a check sent from another cell instead of its test cell scores 0 and says so", () => {
+    const s = scoreChecks(ref, [sent("b", 2)], { ...ran, elsewhere: new Map([["a", 4]]) });
+    expect(s.checks[0]).toMatchObject({ ok: false, score: 0, reason: "sent from cell 4, not from its test cell; a check counts only from its own test cell" });
+    expect(s.score).toBe(2);
+  });
   test("unknown names are ignored without echoing them", () => {
     const s = scoreChecks(ref, [sent("the hidden source is ...", 1)], ran);
     expect(s.notes.join()).toMatch(/1 check with names the solution does not send was ignored/);

@@ -77,7 +77,7 @@ describe("scripts/gradescope/run_autograder", () => {
     expect(results.tests).toHaveLength(3);
   }, 150_000);
 
-  test.runIf(process.getuid?.() === 0)("as root, student code runs as the kernel user and cannot read the hidden tests", () => {
+  test.runIf(process.getuid?.() === 0)("as root with --no-sandbox, student code runs as the kernel user and cannot read the hidden tests", () => {
     const secret = path.join(tmp, "secret");
     fs.mkdirSync(secret, { mode: 0o700 });
     const instructor = path.join(secret, "squares.instructor.ipynb");
@@ -91,9 +91,11 @@ describe("scripts/gradescope/run_autograder", () => {
     const { results } = runAutograder("isolated", studentNotebook(spy), {
       METALAB_INSTRUCTOR: instructor,
       METALAB_KERNEL_USER: "nobody",
+      METALAB_SANDBOX: "none",
       METALAB_GRADE_ARGS: `--cell-timeout 20 --out ${out}`,
     });
     expect(results.score).toBe(6);
+    expect(JSON.parse(fs.readFileSync(path.join(out, "students", "submission", "result.json"), "utf8")).sandbox).toBe("none");
     const nb = readNotebook(path.join(out, "students", "submission", "squares.graded.ipynb"));
     const cell = nb.cells.find((c) => c.id === "square");
     const graded = cell?.cell_type === "code" ? JSON.stringify(cell.outputs) : "";
@@ -101,4 +103,40 @@ describe("scripts/gradescope/run_autograder", () => {
     expect(graded).toMatch(/read failed: EACCES/);
     expect(graded).not.toMatch(/LEAKED/);
   }, 200_000);
+
+  test("in the sandbox (the default), the instructor notebook does not even exist for student code", () => {
+    const secret = path.join(tmp, "secret-sbx");
+    fs.mkdirSync(secret, { mode: 0o700 });
+    const instructor = path.join(secret, "squares.instructor.ipynb");
+    fs.copyFileSync(FIXTURE, instructor);
+    const spy = [
+      "function square(x: number): number {\n  return x * x;\n}",
+      `console.log("uid", process.getuid());`,
+      `try { require("fs").readFileSync(${JSON.stringify(instructor)}, "utf8"); console.log("LEAKED"); } catch (e) { console.log("read failed:", (e as NodeJS.ErrnoException).code); }`,
+    ].join("\n");
+    const out = path.join(tmp, "sandboxed-out");
+    const { results } = runAutograder("sandboxed", studentNotebook(spy), { METALAB_INSTRUCTOR: instructor, METALAB_GRADE_ARGS: `--cell-timeout 20 --out ${out}` });
+    expect(results.score).toBe(6);
+    const r = JSON.parse(fs.readFileSync(path.join(out, "students", "submission", "result.json"), "utf8"));
+    expect(r.sandbox).toBe("bubblewrap");
+    const nb = readNotebook(path.join(out, "students", "submission", "squares.graded.ipynb"));
+    const cell = nb.cells.find((c) => c.id === "square");
+    const graded = cell?.cell_type === "code" ? JSON.stringify(cell.outputs) : "";
+    expect(graded).toMatch(/uid 1000/);
+    expect(graded).toMatch(/read failed: ENOENT/);
+    expect(graded).not.toMatch(/LEAKED/);
+  }, 200_000);
+
+  test("without bubblewrap it fails closed, and results.json says how to fix it", () => {
+    const bin = path.join(tmp, "no-bwrap-bin");
+    fs.mkdirSync(bin, { recursive: true });
+    for (const tool of ["node", "bash", "mkdir", "dirname", "cat", "head", "tr", "rm", "mktemp", "id", "chmod", "prlimit"]) {
+      const found = spawnSync("bash", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
+      if (found) fs.symlinkSync(found, path.join(bin, tool));
+    }
+    const { results } = runAutograder("no-bwrap", studentNotebook("function square(x: number): number {\n  return x * x;\n}"), { PATH: bin });
+    expect(results.score).toBe(0);
+    expect(results.output).toMatch(/The autograder failed \(exit code 1\)/);
+    expect(results.output).toMatch(/bwrap. is not installed: install it \(Debian\/Ubuntu: .sudo apt-get install bubblewrap/);
+  }, 60_000);
 });

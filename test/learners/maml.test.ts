@@ -10,8 +10,9 @@ import { disposeBatch, type TaskBatch } from "../../src/tasks/task-family";
 import { perTaskMse } from "../../src/models/losses";
 import { adaptSgd } from "../../src/learners/adapt-sgd";
 import {
-  Maml, initInnerLrs, mamlLoss, mamlMetaGradient, mamlStep, initMamlState, disposeMamlState, multiStepWeights,
+  Maml, initInnerLrs, mamlAdaptedLosses, mamlLoss, mamlMetaGradient, mamlStep, initMamlState, disposeMamlState, multiStepWeights,
 } from "../../src/learners/maml";
+import { innerSupport } from "../../src/learners/support-subset";
 
 const flat = (p: Params): number[] => Object.keys(p).sort().flatMap((k) => Array.from(p[k]!.dataSync()));
 const maxAbsDiff = (a: number[], b: number[]): number => Math.max(...a.map((x, i) => Math.abs(x - b[i]!)));
@@ -222,5 +223,124 @@ describe("mamlStep and Maml", () => {
     expect(mean(losses.slice(100))).toBeLessThan(mean(losses.slice(0, 20)));
     expect(maml.steps).toBe(150);
     maml.dispose();
+  });
+});
+
+describe("MAML options: Meta-SGD rates, support subsets, gradient checkpointing", () => {
+  it("per-parameter (Meta-SGD) inner rates have the parameters' shapes and gradients that match finite differences", () => {
+    const { model, params, batch } = smallSetup("tanh", 2, 5);
+    const opts = { innerSteps: 1, innerLr: 0.05, learnInnerLr: true, innerLrPer: "parameter" as const, fastPath: false };
+    const lrs = initInnerLrs(params, opts);
+    expect(lrs["lr/w1/0"]!.shape).toEqual(params.w1!.shape);
+    const names = Object.keys(params);
+    const f = (m: Params): tf.Scalar => {
+      const theta = Object.fromEntries(names.map((k) => [k, m[k]!]));
+      const l = Object.fromEntries(Object.keys(m).filter((k) => !names.includes(k)).map((k) => [k, m[k]!]));
+      return mamlLoss(theta, batch, model, opts, { innerLrs: l });
+    };
+    const report = checkGradients(f, { ...params, ...lrs }, new Rng(2), { order: 1, directions: 2 });
+    expect(report.pass, report.summary).toBe(true);
+    // With every rate equal to innerLr, the loss is plain MAML's.
+    expect(f({ ...params, ...lrs }).dataSync()[0]!).toBeCloseTo(mamlLoss(params, batch, model, { innerSteps: 1, innerLr: 0.05, fastPath: false }).dataSync()[0]!, 5);
+    disposeBatch(batch);
+  });
+
+  it("innerBatch adapts each task on a seeded subset of its support set: reproducible, per step, and all points when it covers the set", () => {
+    const { model, params, batch } = smallSetup("relu", 3, 6);
+    const sub = innerSupport(batch, { innerBatch: 2, subsetSeed: 1 }, 7, 0);
+    const again = innerSupport(batch, { innerBatch: 2, subsetSeed: 1 }, 7, 0);
+    const other = innerSupport(batch, { innerBatch: 2, subsetSeed: 1 }, 7, 1);
+    expect(sub.x.shape).toEqual([3, 2, 1]);
+    expect(Array.from(sub.x.dataSync())).toEqual(Array.from(again.x.dataSync()));
+    expect(Array.from(sub.x.dataSync())).not.toEqual(Array.from(other.x.dataSync()));
+    // One inner step on the subset = MAML on a batch whose support set is that subset.
+    const opts = { innerSteps: 1, innerLr: 0.05, innerBatch: 2, subsetSeed: 1, fastPath: false };
+    const onSubset = mamlMetaGradient(params, batch, model, opts, { step: 7 });
+    const explicit = mamlMetaGradient(params, { ...batch, supportX: sub.x as tf.Tensor3D, supportY: sub.y as tf.Tensor3D }, model, { innerSteps: 1, innerLr: 0.05, fastPath: false });
+    expect(maxAbsDiff(flat(onSubset.grads), flat(explicit.grads))).toBeLessThan(1e-6);
+    const full = innerSupport(batch, { innerBatch: 5, subsetSeed: 1 }, 0, 0);
+    expect(full.x).toBe(batch.supportX);
+    expect(() => mamlMetaGradient(params, batch, model, { innerBatch: 0 })).toThrow(/innerBatch/);
+    tf.dispose([sub.x, sub.y, again.x, again.y, other.x, other.y]);
+    disposeBatch(batch);
+  });
+
+  for (const [label, extra, context] of [
+    ["3 steps", { innerSteps: 3 }, {}],
+    ["first order", { innerSteps: 2, firstOrder: true }, {}],
+    ["multi-step loss", { innerSteps: 3, multiStepLoss: true }, { step: 50 }],
+    ["ANIL", { innerSteps: 2, adapt: "head" as const }, {}],
+    ["support subsets", { innerSteps: 2, innerBatch: 3 }, { step: 2 }],
+  ] as const) {
+    it(`checkpointing gives the same meta-gradient as storing the inner loop (${label})`, () => {
+      const { model, params, batch } = smallSetup("tanh", 3, 3);
+      const opts = { innerLr: 0.1, fastPath: false, ...extra };
+      const plain = mamlMetaGradient(params, batch, model, opts, context);
+      const before = tf.memory().numTensors;
+      const ck = mamlMetaGradient(params, batch, model, { ...opts, checkpoint: true }, context);
+      expect(ck.fastPath).toBe(false);
+      expect(ck.loss).toBeCloseTo(plain.loss, 5);
+      expect(maxAbsDiff(flat(ck.grads), flat(plain.grads))).toBeLessThan(1e-5 * Math.max(1, maxAbs(flat(plain.grads))));
+      disposeParams(ck.grads);
+      expect(tf.memory().numTensors).toBe(before);
+      disposeBatch(batch);
+    });
+  }
+
+  it("checkpointing returns learned-rate gradients equal to the stored path's", () => {
+    const { model, params, batch } = smallSetup("tanh", 2, 4);
+    const opts = { innerSteps: 2, innerLr: 0.05, learnInnerLr: true, innerLrPer: "parameter" as const, fastPath: false };
+    const lrs = initInnerLrs(params, opts);
+    const plain = mamlMetaGradient(params, batch, model, opts, { innerLrs: lrs });
+    const ck = mamlMetaGradient(params, batch, model, { ...opts, checkpoint: true }, { innerLrs: lrs });
+    expect(maxAbsDiff(flat(ck.innerLrGrads!), flat(plain.innerLrGrads!))).toBeLessThan(1e-6);
+    disposeBatch(batch);
+  });
+
+  it("checkpointing keeps peak tensor memory well below the stored inner loop's at many inner steps", async () => {
+    const model = new Mlp({ sizes: [1, 40, 40, 1], activation: "relu" });
+    const rng = new Rng(0);
+    const params = model.init(rng);
+    const batch = new SineFamily().sample(rng, { tasks: 10, shots: 10, queries: 10 });
+    const opts = { innerSteps: 8, innerLr: 0.01, fastPath: false };
+    const plain = (await tf.profile(() => { disposeParams(mamlMetaGradient(params, batch, model, opts).grads); })).peakBytes;
+    const ck = (await tf.profile(() => { disposeParams(mamlMetaGradient(params, batch, model, { ...opts, checkpoint: true }).grads); })).peakBytes;
+    expect(ck).toBeLessThan(plain / 2);
+    disposeParams(params);
+    disposeBatch(batch);
+  });
+});
+
+describe("mamlAdaptedLosses", () => {
+  it("is plain SGD's per-task query loss for fixed rates and mamlLoss's mean for learned ones", () => {
+    const { model, params, batch } = smallSetup("relu", 3, 11);
+    const fixed = mamlAdaptedLosses(params, batch, model, { innerSteps: 2, innerLr: 0.05 });
+    const sgd = adaptSgd(params, { x: batch.supportX, y: batch.supportY }, model, { steps: 2, lr: 0.05 });
+    const want = tf.tidy(() => Array.from(perTaskMse(model.apply(sgd, batch.queryX), batch.queryY).dataSync()));
+    Array.from(fixed).forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));
+    disposeParams(sgd);
+    const opts = { innerSteps: 2, innerLr: 0.05, learnInnerLr: true, innerLrPer: "parameter" as const };
+    const m = new Maml(model, params, { ...opts, fastPath: false });
+    m.step(batch);
+    const losses = m.adaptedLosses(batch);
+    const mean = mamlLoss(m.params, batch, model, opts, { innerLrs: m.innerLrTensors() }).dataSync()[0]!;
+    expect(losses.reduce((a, b) => a + b, 0) / losses.length).toBeCloseTo(mean, 5);
+    expect(Object.keys(m.innerLrs()!)).toContain("lr/w0/1");
+    expect(() => mamlAdaptedLosses(params, batch, model, opts)).toThrow(/learned rates/);
+    m.dispose();
+    disposeBatch(batch);
+  });
+});
+
+describe("a fast-path Maml's parameters", () => {
+  it("survive a tf.tidy that is open when they are first read", () => {
+    const { model, params, batch } = smallSetup("relu", 3, 12);
+    const m = new Maml(model, params, { innerSteps: 1, innerLr: 0.05 });
+    m.step(batch); // the fast path leaves the state packed; its tensors are made on first read
+    const first = tf.tidy(() => m.predict(batch).dataSync()[0]!);
+    expect(tf.tidy(() => m.predict(batch).dataSync()[0]!)).toBe(first);
+    expect(m.adaptedLosses(batch).length).toBe(3);
+    m.dispose();
+    disposeBatch(batch);
   });
 });

@@ -10,6 +10,7 @@ import { adaptSgd } from "../../src/learners/adapt-sgd";
 import { Reptile, reptileStep } from "../../src/learners/reptile";
 import { Pretrain } from "../../src/learners/pretrain";
 import { RidgeHead, ridgeSolve, solveSpd, withBias, ridgeLoss } from "../../src/learners/ridge";
+import { innerSupport } from "../../src/learners/support-subset";
 
 const flat = (p: Params): number[] => Object.keys(p).sort().flatMap((k) => Array.from(p[k]!.dataSync()));
 
@@ -149,5 +150,29 @@ describe("ridge head", () => {
     expect(flat({ w2: r.params.w2! })).toEqual(flat({ w2: init.w2! }));
     expect(flat({ w0: r.params.w0! })).not.toEqual(flat({ w0: init.w0! }));
     r.dispose();
+  });
+});
+
+describe("Reptile with inner minibatches (the subset strategy)", () => {
+  it("adapts each inner step on that step's seeded subset of the task's points", () => {
+    const model = new Mlp({ sizes: [1, 8, 1], activation: "relu" });
+    const rng = new Rng(5);
+    const params = model.init(rng);
+    const b = new SineFamily().sample(rng, { tasks: 3, shots: 6, queries: 6 });
+    const opts = { innerSteps: 3, innerLr: 0.02, outerStepSize: 1, innerBatch: 4, subsetSeed: 9 };
+    const r = reptileStep({ params, step: 2 }, b, model, opts);
+    // The same thing by hand: concatenate support and query, take innerSupport's subset for each step.
+    const x = tf.concat([b.supportX, b.queryX], 1), y = tf.concat([b.supportY, b.queryY], 1);
+    const phi = adaptSgd(params, { x, y }, model, { steps: 3, lr: 0.02, supportAt: (s) => innerSupport({ x, y }, opts, 2, s - 1) });
+    for (const k of Object.keys(params)) {
+      const expected = tf.tidy(() => tf.mean(phi[k]!, 0).dataSync());
+      Array.from(r.state.params[k]!.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
+    }
+    const full = reptileStep({ params, step: 2 }, b, model, { ...opts, innerBatch: null });
+    expect(flat(full.state.params)).not.toEqual(flat(r.state.params));
+    [r.state.params, full.state.params, phi].forEach(disposeParams);
+    tf.dispose([x, y]);
+    expect(() => new Reptile(model, params, { innerBatch: -1 })).toThrow(/innerBatch/);
+    disposeBatch(b);
   });
 });

@@ -49,6 +49,23 @@ describe("progress of a running cell", () => {
   });
 });
 
+describe("progress of a synchronous cell", () => {
+  test("arrives while the cell runs, even after more than 512 messages (zeromq.js defers every 513th send)", async () => {
+    const seen: number[] = [];
+    const t0 = Date.now();
+    const r = await runNotebook(
+      nbOf(
+        'import * as ml from "metalab";',
+        "for (let i = 0; i < 700; i++) console.log(i);\nconst bar = ml.progressBar(5, { label: 'sync', minIntervalMs: 0 });\nfor (let i = 1; i <= 5; i++) { const t = Date.now(); while (Date.now() - t < 300) {} bar.update(i); }\nbar.close();",
+      ),
+      { kernelSpec: spec(), cwd: ROOT, cellTimeoutMs: 120_000, onProgress: () => seen.push(Date.now() - t0) },
+    );
+    expect(r.ok, r.error).toBe(true);
+    expect(seen).toHaveLength(7);
+    expect(seen.at(-1)! - seen[1]!).toBeGreaterThan(800);
+  });
+});
+
 describe("bad output", () => {
   test("a cell that prints 50 MB and one that calls display 10,000 times: the kernel survives and the next cell runs", async () => {
     const r = await runNotebook(

@@ -1,6 +1,7 @@
 /**
  * Runs every lab notebook headlessly (quick mode) in fresh tslab kernels and checks: no cell fails, every figure
- * output carries all four MIME types, and a second run gives identical key numbers and identical SVGs.
+ * output carries all four MIME types, every number the prose quotes for quick mode holds (notebook/claims.ts), and a
+ * second run gives identical key numbers and identical SVGs.
  * Also re-runs notebook 02's training cell to check it leaks no tensors.
  *
  * Needs a kernel and minutes, so it is skipped unless METALAB_NOTEBOOK_TESTS=1: run `npm run test:notebooks`
@@ -15,6 +16,7 @@ import { figureOutputProblems, figureOutputs } from "../../src/notebook/check-ou
 import { VEGA_LITE_MIME } from "../../src/jupyter/mime";
 import { codeCell, joinSource, readNotebook, type Notebook } from "../../src/notebook/ipynb";
 import { runNotebook, type RunResult } from "../../src/notebook/runner";
+import { checkClaims, claimApplies, claimsOf, type ReportedNumbers } from "../../src/notebook/claims";
 
 const enabled = process.env.METALAB_NOTEBOOK_TESTS === "1";
 const root = projectRoot(__dirname);
@@ -93,6 +95,12 @@ describe.skipIf(!enabled)("lab notebooks (quick mode, real tslab kernel)", () =>
       expect(first.result.ok).toBe(true);
       expect(figureOutputProblems(first.result.notebook)).toEqual([]);
       expect(figureOutputs(first.result.notebook).length).toBeGreaterThan(0);
+      // Numbers quoted for quick mode (or any mode) hold in this run, and editing one of them is caught.
+      const claims = claimsOf(nb.cells);
+      const numbers = first.numbers as ReportedNumbers;
+      expect(checkClaims(claims, numbers, "quick")).toEqual([]);
+      const quick = claims.find((c) => claimApplies(c, "quick"));
+      if (quick) expect(checkClaims([{ ...quick, value: quick.value + 10 * quick.tolerance + 1 }], numbers, "quick")).toHaveLength(1);
 
       const second = await runQuick(nb, file, `${name}-b`);
       expect(second.result.ok, second.result.error).toBe(true);
