@@ -12,7 +12,7 @@ import { loopGuard } from "../core/interrupt";
 import type { Params } from "../core/params";
 import { Rng } from "../core/random";
 import { perTaskMse } from "../models/losses";
-import { adaptSgd, type SupportSet } from "../learners/adapt-sgd";
+import { adaptSgd, fastSgdCurves, type SupportSet } from "../learners/adapt-sgd";
 import type { TaskModel } from "../learners/model";
 import { linspace, SineFamily, type RegressionBatch, type RegressionFamily, type RegressionTasks } from "../tasks/regression";
 import { disposeBatch } from "../tasks/task-family";
@@ -35,6 +35,8 @@ export interface EvalProtocol {
   readonly seed: number;
   /** Query inputs shared by every task. */
   readonly grid: Float32Array;
+  /** "auto" adapts a plain Mlp on the fast path (learners/adapt-sgd.ts `fastSgdCurves`); "off" always uses tfjs autodiff. */
+  readonly fastPath: "auto" | "off";
   /** Fraction of tasks dropped at each end for the trimmed mean. */
   readonly trim: number;
   /** A task whose query MSE exceeds this (or is not finite) counts as diverged. */
@@ -50,6 +52,7 @@ export const DEFAULT_PROTOCOL: EvalProtocol = {
   lr: 0.01, // the inner rate MAML was trained with, as in the reference
   seed: 1234, // the reference's evaluation seed (our generator differs, so the tasks do too)
   grid: linspace(-5, 5, 100), // the reference's query grid
+  fastPath: "auto", // the same curves as tfjs autodiff to float32 rounding, without tensors per task
   trim: 0.01, // 10 of 1000 tasks at each end: more than the handful that diverge, far fewer than would bias the mean
   divergedAbove: 100, // 25 times the MSE of predicting 0 on these sines (about 4): the fit has left the data
 };
@@ -78,6 +81,7 @@ export function evalProtocol(protocol: Partial<EvalProtocol> = {}): EvalProtocol
   checkInteger(WHO, "steps", p.steps, 0);
   checkPositive(WHO, "lr", p.lr, "Finn et al. adapt with 0.01 at test time.");
   checkInteger(WHO, "seed", p.seed, 0);
+  if (p.fastPath !== "auto" && p.fastPath !== "off") throw new Error(`EvalProtocol fastPath must be "auto" or "off", got "${String(p.fastPath)}".`);
   if (!(p.trim >= 0 && p.trim < 0.5)) throw new Error(`EvalProtocol trim must be in [0, 0.5), got ${p.trim}. Use e.g. 0.01 to drop 1% of tasks at each end.`);
   checkPositive(WHO, "divergedAbove", p.divergedAbove, "A query MSE above it counts as a diverged task; 100 is 25 times predicting 0 on sines.");
   if (p.grid.length === 0) throw new Error("EvalProtocol grid is empty; pass the query inputs, e.g. linspace(-5, 5, 100).");
@@ -176,6 +180,10 @@ function curvesAt(learner: EvalLearner, K: number, b: RegressionBatch, p: EvalPr
     const perTask = tf.tidy(() => perTaskMse(learner.predict!(support, b.queryX), b.queryY).dataSync() as Float32Array);
     for (let s = 0; s <= p.steps; s++) rows.push(summarise(learner.name, K, s, perTask, p));
     return rows;
+  }
+  if (p.fastPath === "auto") {
+    const fast = fastSgdCurves(learner.params, support, { x: b.queryX, y: b.queryY }, learner.model, { steps: p.steps, lr: p.lr, ...(learner.trainable ? { trainable: learner.trainable } : {}) });
+    if ("curves" in fast) return fast.curves.map((perTask, s) => summarise(learner.name, K, s, perTask, p));
   }
   const adapted = adaptSgd(learner.params, support, learner.model, {
     steps: p.steps, lr: p.lr, ...(learner.trainable ? { trainable: learner.trainable } : {}),

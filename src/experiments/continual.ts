@@ -15,6 +15,7 @@ import { replayCounts } from "../learners/replay";
 import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
 import { BlobClassification, DEFAULT_BLOBS, type BlobClassificationConfig } from "../tasks/classification";
 import { runSteps } from "../learners/train";
+import { headFastPathReason, HeadTrainer, type HeadLoss, type HeadNetSpec, type HeadTerm } from "../learners/head-train";
 
 /**
  * What happens to task A's head while training on B.
@@ -52,6 +53,8 @@ export interface ForgettingConfig {
   readonly lwfTemperature: number;
   /** Evaluate both tasks every this many steps. */
   readonly evalEvery: number;
+  /** "auto" trains on the packed fast path (learners/head-train.ts) when the MLP allows; "off" uses tfjs autodiff. */
+  readonly fastPath?: "auto" | "off";
 }
 
 /** Default run: two 5-way blob tasks, a 32-32 ReLU MLP, 300 Adam steps each. */
@@ -135,6 +138,7 @@ function validate(c: ForgettingConfig): void {
   if (!Number.isInteger(c.batchSize) || c.batchSize < 2) throw new Error(`ForgettingConfig.batchSize must be an integer >= 2, got ${c.batchSize}.`);
   if (!(c.weightDecay >= 0 && c.lr * c.weightDecay < 1)) throw new Error(`ForgettingConfig.weightDecay must be >= 0 with lr * weightDecay < 1, got ${c.weightDecay}. Try 0.1.`);
   if (!Number.isInteger(c.evalEvery) || c.evalEvery < 1) throw new Error(`ForgettingConfig.evalEvery must be a positive integer, got ${c.evalEvery}.`);
+  if (c.fastPath !== undefined && c.fastPath !== "auto" && c.fastPath !== "off") throw new Error(`ForgettingConfig.fastPath must be "auto" or "off", got "${String(c.fastPath)}".`);
 }
 
 /**
@@ -171,6 +175,8 @@ export function runForgetting(config: Partial<ForgettingConfig>, rng: Rng): { ro
     for (const [k, v] of Object.entries(headB)) if (k !== w && k !== b) v.dispose();
     params = p;
   }
+
+  if (c.fastPath !== "off" && c.weightDecay === 0 && headFastPathReason(forgettingNet(mlp, c.heads), params) === null) return forgettingOnFastPath(c, mlp, params, A, B, rng);
 
   const out: ForgettingRow[] = [];
   const evaluate = (phase: "A" | "B", step: number, p: Params): ForgettingRow => {
@@ -244,6 +250,87 @@ export function runForgetting(config: Partial<ForgettingConfig>, rng: Rng): { ro
       forgetting: before.accA - after.accA,
       accBAfter: after.accB,
     },
+  };
+}
+
+/** The forgetting MLP as a head net: the body, then A's and B's heads (one shared head in "shared" mode). */
+function forgettingNet(mlp: MlpConfig, heads: HeadMode): HeadNetSpec {
+  const L = mlp.sizes.length - 1;
+  const ways = mlp.sizes[L]!;
+  const h = (t: "A" | "B") => ({ ...headOf(heads, L, t), width: ways });
+  return { sizes: mlp.sizes.slice(0, -1), activation: mlp.activation, heads: heads === "shared" ? [h("A")] : [h("A"), h("B")] };
+}
+
+/** Class index of each row of one-hot targets [1, n, k]. */
+function labelsOf(y: tf.Tensor): Int32Array {
+  const d = y.dataSync();
+  const k = y.shape[2]!;
+  return Int32Array.from({ length: d.length / k }, (_, i) => {
+    let best = 0;
+    for (let j = 1; j < k; j++) if (d[i * k + j]! > d[i * k + best]!) best = j;
+    return best;
+  });
+}
+
+/**
+ * `runForgetting` on the packed fast path: the same draws from `rng` in the same order, the same losses and
+ * Adam, on `HeadTrainer` (no tensors per step). Takes over (disposes) `params`, `A` and `B`.
+ */
+function forgettingOnFastPath(c: ForgettingConfig, mlp: MlpConfig, params: Params, A: TaskData, B: TaskData, rng: Rng): { rows: ForgettingRow[]; summary: ForgettingSummary } {
+  const nTrain = A.trainX.shape[1];
+  const nTest = A.testX.shape[1];
+  const dim = mlp.sizes[0]!;
+  // One data matrix: A's training rows, B's, then A's and B's test rows.
+  const data = new Float32Array((2 * nTrain + 2 * nTest) * dim);
+  data.set(A.trainX.dataSync(), 0);
+  data.set(B.trainX.dataSync(), nTrain * dim);
+  data.set(A.testX.dataSync(), 2 * nTrain * dim);
+  data.set(B.testX.dataSync(), (2 * nTrain + nTest) * dim);
+  const labels = { A: labelsOf(A.trainY), B: labelsOf(B.trainY), testA: labelsOf(A.testY), testB: labelsOf(B.testY) };
+  const names = Object.keys(params);
+  const trainer = new HeadTrainer(forgettingNet(mlp, c.heads), params, data);
+  for (const t of Object.values(params)) t.dispose();
+  for (const d of [A, B]) for (const t of Object.values(d)) t.dispose();
+  const head = (t: "A" | "B") => ({ first: c.heads === "shared" || t === "A" ? 0 : 1, count: 1 });
+  const range = (from: number, n: number) => Int32Array.from({ length: n }, (_, i) => from + i);
+  const testRows = { A: range(2 * nTrain, nTest), B: range(2 * nTrain + nTest, nTest) };
+  const out: ForgettingRow[] = [];
+  const evaluate = (phase: "A" | "B", step: number): ForgettingRow => {
+    const a = trainer.score(testRows.A, head("A"), labels.testA);
+    const b = trainer.score(testRows.B, head("B"), labels.testB);
+    const row: ForgettingRow = { heads: c.heads, replay: c.replay, phase, step, lossA: a.loss, accA: a.accuracy, lossB: b.loss, accB: b.accuracy };
+    out.push(row);
+    return row;
+  };
+  const ce = (t: "A" | "B", idx: readonly number[], weight: number): HeadTerm => ({ heads: head(t), weight, labels: idx.map((i) => labels[t][i]!) });
+
+  const trainableA = names.filter((k) => !k.startsWith("headB"));
+  const batchRngA = rng.fork("batches-A");
+  trainer.phase(trainableA, c.stepsA, c.lr, () => {
+    const idx = randomIndices(batchRngA, nTrain, c.batchSize);
+    return { blocks: [{ rows: idx, terms: [ce("A", idx, 1)] }] };
+  }, (s) => s % c.evalEvery === 0 && s < c.stepsA && evaluate("A", s), "training on task A");
+  const before = evaluate("A", c.stepsA);
+
+  const frozen = c.heads === "lwf" ? Float32Array.from(trainer.theta) : null;
+  const trainableB = names.filter((k) => !(c.heads === "multi-frozen" && k.startsWith("headA")));
+  const { replayed: nReplay, current: nB } = replayCounts(c.batchSize, c.replay);
+  const batchRngB = rng.fork("batches-B");
+  trainer.phase(trainableB, c.stepsB, c.lr, (): HeadLoss => {
+    const idxB = randomIndices(batchRngB, nTrain, nB);
+    const terms = [ce("B", idxB, nB / c.batchSize)];
+    if (frozen) terms.push({ heads: head("A"), weight: c.lwfWeight, distill: { teacher: frozen, temperature: c.lwfTemperature } });
+    const blocks = [{ rows: idxB.map((i) => nTrain + i), terms }];
+    if (nReplay > 0) {
+      const idxA = randomIndices(batchRngB, nTrain, nReplay);
+      blocks.push({ rows: idxA, terms: [ce("A", idxA, nReplay / c.batchSize)] });
+    }
+    return { blocks };
+  }, (s) => s > 0 && s % c.evalEvery === 0 && s < c.stepsB && evaluate("B", c.stepsA + s), "training on task B");
+  const after = evaluate("B", c.stepsA + c.stepsB);
+  return {
+    rows: out,
+    summary: { heads: c.heads, replay: c.replay, accABefore: before.accA, accAAfter: after.accA, lossABefore: before.lossA, lossAAfter: after.lossA, forgetting: before.accA - after.accA, accBAfter: after.accB },
   };
 }
 

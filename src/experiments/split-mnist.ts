@@ -23,6 +23,7 @@ import { distillationLoss } from "../learners/distill";
 import { disposeAnchor, ewcPenalty, fisherDiagonal, mergeAnchors, type EwcAnchor } from "../learners/ewc";
 import { replayBatch } from "../learners/replay";
 import { MNIST_PIXELS, type MnistSet, type MnistSplit } from "../data/mnist";
+import { headFastPathReason, HeadTrainer, type HeadLoss, type HeadNetSpec, type HeadPick, type HeadTerm, type PackedEwc } from "../learners/head-train";
 
 /** The five tasks of Split-MNIST, in training order. */
 export const SPLIT_MNIST_TASKS: readonly (readonly [number, number])[] = [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]];
@@ -67,6 +68,8 @@ export interface SplitMnistConfig {
   readonly fisherLabels: "predicted" | "true";
   /** Evaluate every task's test accuracy every this many steps. */
   readonly evalEvery: number;
+  /** "auto" (the default) trains on the packed fast path (learners/head-train.ts) when the MLP allows; "off" uses tfjs autodiff. */
+  readonly fastPath?: "auto" | "off";
 }
 
 /** Defaults, each with its reason. */
@@ -296,6 +299,7 @@ function validate(c: SplitMnistConfig): void {
   if (!(c.replayFraction > 0 && c.replayFraction < 1)) throw new Error(`SplitMnistConfig.replayFraction must be in (0, 1), got ${c.replayFraction}. Use 0.1 for 10% of each batch.`);
   if (Math.round(c.replayFraction * c.batchSize) < 1) throw new Error(`SplitMnistConfig: replayFraction ${c.replayFraction} of a batch of ${c.batchSize} replays no example; raise one of them.`);
   if (!(c.lwfTemperature > 0)) throw new Error(`SplitMnistConfig.lwfTemperature must be positive, got ${c.lwfTemperature}.`);
+  if (c.fastPath !== undefined && c.fastPath !== "auto" && c.fastPath !== "off") throw new Error(`SplitMnistConfig.fastPath must be "auto" or "off", got "${String(c.fastPath)}".`);
   if (!(c.ewcLambda >= 0)) throw new Error(`SplitMnistConfig.ewcLambda must be >= 0, got ${c.ewcLambda}.`);
   if (c.fisherLabels !== "predicted" && c.fisherLabels !== "true") throw new Error(`SplitMnistConfig.fisherLabels must be "predicted" or "true", got "${c.fisherLabels}".`);
 }
@@ -322,6 +326,7 @@ export function runSplitMnist(
   const { scenario, method } = c;
   const t0 = Date.now();
   let params = initSplitMnistParams(rng.fork("init"), scenario, c.hidden);
+  if (c.fastPath !== "off" && headFastPathReason(splitMnistNet(scenario, c.hidden), params) === null) return splitMnistOnFastPath(data, c, params, rng, t0, onProgress, onTaskEnd);
   const rows: SplitMnistRow[] = [];
   const curve: SplitMnistCurvePoint[] = [];
   const matrix: number[][] = [];
@@ -442,6 +447,149 @@ export function runSplitMnist(
   const final = matrix.at(-1)!;
   const forgetting = method === "joint" ? null : mean(Array.from({ length: T - 1 }, (_, j) => Math.max(...matrix.slice(j, T - 1).map((r) => r[j]!)) - final[j]!));
   for (const v of Object.values(params)) v.dispose();
+  return {
+    rows,
+    curve,
+    summary: { scenario, method, averageAccuracy: mean(final), finalAccuracies: final, forgetting, accuracyMatrix: matrix, trainMs: Date.now() - t0 },
+  };
+}
+
+/** The Split-MNIST MLP as a head net: the body, then one two-way head per task (one for domain-incremental). */
+function splitMnistNet(scenario: Scenario, hidden: readonly number[]): HeadNetSpec {
+  return { sizes: [MNIST_PIXELS, ...hidden], activation: "relu", heads: Array.from({ length: headCount(scenario) }, (_, h) => ({ w: `head${h}_w`, b: `head${h}_b`, width: 2 })) };
+}
+
+/**
+ * `runSplitMnist` on the packed fast path: the same draws from `rng` in the same order, the same losses, Fisher and
+ * Adam, on `HeadTrainer` (no tensors per step). Takes over (disposes) `params`.
+ */
+function splitMnistOnFastPath(data: SplitMnistData, c: SplitMnistConfig, params: Params, rng: Rng, t0: number, onProgress?: SplitMnistProgress, onTaskEnd?: (task: number, params: Params) => void): { rows: SplitMnistRow[]; curve: SplitMnistCurvePoint[]; summary: SplitMnistSummary } {
+  const T = SPLIT_MNIST_TASKS.length;
+  const { scenario, method } = c;
+  const nTrain = data.trainX.shape[0];
+  // One data matrix: the training images, then each task's test images.
+  const testFrom: number[] = [];
+  let rowsTotal = nTrain;
+  for (const x of data.testX) {
+    testFrom.push(rowsTotal);
+    rowsTotal += x.shape[1];
+  }
+  const all = new Float32Array(rowsTotal * MNIST_PIXELS);
+  all.set(data.trainX.dataSync(), 0);
+  data.testX.forEach((x, j) => all.set(x.dataSync(), testFrom[j]! * MNIST_PIXELS));
+  const names = Object.keys(params);
+  const trainer = new HeadTrainer(splitMnistNet(scenario, c.hidden), params, all);
+  for (const v of Object.values(params)) v.dispose();
+  const rows: SplitMnistRow[] = [];
+  const curve: SplitMnistCurvePoint[] = [];
+  const matrix: number[][] = [];
+  const activeAfter = (t: number): number => (scenario === "class" ? 2 * (t + 1) : outputWidth(scenario));
+  const totalSteps = T * c.stepsPerTask;
+  /** The columns a scenario scores for digits, and each digit's class among them (scenarioLogits, scenarioTargets). */
+  const pick = (digits: ArrayLike<number>, active: number): { heads: HeadPick; labels: Int32Array } => {
+    const labels = Int32Array.from(digits, (d) => (scenario === "class" ? d : d % 2));
+    if (scenario === "domain") return { heads: { first: 0, count: 1 }, labels };
+    if (scenario === "class") {
+      for (let i = 0; i < digits.length; i++) if (digits[i]! >= active) throw new Error(`scenarioTargets: digit ${digits[i]} is not among the ${active} active classes.`);
+      return { heads: { first: 0, count: active / 2 }, labels };
+    }
+    return { heads: { perRow: Int32Array.from(digits, taskOfDigit) }, labels };
+  };
+  const evaluate = (step: number, training: number, seen: number, active: number): number[] => {
+    const v = data.testDigits.slice(0, seen).map((digits, j) => {
+      const p = pick(digits, active);
+      return trainer.score(Int32Array.from(digits, (_, i) => testFrom[j]! + i), p.heads, p.labels).accuracy;
+    });
+    v.forEach((accuracy, j) => rows.push({ scenario, method, step, training, task: j + 1, accuracy }));
+    curve.push({ scenario, method, step, seen, averageAccuracy: v.reduce((a, b) => a + b, 0) / v.length });
+    return v;
+  };
+  const ce = (idx: readonly number[], active: number, weight: number): HeadTerm => {
+    const p = pick(idx.map((i) => data.trainDigits[i]!), active);
+    return { heads: p.heads, labels: p.labels, weight };
+  };
+  const showParams = (task: number): void => {
+    if (!onTaskEnd) return;
+    const p = trainer.unpack();
+    try {
+      onTaskEnd(task, p);
+    } finally {
+      for (const v of Object.values(p)) v.dispose();
+    }
+  };
+
+  if (method === "joint") {
+    const pool = data.trainByTask.flat();
+    const batches = rng.fork("batches/joint");
+    trainer.phase(names, totalSteps, c.lr, () => {
+      const idx = Array.from({ length: c.batchSize }, () => pool[batches.int(pool.length)]!);
+      return { blocks: [{ rows: idx, terms: [ce(idx, outputWidth(scenario), 1)] }] };
+    }, (s) => {
+      if (s % c.evalEvery === 0 || s === totalSteps) evaluate(s, 0, T, outputWidth(scenario));
+      if (s > 0) onProgress?.(s, totalSteps, 0);
+    });
+    matrix.push(rows.slice(-T).map((r) => r.accuracy));
+    showParams(0);
+  } else {
+    const anchors: { mean: Float32Array; fisher: Float32Array }[] = [];
+    let merged: PackedEwc | null = null;
+    for (let t = 0; t < T; t++) {
+      const pool = data.trainByTask[t]!;
+      const replayPool = data.trainByTask.slice(0, t).flat();
+      const active = activeAfter(t);
+      const [hw, hb] = splitMnistHeadNames(scenario, t);
+      const oldHeads = new Set(Array.from({ length: t }, (_, s) => splitMnistHeadNames(scenario, s)).flat().filter((k) => k !== hw && k !== hb));
+      const future = new Set(Array.from({ length: T - t - 1 }, (_, s) => splitMnistHeadNames(scenario, t + 1 + s)).flat().filter((k) => k !== hw && k !== hb));
+      const trainable = names.filter((k) => !future.has(k) && !(method === "replay" && oldHeads.has(k)));
+      const teacher = method === "lwf" && t > 0 ? Float32Array.from(trainer.theta) : null;
+      const batches = rng.fork(`batches/${t}`);
+      const offset = t * c.stepsPerTask;
+      trainer.phase(trainable, c.stepsPerTask, c.lr, (): HeadLoss => {
+        if (method === "replay" || method === "replay-heads") {
+          const b = replayBatch(batches, pool.length, replayPool.length, c.batchSize, c.replayFraction);
+          const idx = [...b.current.map((i) => pool[i]!), ...b.replayed.map((i) => replayPool[i]!)];
+          return { blocks: [{ rows: idx, terms: [ce(idx, active, 1)] }] };
+        }
+        const idx = Array.from({ length: c.batchSize }, () => pool[batches.int(pool.length)]!);
+        if (method === "ewc" && merged) return { blocks: [{ rows: idx, terms: [ce(idx, active, 1)] }], ewc: merged };
+        if (method === "lwf" && teacher) {
+          const keep = 1 - 1 / (t + 1);
+          const distill = (heads: HeadPick, weight: number): HeadTerm => ({ heads, weight, distill: { teacher, temperature: c.lwfTemperature } });
+          const old = scenario === "task" ? Array.from({ length: t }, (_, s) => distill({ first: s, count: 1 }, keep / t)) : [distill({ first: 0, count: scenario === "domain" ? 1 : t }, keep)];
+          return { blocks: [{ rows: idx, terms: [ce(idx, active, 1 / (t + 1)), ...old] }] };
+        }
+        return { blocks: [{ rows: idx, terms: [ce(idx, active, 1)] }] };
+      }, (s) => {
+        if ((s % c.evalEvery === 0 && !(t > 0 && s === 0)) || s === c.stepsPerTask) evaluate(offset + s, t + 1, t + 1, active);
+        if (s > 0) onProgress?.(offset + s, totalSteps, t + 1);
+      });
+      matrix.push(rows.slice(-(t + 1)).map((r) => r.accuracy));
+      showParams(t + 1);
+      if (method === "ewc" && t < T - 1) {
+        // Diagonal Fisher on `fisherSamples` of the task's training images (as `consolidate`), then the merged anchor.
+        const n = Math.min(c.fisherSamples, pool.length);
+        const chosen = rng.fork(`fisher/${t}`).permutation(pool.length).slice(0, n).map((i) => pool[i]!);
+        const p = pick(chosen.map((i) => data.trainDigits[i]!), active);
+        const sq = trainer.squaredGrads(chosen, p.heads, c.fisherLabels === "true" ? p.labels : "predicted");
+        anchors.push({ mean: Float32Array.from(trainer.theta), fisher: Float32Array.from(sq, (v) => v / n) });
+        const F = new Float32Array(sq.length);
+        const m = new Float32Array(sq.length);
+        for (let j = 0; j < sq.length; j++) {
+          let f = 0;
+          let fm = 0;
+          for (const a of anchors) {
+            f += a.fisher[j]!;
+            fm += a.fisher[j]! * a.mean[j]!;
+          }
+          F[j] = f;
+          m[j] = f > 0 ? fm / Math.max(f, 1e-30) : 0;
+        }
+        merged = { mean: m, fisher: F, lambda: c.ewcLambda };
+      }
+    }
+  }
+  const final = matrix.at(-1)!;
+  const forgetting = method === "joint" ? null : mean(Array.from({ length: T - 1 }, (_, j) => Math.max(...matrix.slice(j, T - 1).map((r) => r[j]!)) - final[j]!));
   return {
     rows,
     curve,

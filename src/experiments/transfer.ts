@@ -18,6 +18,7 @@ import { adapt, initHead, type AdaptationRow, type HeadInit } from "../learners/
 import { adaptLora, type LoraConfig } from "../learners/lora";
 import { adaptPrompt } from "../learners/soft-prompt";
 import { runSteps } from "../learners/train";
+import { headFastPathReason, HeadTrainer, type HeadNetSpec } from "../learners/head-train";
 
 /** Pretraining settings. */
 export interface ClassifierPretrainConfig {
@@ -30,6 +31,8 @@ export interface ClassifierPretrainConfig {
   readonly batchSize: number;
   /** Adam step size. */
   readonly lr: number;
+  /** "auto" (the default) trains on the packed fast path (learners/head-train.ts) when the MLP allows; "off" uses tfjs autodiff. */
+  readonly fastPath?: "auto" | "off";
 }
 
 /** Default pretraining: 64 pool classes, 20 points each, a 32-32 ReLU MLP. */
@@ -49,6 +52,11 @@ export function pretrainClassifier(c: ClassifierPretrainConfig, rng: Rng, onStep
   const { x, y } = family.samplePool(rng.fork("pool-data"), c.perClass);
   const n = x.shape[1];
   let params = initMlp(rng.fork("init"), config);
+  if (c.fastPath !== undefined && c.fastPath !== "auto" && c.fastPath !== "off") throw new Error(`ClassifierPretrainConfig.fastPath must be "auto" or "off", got "${String(c.fastPath)}".`);
+  const L = config.sizes.length - 1;
+  const [hw, hb] = [`w${L - 1}`, `b${L - 1}`];
+  const spec: HeadNetSpec = { sizes: config.sizes.slice(0, -1), activation: config.activation, heads: [{ w: hw, b: hb, width: c.family.poolSize }] };
+  if (c.fastPath !== "off" && headFastPathReason(spec, params) === null) return pretrainOnFastPath(c, spec, config, params, x, y, rng, onStep);
   let adam = initAdam(params);
   const batches = rng.fork("batches");
   const curve: { step: number; loss: number }[] = [];
@@ -86,6 +94,39 @@ export function pretrainClassifier(c: ClassifierPretrainConfig, rng: Rng, onStep
     y.dispose();
   }
   return { params, config, curve };
+}
+
+/** Class index of each row of one-hot targets [1, n, k]. */
+function labelsOf(y: tf.Tensor): Int32Array {
+  const d = y.dataSync();
+  const k = y.shape[2]!;
+  return Int32Array.from({ length: d.length / k }, (_, i) => {
+    let best = 0;
+    for (let j = 1; j < k; j++) if (d[i * k + j]! > d[i * k + best]!) best = j;
+    return best;
+  });
+}
+
+/**
+ * `pretrainClassifier` on the packed fast path: the same minibatch draws, cross-entropy and Adam on `HeadTrainer`
+ * (no tensors per step). Takes over (disposes) `params`, `x` and `y`.
+ */
+function pretrainOnFastPath(c: ClassifierPretrainConfig, spec: HeadNetSpec, config: MlpConfig, params: Params, x: tf.Tensor, y: tf.Tensor, rng: Rng, onStep?: (step: number, loss: number) => void): { params: Params; config: MlpConfig; curve: { step: number; loss: number }[] } {
+  const n = x.shape[1]!;
+  const labels = labelsOf(y);
+  const trainer = new HeadTrainer(spec, params, x.dataSync() as Float32Array);
+  for (const t of [...Object.values(params), x, y]) t.dispose();
+  const batches = rng.fork("batches");
+  const curve: { step: number; loss: number }[] = [];
+  trainer.phase(Object.keys(params), c.steps, c.lr, () => {
+    const idx = Array.from({ length: c.batchSize }, () => batches.int(n));
+    return { blocks: [{ rows: idx, terms: [{ heads: { first: 0, count: 1 }, weight: 1, labels: idx.map((i) => labels[i]!) }] }] };
+  }, (s, loss) => {
+    if (loss === undefined) return;
+    curve.push({ step: s, loss });
+    onStep?.(s, loss);
+  }, "pretraining");
+  return { params: trainer.unpack(), config, curve };
 }
 
 /** One adaptation method of the comparison. */

@@ -7,8 +7,11 @@
  */
 import type { Params } from "../core/params";
 import { layerParamNames, type MlpConfig } from "../models/mlp";
+import type { BnMlpConfig } from "../models/batchnorm";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
 import { FAST_ACTIVATIONS } from "./mlp-net";
+import { bnParamLayout, bnStateLayout } from "./bn-mlp-net";
+import type { Layout } from "./pack";
 
 /** The `fastPath` option of the learners that have one. */
 export type FastPathMode = "auto" | "off" | "require";
@@ -98,17 +101,63 @@ export function checkFastPath(q: FastPathQuery): FastPathCheck {
     }
   }
   if (q.batch) {
-    const { supportX, supportY, queryX, queryY } = q.batch;
-    const all = [supportX, supportY, queryX, queryY];
-    if (all.some((t) => t.rank !== 3 || t.dtype !== "float32")) return { ok: false, reason: "batch tensors must be float32 [tasks, points, features]" };
-    const tasks = supportX.shape[0];
-    if (tasks < 1 || all.some((t) => t.shape[0] !== tasks)) return { ok: false, reason: "batch tensors disagree on the number of tasks" };
-    if (supportX.shape[2] !== sizes[0] || queryX.shape[2] !== sizes[0]) return { ok: false, reason: `inputs have ${supportX.shape[2]} features, the model expects ${sizes[0]}` };
-    if (supportY.shape[2] !== sizes[L] || queryY.shape[2] !== sizes[L]) return { ok: false, reason: `targets have ${supportY.shape[2]} outputs, the model has ${sizes[L]}` };
-    if (supportY.shape[1] !== supportX.shape[1] || queryY.shape[1] !== queryX.shape[1]) return { ok: false, reason: "inputs and targets disagree on the number of points" };
-    if (supportX.shape[1] < 1 || queryX.shape[1] < 1) return { ok: false, reason: "support and query sets must be non-empty" };
+    const b = checkBatch(q.batch, sizes[0]!, sizes[L]!);
+    if (b) return b;
   }
   return m;
+}
+
+/** The batch checks shared by every fast path: float32 [tasks, points, features] with matching widths. */
+function checkBatch(batch: TaskBatch, din: number, dout: number): FastPathCheck | null {
+  const { supportX, supportY, queryX, queryY } = batch;
+  const all = [supportX, supportY, queryX, queryY];
+  if (all.some((t) => t.rank !== 3 || t.dtype !== "float32")) return { ok: false, reason: "batch tensors must be float32 [tasks, points, features]" };
+  const tasks = supportX.shape[0];
+  if (tasks < 1 || all.some((t) => t.shape[0] !== tasks)) return { ok: false, reason: "batch tensors disagree on the number of tasks" };
+  if (supportX.shape[2] !== din || queryX.shape[2] !== din) return { ok: false, reason: `inputs have ${supportX.shape[2]} features, the model expects ${din}` };
+  if (supportY.shape[2] !== dout || queryY.shape[2] !== dout) return { ok: false, reason: `targets have ${supportY.shape[2]} outputs, the model has ${dout}` };
+  if (supportY.shape[1] !== supportX.shape[1] || queryY.shape[1] !== queryX.shape[1]) return { ok: false, reason: "inputs and targets disagree on the number of points" };
+  if (supportX.shape[1] < 1 || queryX.shape[1] < 1) return { ok: false, reason: "support and query sets must be non-empty" };
+  return null;
+}
+
+/** Whether a record has exactly a layout's float32 entries and shapes; the reason when not. */
+function checkRecord(what: string, rec: Params | ShapeRecord, layout: Layout): string | null {
+  const names = Object.keys(rec);
+  if (names.length !== layout.names.length || layout.names.some((k) => !rec[k])) return `expected the ${what} [${layout.names.join(", ")}], got [${names.join(", ")}]`;
+  for (let i = 0; i < layout.names.length; i++) {
+    const t = rec[layout.names[i]!]!;
+    const shape = layout.shapes[i]!;
+    if (t.dtype !== "float32") return `${what} must be float32`;
+    if (t.rank !== shape.length || t.shape.some((d, j) => d !== shape[j])) return `${layout.names[i]} has shape [${t.shape}], expected [${shape}] (task-batched ${what} are not supported)`;
+  }
+  return null;
+}
+
+/** A BN-MAML request (learners/bn-maml.ts) as far as its fast path cares. */
+export interface BnFastPathQuery {
+  readonly config: BnMlpConfig;
+  readonly params: Params | ShapeRecord;
+  readonly state: Params | ShapeRecord;
+  readonly loss: TaskLoss;
+  readonly batch?: TaskBatch;
+}
+
+/** Whether a BN-MAML step or evaluation can run on the fast path (src/fast/bn-maml.ts), with the reason when not. */
+export function checkBnFastPath(q: BnFastPathQuery): FastPathCheck {
+  const { sizes, activation } = q.config;
+  if (!Array.isArray(sizes) || sizes.length < 3 || sizes.some((s) => !Number.isInteger(s) || s < 1)) return { ok: false, reason: `the BN-MLP's sizes ${JSON.stringify(sizes)} are not at least three positive integers` };
+  if (!(FAST_ACTIVATIONS as readonly string[]).includes(activation)) return { ok: false, reason: `activation "${String(activation)}" has no hand-derived second derivative (fast: ${FAST_ACTIVATIONS.join(", ")})` };
+  if (q.loss !== "mse" && q.loss !== "cross-entropy") return { ok: false, reason: `loss "${String(q.loss)}" has no fast kernel (fast: mse, cross-entropy)` };
+  const p = checkRecord("BN-MLP parameters", q.params, bnParamLayout(q.config));
+  if (p) return { ok: false, reason: p };
+  const s = checkRecord("running statistics", q.state, bnStateLayout(q.config));
+  if (s) return { ok: false, reason: s };
+  if (q.batch) {
+    const b = checkBatch(q.batch, sizes[0]!, sizes[sizes.length - 1]!);
+    if (b) return b;
+  }
+  return { ok: true, config: { sizes: [...sizes], activation } };
 }
 
 /**

@@ -183,41 +183,7 @@ export class MlpNet {
 
   /** D_L = c · residual for the loss; returns the summed loss. */
   private outputDelta(pass: Pass, y: number, c: number): number {
-    const h = this.ops.heap();
-    const out = pass.out;
-    const DL = pass.D[this.L]!;
-    const O = this.sizes[this.L]!;
-    const m = pass.n * O;
-    let sum = 0;
-    if (this.loss === "mse") {
-      for (let j = 0; j < m; j++) {
-        const r = h[out + j]! - h[y + j]!;
-        sum += r * r;
-        h[DL + j] = c * r;
-      }
-      return sum;
-    }
-    // Softmax cross-entropy per row: −Σ_k y_k log softmax(z)_k, shifted by the row max for stability.
-    const Pp = pass.P;
-    for (let row = 0; row < m; row += O) {
-      let mx = -Infinity;
-      for (let k = 0; k < O; k++) mx = Math.max(mx, h[out + row + k]!);
-      let se = 0;
-      for (let k = 0; k < O; k++) se += Math.exp(h[out + row + k]! - mx);
-      const lse = mx + Math.log(se);
-      let ys = 0;
-      for (let k = 0; k < O; k++) {
-        const yk = h[y + row + k]!;
-        ys += yk;
-        sum -= yk * (h[out + row + k]! - lse);
-      }
-      for (let k = 0; k < O; k++) {
-        const p = Math.exp(h[out + row + k]! - lse);
-        h[Pp + row + k] = p;
-        h[DL + row + k] = c * (p * ys - h[y + row + k]!);
-      }
-    }
-    return sum;
+    return outputDelta(this.ops.heap(), this.loss, pass.out, y, pass.P, pass.D[this.L]!, pass.n * this.sizes[this.L]!, this.sizes[this.L]!, c);
   }
 
   /**
@@ -266,24 +232,7 @@ export class MlpNet {
 
   /** RD_L: c RZ_L for squared error; c Σy (p ⊙ RZ − p (p · RZ)) per row for softmax cross-entropy. */
   private outputCurvature(pass: Pass, r: Pass, y: number, c: number): void {
-    const h = this.ops.heap();
-    const RDL = r.D[this.L]!;
-    const O = this.sizes[this.L]!;
-    const m = pass.n * O;
-    if (this.loss === "mse") {
-      for (let j = 0; j < m; j++) h[RDL + j] = c * h[r.out + j]!;
-      return;
-    }
-    const Pp = pass.P;
-    for (let row = 0; row < m; row += O) {
-      let ys = 0;
-      let pr = 0;
-      for (let k = 0; k < O; k++) {
-        ys += h[y + row + k]!;
-        pr += h[Pp + row + k]! * h[r.out + row + k]!;
-      }
-      for (let k = 0; k < O; k++) h[RDL + row + k] = c * ys * h[Pp + row + k]! * (h[r.out + row + k]! - pr);
-    }
+    outputCurvature(this.ops.heap(), this.loss, pass.P, r.out, y, r.D[this.L]!, pass.n * this.sizes[this.L]!, this.sizes[this.L]!, c);
   }
 
   /** Reserves the R-pass buffers for Hessian-vector products over passes of n points. */
@@ -292,8 +241,65 @@ export class MlpNet {
   }
 }
 
+/**
+ * The output delta of a loss over m = rows · O outputs at `out` against targets `y`: writes D = c · residual at `DL`
+ * (squared error: z − y; softmax cross-entropy: softmax(z) Σy − y, keeping the softmax at `P`) and returns the
+ * summed loss.
+ */
+export function outputDelta(h: Float32Array | Float64Array, loss: FastLoss, out: number, y: number, Pp: number, DL: number, m: number, O: number, c: number): number {
+  let sum = 0;
+  if (loss === "mse") {
+    for (let j = 0; j < m; j++) {
+      const r = h[out + j]! - h[y + j]!;
+      sum += r * r;
+      h[DL + j] = c * r;
+    }
+    return sum;
+  }
+  // Softmax cross-entropy per row: −Σ_k y_k log softmax(z)_k, shifted by the row max for stability.
+  for (let row = 0; row < m; row += O) {
+    let mx = -Infinity;
+    for (let k = 0; k < O; k++) mx = Math.max(mx, h[out + row + k]!);
+    let se = 0;
+    for (let k = 0; k < O; k++) se += Math.exp(h[out + row + k]! - mx);
+    const lse = mx + Math.log(se);
+    let ys = 0;
+    for (let k = 0; k < O; k++) {
+      const yk = h[y + row + k]!;
+      ys += yk;
+      sum -= yk * (h[out + row + k]! - lse);
+    }
+    for (let k = 0; k < O; k++) {
+      const p = Math.exp(h[out + row + k]! - lse);
+      h[Pp + row + k] = p;
+      h[DL + row + k] = c * (p * ys - h[y + row + k]!);
+    }
+  }
+  return sum;
+}
+
+/**
+ * The R-operator of `outputDelta`: RD = c RZ for squared error, c Σy (p ⊙ RZ − p (p · RZ)) per row for softmax
+ * cross-entropy (p at `Pp` from the forward pass, RZ at `rOut`).
+ */
+export function outputCurvature(h: Float32Array | Float64Array, loss: FastLoss, Pp: number, rOut: number, y: number, RDL: number, m: number, O: number, c: number): void {
+  if (loss === "mse") {
+    for (let j = 0; j < m; j++) h[RDL + j] = c * h[rOut + j]!;
+    return;
+  }
+  for (let row = 0; row < m; row += O) {
+    let ys = 0;
+    let pr = 0;
+    for (let k = 0; k < O; k++) {
+      ys += h[y + row + k]!;
+      pr += h[Pp + row + k]! * h[rOut + row + k]!;
+    }
+    for (let k = 0; k < O; k++) h[RDL + row + k] = c * ys * h[Pp + row + k]! * (h[rOut + row + k]! - pr);
+  }
+}
+
 /** Applies a smooth σ in place to z (becoming a) and writes σ'(z), σ''(z); one loop per activation keeps it monomorphic. */
-function activateSmooth(kind: ActivationName, h: Float32Array | Float64Array, Z: number, S1: number, S2: number, m: number): void {
+export function activateSmooth(kind: ActivationName, h: Float32Array | Float64Array, Z: number, S1: number, S2: number, m: number): void {
   switch (kind) {
     case "tanh":
       for (let j = 0; j < m; j++) {

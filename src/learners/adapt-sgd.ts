@@ -7,6 +7,9 @@ import { grad } from "../autodiff/functional";
 import { summedTaskLoss } from "../models/losses";
 import type { TaskLoss } from "../tasks/task-family";
 import { splitParams, type TaskModel } from "./model";
+import { checkFastPath } from "../fast/eligibility";
+import { mlpLayout, packParams } from "../fast/pack";
+import { sgdCurveKernelFor } from "../fast/sgd-curves";
 
 /** Options of `adaptSgd`. */
 export interface AdaptSgdOptions {
@@ -69,4 +72,37 @@ function cloneRecord(p: Params): Params {
 
 function disposeRecord(p: Params): void {
   for (const t of Object.values(p)) t.dispose();
+}
+
+/**
+ * The query MSE per task of `adaptSgd` (squared-error loss) before its first step and after each, [steps + 1][tasks],
+ * computed on the fast path (src/fast/sgd-curves.ts, no tensors per task) when the model is a plain `Mlp` with
+ * shared float32 params; otherwise `{ reason }` says why, and the caller takes the general path.
+ */
+export function fastSgdCurves(
+  params: Params,
+  support: SupportSet,
+  query: SupportSet,
+  model: TaskModel,
+  options: Pick<AdaptSgdOptions, "steps" | "lr" | "trainable">,
+): { readonly curves: Float32Array[] } | { readonly reason: string } {
+  const batch = { supportX: support.x as tf.Tensor3D, supportY: support.y as tf.Tensor3D, queryX: query.x as tf.Tensor3D, queryY: query.y as tf.Tensor3D };
+  const check = checkFastPath({ algorithm: "maml", model, params, loss: "mse", batch, ...(options.trainable ? { adapted: options.trainable } : {}) });
+  if (!check.ok) return { reason: check.reason };
+  const { sizes, activation } = check.config;
+  const kernel = sgdCurveKernelFor(sizes, activation);
+  const layout = mlpLayout(sizes);
+  const mask = new Uint8Array(layout.size);
+  const names = options.trainable ?? layout.names;
+  layout.names.forEach((k, i) => {
+    if (!names.includes(k)) return;
+    const n = layout.shapes[i]!.reduce((a, b) => a * b, 1);
+    mask.fill(1, layout.offsets[i]!, layout.offsets[i]! + n);
+  });
+  const [tasks, shots] = support.x.shape as [number, number, number];
+  const curves = kernel.curves(packParams(params, sizes), mask, {
+    supportX: support.x.dataSync(), supportY: support.y.dataSync(), queryX: query.x.dataSync(), queryY: query.y.dataSync(),
+    tasks, shots, queries: query.x.shape[1]!,
+  }, options.steps, options.lr);
+  return { curves };
 }

@@ -4,7 +4,7 @@
  * affine parameters (MAML++ BNRS/BNWB; Antoniou et al. 2019). Second order by default, through the normalisation.
  */
 import * as tf from "@tensorflow/tfjs";
-import { tileForTasks, type Params } from "../core/params";
+import { disposeParams, tileForTasks, type Params } from "../core/params";
 import type { Rng } from "../core/random";
 import { grad, valueAndGrad } from "../autodiff/functional";
 import { stopGradient } from "../autodiff/activations";
@@ -13,6 +13,13 @@ import { meanTaskLoss, perTaskAccuracy, summedTaskLoss } from "../models/losses"
 import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
 import { checkBoolean, checkInteger, checkKnownKeys, checkOneOf, checkPositive } from "../core/validate";
+import { checkBnFastPath, decideFastPath, fastPathMode, type FastPathMode, type FastPathReport, type ShapeRecord } from "../fast/eligibility";
+import { bnKernelFor } from "../fast/bn-maml";
+import { bnParamLayout, bnStateLayout } from "../fast/bn-mlp-net";
+import { flattenBatch } from "../fast/mlp-maml";
+import { pack, unpack, type Layout } from "../fast/pack";
+import { shapesOf } from "../fast/packed-state";
+import { flatAdamStep, type FlatAdamState } from "../optim/adam";
 
 /** Inner and outer loop settings. */
 export interface BnMamlOptions {
@@ -25,6 +32,11 @@ export interface BnMamlOptions {
   /** Drop second-order terms (FOMAML). */
   readonly firstOrder: boolean;
   readonly loss: TaskLoss;
+  /**
+   * The hand-derived fast path (src/fast/bn-maml.ts): "auto" takes it whenever `checkBnFastPath` allows, "off"
+   * always uses the general tfjs path, "require" throws the reason instead of falling back.
+   */
+  readonly fastPath: FastPathMode;
 }
 
 /** Defaults for 5-way blob classification. */
@@ -34,6 +46,7 @@ export const DEFAULT_BN_MAML: BnMamlOptions = {
   outerLr: 1e-3, // Finn et al.'s Adam rate
   firstOrder: false, // exact MAML: the point of BN's second derivatives
   loss: "cross-entropy", // classification family
+  fastPath: "auto", // same loss and gradients as autodiff, computed faster; "off" to compare with autodiff
 };
 
 /** BN-MAML options with defaults filled in; throws a fix-it error for a bad or unknown option. */
@@ -46,7 +59,7 @@ export function bnMamlOptions(options: Partial<BnMamlOptions> = {}): BnMamlOptio
   checkPositive(WHO, "outerLr", o.outerLr, "Finn et al. use 1e-3 (Adam).");
   checkBoolean(WHO, "firstOrder", o.firstOrder);
   checkOneOf(WHO, "loss", o.loss, ["mse", "cross-entropy"] as const);
-  return o;
+  return { ...o, fastPath: fastPathMode(o.fastPath, WHO) };
 }
 
 /** What a BN-MAML learner carries between steps. */
@@ -106,9 +119,82 @@ export function bnMamlLoss(params: Params, bnState: Params, batch: TaskBatch, co
   return meanTaskLoss(o.loss, out.y, batch.queryY);
 }
 
-/** One meta-training step (Adam on the MAML loss) that also accumulates running statistics per inner step. */
-export function bnMamlStep(state: BnMamlState, batch: TaskBatch, config: BnMlpConfig, options: Partial<BnMamlOptions> = {}): { state: BnMamlState; loss: number } {
+/**
+ * A BN-MAML state the fast path steps on: parameters, running statistics and Adam's moments as float32 arrays.
+ * Its tensors are made on first access and owned by the state.
+ */
+class PackedBnMamlState implements BnMamlState {
+  private cache: { params?: Params; bnState?: Params; adam?: AdamState } = {};
+
+  constructor(
+    readonly theta: Float32Array,
+    readonly stats: Float32Array,
+    readonly paramLayout: Layout,
+    readonly statLayout: Layout,
+    readonly flatAdam: FlatAdamState,
+  ) {}
+
+  /** Packs a tensor state (disposing it: a step consumes its input state on both paths). */
+  static take(state: BnMamlState, config: BnMlpConfig): PackedBnMamlState {
+    if (state instanceof PackedBnMamlState) return state;
+    const pl = bnParamLayout(config);
+    const sl = bnStateLayout(config);
+    const packed = new PackedBnMamlState(pack(state.params, pl), pack(state.bnState, sl), pl, sl, { step: state.adam.step, m: pack(state.adam.m, pl), v: pack(state.adam.v, pl) });
+    disposeBnMaml(state);
+    return packed;
+  }
+
+  get params(): Params {
+    this.cache.params ??= unpack(this.theta, this.paramLayout);
+    return this.cache.params;
+  }
+
+  get bnState(): Params {
+    this.cache.bnState ??= unpack(this.stats, this.statLayout);
+    return this.cache.bnState;
+  }
+
+  get adam(): AdamState {
+    this.cache.adam ??= { step: this.flatAdam.step, m: unpack(this.flatAdam.m, this.paramLayout), v: unpack(this.flatAdam.v, this.paramLayout) };
+    return this.cache.adam;
+  }
+
+  /** Disposes the tensors made so far. */
+  dispose(): void {
+    if (this.cache.params) disposeParams(this.cache.params);
+    if (this.cache.bnState) disposeParams(this.cache.bnState);
+    if (this.cache.adam) disposeAdam(this.cache.adam);
+    this.cache = {};
+  }
+}
+
+/** Shapes of a state's parameters and statistics for the eligibility check, without making tensors. */
+function stateShapes(state: Pick<BnMamlState, "params" | "bnState">): { params: Params | ShapeRecord; state: Params | ShapeRecord } {
+  if (state instanceof PackedBnMamlState) return { params: shapesOf(state.paramLayout), state: shapesOf(state.statLayout) };
+  return { params: state.params, state: state.bnState };
+}
+
+/** The fast-path decision for a BN-MAML request. */
+function decideBn(state: Pick<BnMamlState, "params" | "bnState">, batch: TaskBatch, config: BnMlpConfig, o: BnMamlOptions) {
+  return decideFastPath(o.fastPath, () => checkBnFastPath({ config, ...stateShapes(state), loss: o.loss, batch }), "BN-MAML");
+}
+
+/**
+ * One meta-training step (Adam on the MAML loss) that also accumulates running statistics per inner step. It consumes
+ * `state` (its tensors are disposed) and returns the next one; `fastPath` says which path ran and why.
+ */
+export function bnMamlStep(state: BnMamlState, batch: TaskBatch, config: BnMlpConfig, options: Partial<BnMamlOptions> = {}): { state: BnMamlState; loss: number; fastPath: FastPathReport } {
   const o = bnMamlOptions(options);
+  const d = decideBn(state, batch, config, o);
+  if (d.use) {
+    const s = PackedBnMamlState.take(state, config);
+    const grad = new Float32Array(s.theta.length);
+    const stats = Float32Array.from(s.stats);
+    const loss = bnKernelFor(config, o.loss).metaGradient(s.theta, flattenBatch(batch), o, grad, stats);
+    const next = flatAdamStep(s.theta, grad, s.flatAdam, { lr: o.outerLr });
+    s.dispose();
+    return { state: new PackedBnMamlState(next.theta, stats, s.paramLayout, s.statLayout, next.state), loss: Math.fround(loss), fastPath: d.report };
+  }
   let newStats: Params = state.bnState;
   const created: tf.Tensor[] = [];
   const track = (st: Params): Params => {
@@ -128,7 +214,7 @@ export function bnMamlStep(state: BnMamlState, batch: TaskBatch, config: BnMlpCo
   for (const v of Object.values(state.bnState)) if (!kept.has(v)) v.dispose();
   for (const t of Object.values(state.params)) t.dispose();
   disposeAdam(state.adam);
-  return { state: { params: step.params, bnState: finalStats, adam: step.state }, loss };
+  return { state: { params: step.params, bnState: finalStats, adam: step.state }, loss, fastPath: d.report };
 }
 
 /** How a meta-trained BN-MLP is evaluated on new tasks. */
@@ -148,6 +234,13 @@ export interface BnEvalResult {
  */
 export function bnMamlEvaluate(state: Pick<BnMamlState, "params" | "bnState">, batch: TaskBatch, config: BnMlpConfig, mode: BnEvalMode, options: Partial<BnMamlOptions> = {}, steps?: number): BnEvalResult {
   const o = bnMamlOptions(options);
+  if (decideBn(state, batch, config, o).use) {
+    const packed = state instanceof PackedBnMamlState ? state : null;
+    const theta = packed ? packed.theta : pack(state.params, bnParamLayout(config));
+    const stats = packed ? packed.stats : pack(state.bnState, bnStateLayout(config));
+    const r = bnKernelFor(config, o.loss).evaluate(theta, stats, flattenBatch(batch), mode, steps ?? o.innerSteps, o.innerLr);
+    return { mode, loss: r.loss, accuracy: r.accuracy };
+  }
   const ts = tf.tidy(() => {
     const S = steps ?? o.innerSteps;
     const theta = bnMamlAdapt(state.params, state.bnState, { x: batch.supportX, y: batch.supportY }, config, o, mode === "running" ? "running" : "transductive", S);
@@ -169,6 +262,7 @@ export function bnMamlEvaluate(state: Pick<BnMamlState, "params" | "bnState">, b
 
 /** Disposes a learner state. */
 export function disposeBnMaml(state: BnMamlState): void {
+  if (state instanceof PackedBnMamlState) return state.dispose();
   for (const t of [...Object.values(state.params), ...Object.values(state.bnState)]) t.dispose();
   disposeAdam(state.adam);
 }

@@ -147,12 +147,12 @@ function depth(config: BnMlpConfig): number {
 }
 
 /** Parameter names of the affine parameters of hidden layer l for statistics set s. */
-function bnAffineNames(config: BnMlpConfig, l: number, s: number): { gamma: string; beta: string } {
+export function bnAffineNames(config: BnMlpConfig, l: number, s: number): { gamma: string; beta: string } {
   return config.perStepAffine ? { gamma: `gamma${l}_s${s}`, beta: `beta${l}_s${s}` } : { gamma: `gamma${l}`, beta: `beta${l}` };
 }
 
 /** State names of hidden layer l, statistics set s. */
-function bnStateNames(l: number, s: number): { mean: string; variance: string } {
+export function bnStateNames(l: number, s: number): { mean: string; variance: string } {
   return { mean: `mean${l}_s${s}`, variance: `var${l}_s${s}` };
 }
 
