@@ -527,7 +527,7 @@ function splitMnistOnFastPath(data: SplitMnistData, c: SplitMnistConfig, params:
     }, (s) => {
       if (s % c.evalEvery === 0 || s === totalSteps) evaluate(s, 0, T, outputWidth(scenario));
       if (s > 0) onProgress?.(s, totalSteps, 0);
-    });
+    }, `${scenario}-incremental joint training`);
     matrix.push(rows.slice(-T).map((r) => r.accuracy));
     showParams(0);
   } else {
@@ -562,7 +562,7 @@ function splitMnistOnFastPath(data: SplitMnistData, c: SplitMnistConfig, params:
       }, (s) => {
         if ((s % c.evalEvery === 0 && !(t > 0 && s === 0)) || s === c.stepsPerTask) evaluate(offset + s, t + 1, t + 1, active);
         if (s > 0) onProgress?.(offset + s, totalSteps, t + 1);
-      });
+      }, `${scenario}-incremental ${method}, task ${t + 1} of ${T}`);
       matrix.push(rows.slice(-(t + 1)).map((r) => r.accuracy));
       showParams(t + 1);
       if (method === "ewc" && t < T - 1) {

@@ -174,17 +174,29 @@ function runtimeMount(runtimeDir: string, home: string): string {
   return runtimeDir.startsWith("/tmp/") ? path.join(home, runtimeDir.slice("/tmp/".length)) : runtimeDir;
 }
 
-/** The bwrap arguments for one kernel (before `--`). */
-export function bwrapArgs(o: { nodeModules: string; home: string; scratchBytes: number; etc: { passwd: string; group: string }; runtimeDir: string }): string[] {
+/** True if `p` is /tmp or lies under it. */
+function underTmp(p: string): boolean {
+  return p === "/tmp" || p.startsWith("/tmp/");
+}
+
+/**
+ * The bwrap arguments for one kernel (before `--`). When the checkout (or HOME) lies under /tmp, /tmp is its own
+ * bounded tmpfs mounted first, so the read-only binds and HOME can sit inside it; otherwise /tmp links to HOME.
+ */
+export function bwrapArgs(o: { nodeModules: string; home: string; scratchBytes: number; etc: { passwd: string; group: string }; runtimeDir: string; readOnly?: readonly string[] }): string[] {
   const args = ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--uid", "1000", "--gid", "1000", "--hostname", "sandbox"];
   args.push(...systemBinds());
-  for (const p of readOnlyPaths(o.nodeModules)) args.push("--ro-bind", p, p);
+  const ro = o.readOnly ?? readOnlyPaths(o.nodeModules);
+  const tmpOwnFs = underTmp(o.home) || ro.some(underTmp);
+  if (tmpOwnFs) args.push("--size", String(o.scratchBytes), "--tmpfs", "/tmp");
+  for (const p of ro) args.push("--ro-bind", p, p);
   args.push("--ro-bind", o.etc.passwd, "/etc/passwd", "--ro-bind", o.etc.group, "/etc/group");
   if (fs.existsSync("/etc/ld.so.cache")) args.push("--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache");
   args.push("--proc", "/proc", "--dev", "/dev");
   // The scratch folder: a fresh tmpfs of bounded size, also HOME and /tmp (mounted before binds under it).
-  args.push("--size", String(o.scratchBytes), "--tmpfs", o.home, "--symlink", o.home, "/tmp");
-  args.push("--bind", o.runtimeDir, runtimeMount(o.runtimeDir, o.home));
+  args.push("--size", String(o.scratchBytes), "--tmpfs", o.home);
+  if (tmpOwnFs) args.push("--bind", o.runtimeDir, o.runtimeDir);
+  else args.push("--symlink", o.home, "/tmp", "--bind", o.runtimeDir, runtimeMount(o.runtimeDir, o.home));
   args.push("--chdir", o.home);
   return args;
 }

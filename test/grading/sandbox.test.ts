@@ -17,6 +17,7 @@ describe("bwrap arguments", () => {
     scratchBytes: 20e6,
     etc: { passwd: "/w/passwd", group: "/w/group" },
     runtimeDir: "/tmp/metalab-kernel-abc",
+    readOnly: ["/work/x/node_modules", "/work/x/dist"],
   });
   const s = args.join(" ");
   test("every namespace, no capabilities, and the sandbox dies with the grader", () => {
@@ -26,8 +27,22 @@ describe("bwrap arguments", () => {
     expect(s).toMatch(/--size 20000000 --tmpfs \/work\/x\/\.metalab-home --symlink \/work\/x\/\.metalab-home \/tmp --bind \/tmp\/metalab-kernel-abc \/work\/x\/\.metalab-home\/metalab-kernel-abc/);
     expect(s).toMatch(/--chdir \/work\/x\/\.metalab-home$/);
   });
+  test("a checkout under /tmp: /tmp is its own bounded tmpfs, mounted before the binds and HOME inside it", () => {
+    const t = bwrapArgs({
+      nodeModules: defaultNodeModules(),
+      home: "/tmp/ci/.metalab-home",
+      scratchBytes: 20e6,
+      etc: { passwd: "/w/passwd", group: "/w/group" },
+      runtimeDir: "/tmp/metalab-kernel-abc",
+      readOnly: ["/tmp/ci/node_modules", "/tmp/ci/dist"],
+    }).join(" ");
+    expect(t).toMatch(/--size 20000000 --tmpfs \/tmp --ro-bind \/tmp\/ci\/node_modules \/tmp\/ci\/node_modules --ro-bind \/tmp\/ci\/dist/);
+    expect(t).toMatch(/--size 20000000 --tmpfs \/tmp\/ci\/\.metalab-home --bind \/tmp\/metalab-kernel-abc \/tmp\/metalab-kernel-abc --chdir \/tmp\/ci\/\.metalab-home$/);
+    expect(t).not.toMatch(/--symlink \S+ \/tmp/);
+  });
   test("only the built library, node_modules and /usr are visible, read-only; no project source", () => {
     const ro = readOnlyPaths(defaultNodeModules());
+    const s = bwrapArgs({ nodeModules: defaultNodeModules(), home: "/work/x/.metalab-home", scratchBytes: 20e6, etc: { passwd: "/w/passwd", group: "/w/group" }, runtimeDir: "/tmp/metalab-kernel-abc" }).join(" ");
     expect(ro).toContain(fs.realpathSync(path.join(ROOT, "node_modules")));
     expect(ro).not.toContain(ROOT);
     expect(ro.some((p) => p.startsWith(path.join(ROOT, "src")) || p.startsWith(path.join(ROOT, "test")) || p.startsWith(path.join(ROOT, "notebooks")))).toBe(false);
@@ -60,7 +75,8 @@ describe.skipIf(sandboxProblem() !== null || !fs.existsSync(path.join(ROOT, "dis
             'console.log("pids", fs.readdirSync("/proc").filter((p: string) => /^\\d+$/.test(p)).length);',
             'try { fs.writeFileSync("/usr/x", "1"); } catch (e) { console.log("usr", (e as any).code); }',
             'try { fs.writeFileSync(require.resolve("metalab/check"), "1"); } catch (e) { console.log("lib", (e as any).code); }',
-            'fs.writeFileSync("scratch.txt", "ok"); console.log("scratch", fs.readFileSync("/tmp/scratch.txt", "utf8"), process.cwd() === os.homedir());',
+            // /tmp is HOME (a checkout elsewhere) or its own bounded tmpfs (a checkout under /tmp): writable either way.
+            'fs.writeFileSync("scratch.txt", "ok"); fs.writeFileSync("/tmp/t.txt", "ok"); console.log("scratch", fs.readFileSync(os.homedir() + "/scratch.txt", "utf8"), fs.readFileSync("/tmp/t.txt", "utf8"), process.cwd() === os.homedir());',
             'require("child_process").spawn("/bin/sleep", ["300"], { detached: true, stdio: "ignore" }).unref();',
             // 700 MB reserved, untouched: committed memory, under its bound (twice --memory), so no kill.
             'const reserved = new Uint8Array(7e8); console.log("reserved", reserved.length);',
@@ -75,7 +91,7 @@ describe.skipIf(sandboxProblem() !== null || !fs.existsSync(path.join(ROOT, "dis
       expect(text).toMatch(/pids [23]\\n/);
       expect(text).toMatch(/usr (EROFS|EACCES)/);
       expect(text).toMatch(/lib (EROFS|EACCES)/);
-      expect(text).toMatch(/scratch ok true/);
+      expect(text).toMatch(/scratch ok ok true/);
       expect(report).toMatchObject({ killed: null, leftover: 0 });
       expect((report as SandboxReport | null)?.peakMb ?? 0).toBeGreaterThan(10);
       expect(text).toMatch(/reserved 700000000/);
