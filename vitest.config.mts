@@ -3,6 +3,7 @@ import { configDefaults, defineConfig } from "vitest/config";
 /** Tests that start a Jupyter kernel (tslab or ipykernel): slow, and need the kernel's dependencies installed. */
 const KERNEL_TESTS = [
   "test/notebook/runner.test.ts",
+  "test/cli/reproduce-signal.test.ts",
   "test/notebook/cell-progress.test.ts",
   "test/kernel/message-order.test.ts",
   "test/kernel/interrupt.test.ts",

@@ -232,7 +232,18 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   return rows.every((r) => r.ok) && docProblems.length === 0 ? 0 : 1;
 }
 
+/** Ctrl-C or SIGTERM ends the run through `process.exit`, whose hook kills the running kernel (it has its own process group). */
+export function exitOnSignals(): void {
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.once(sig, () => {
+      process.stderr.write(`\nreproduce: ${sig}; stopping the running kernel.\n`);
+      process.exit(sig === "SIGINT" ? 130 : 143);
+    });
+  }
+}
+
 if (require.main === module) {
+  exitOnSignals();
   main().then(
     (code) => {
       process.exitCode = code;
