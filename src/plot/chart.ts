@@ -110,6 +110,8 @@ export interface ConcatOptions {
   readonly title?: string;
   /** Charts per row (default: all in one row). */
   readonly columns?: number;
+  /** Each chart keeps its own colour scale and legend (for panels coloured by different fields); shared by default. */
+  readonly independentColors?: boolean;
 }
 
 /** Converts any data input into JSON-safe rows (NaN and ±Infinity become null, bigint becomes number, 6 significant digits). */
@@ -283,6 +285,7 @@ export function concatCharts(charts: readonly Chart[], o: ConcatOptions = {}): C
     ...topLevel({ ...(o.title ? { title: o.title } : {}), measured: charts.some(isMeasured) }),
     concat: inner,
     ...(o.columns ? { columns: o.columns } : {}),
+    ...(o.independentColors ? { resolve: { scale: { color: "independent" as const } } } : {}),
     spacing: 24,
   };
 }
