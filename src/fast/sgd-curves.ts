@@ -4,19 +4,9 @@
  * from a shared θ, and the query MSE before the first step and after each.
  */
 import type { ActivationName } from "../autodiff/activations";
-import { defaultKernelBackend, opsFor, type KernelBackend } from "./mlp-maml";
+import { defaultKernelBackend, opsFor, type FlatTaskBatch, type KernelBackend } from "./mlp-maml";
 import { copyInto, lossScale, MlpNet, type Pass } from "./mlp-net";
 
-/** Flat support and query sets: x [tasks, points, in], y [tasks, points, out], row-major. */
-export interface FlatCurveBatch {
-  readonly supportX: ArrayLike<number>;
-  readonly supportY: ArrayLike<number>;
-  readonly queryX: ArrayLike<number>;
-  readonly queryY: ArrayLike<number>;
-  readonly tasks: number;
-  readonly shots: number;
-  readonly queries: number;
-}
 
 const kernels = new Map<string, SgdCurveKernel>();
 
@@ -51,7 +41,7 @@ export class SgdCurveKernel {
     this.numParams = this.net.numParams;
   }
 
-  private ensure(b: FlatCurveBatch): void {
+  private ensure(b: FlatTaskBatch): void {
     const key = `${b.tasks}:${b.shots}:${b.queries}`;
     if (key === this.shapeKey) return;
     const { net, numParams: P } = this;
@@ -75,7 +65,7 @@ export class SgdCurveKernel {
    * Query MSE per task after 0..steps SGD steps θ ← θ − lr ∇L_s(θ) on the entries where `trainable` is 1, from the
    * packed `theta` (see `packParams`): row s of the result is the curve's point after s steps, [steps + 1][tasks].
    */
-  curves(theta: ArrayLike<number>, trainable: ArrayLike<number>, batch: FlatCurveBatch, steps: number, lr: number): Float32Array[] {
+  curves(theta: ArrayLike<number>, trainable: ArrayLike<number>, batch: FlatTaskBatch, steps: number, lr: number): Float32Array[] {
     const { net, numParams: P, sizes } = this;
     const din = sizes[0]!;
     const dout = sizes[sizes.length - 1]!;

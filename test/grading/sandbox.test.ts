@@ -10,15 +10,13 @@ import type { RunResult } from "../../src/notebook/runner";
 
 const ROOT = path.join(__dirname, "..", "..");
 
+/** bwrap arguments for a checkout whose HOME is `home`, with the given read-only paths (default: the real ones). */
+function argsFor(home: string, readOnly?: readonly string[]): string[] {
+  return bwrapArgs({ nodeModules: defaultNodeModules(), home, scratchBytes: 20e6, etc: { passwd: "/w/passwd", group: "/w/group" }, runtimeDir: "/tmp/metalab-kernel-abc", ...(readOnly ? { readOnly } : {}) });
+}
+
 describe("bwrap arguments", () => {
-  const args = bwrapArgs({
-    nodeModules: defaultNodeModules(),
-    home: "/work/x/.metalab-home",
-    scratchBytes: 20e6,
-    etc: { passwd: "/w/passwd", group: "/w/group" },
-    runtimeDir: "/tmp/metalab-kernel-abc",
-    readOnly: ["/work/x/node_modules", "/work/x/dist"],
-  });
+  const args = argsFor("/work/x/.metalab-home", ["/work/x/node_modules", "/work/x/dist"]);
   const s = args.join(" ");
   test("every namespace, no capabilities, and the sandbox dies with the grader", () => {
     expect(args.slice(0, 5)).toEqual(["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]);
@@ -28,21 +26,14 @@ describe("bwrap arguments", () => {
     expect(s).toMatch(/--chdir \/work\/x\/\.metalab-home$/);
   });
   test("a checkout under /tmp: /tmp is its own bounded tmpfs, mounted before the binds and HOME inside it", () => {
-    const t = bwrapArgs({
-      nodeModules: defaultNodeModules(),
-      home: "/tmp/ci/.metalab-home",
-      scratchBytes: 20e6,
-      etc: { passwd: "/w/passwd", group: "/w/group" },
-      runtimeDir: "/tmp/metalab-kernel-abc",
-      readOnly: ["/tmp/ci/node_modules", "/tmp/ci/dist"],
-    }).join(" ");
+    const t = argsFor("/tmp/ci/.metalab-home", ["/tmp/ci/node_modules", "/tmp/ci/dist"]).join(" ");
     expect(t).toMatch(/--size 20000000 --tmpfs \/tmp --ro-bind \/tmp\/ci\/node_modules \/tmp\/ci\/node_modules --ro-bind \/tmp\/ci\/dist/);
     expect(t).toMatch(/--size 20000000 --tmpfs \/tmp\/ci\/\.metalab-home --bind \/tmp\/metalab-kernel-abc \/tmp\/metalab-kernel-abc --chdir \/tmp\/ci\/\.metalab-home$/);
     expect(t).not.toMatch(/--symlink \S+ \/tmp/);
   });
   test("only the built library, node_modules and /usr are visible, read-only; no project source", () => {
     const ro = readOnlyPaths(defaultNodeModules());
-    const s = bwrapArgs({ nodeModules: defaultNodeModules(), home: "/work/x/.metalab-home", scratchBytes: 20e6, etc: { passwd: "/w/passwd", group: "/w/group" }, runtimeDir: "/tmp/metalab-kernel-abc" }).join(" ");
+    const s = argsFor("/work/x/.metalab-home").join(" ");
     expect(ro).toContain(fs.realpathSync(path.join(ROOT, "node_modules")));
     expect(ro).not.toContain(ROOT);
     expect(ro.some((p) => p.startsWith(path.join(ROOT, "src")) || p.startsWith(path.join(ROOT, "test")) || p.startsWith(path.join(ROOT, "notebooks")))).toBe(false);
