@@ -5,19 +5,19 @@
 import * as path from "path";
 
 /**
- * Full-mode CPU seconds per lab (measured 2026-12-02, bench/README.md "npm run reproduce, per notebook"), keyed by
+ * Full-mode kernel CPU seconds per lab (measured 2026-12-02, bench/README.md "npm run reproduce, per notebook"), keyed by
  * the notebook's number; used for the order only, when no previous summary names the notebook.
  */
 export const DEFAULT_CPU_S: Readonly<Record<string, number>> = {
-  "01": 15,
-  "02": 150,
-  "03": 36,
-  "04": 17,
-  "05": 45,
-  "06": 70,
-  "07": 40,
-  "08": 45,
-  "09": 50,
+  "01": 12,
+  "02": 121,
+  "03": 38,
+  "04": 15,
+  "05": 41,
+  "06": 68,
+  "07": 39,
+  "08": 18,
+  "09": 31,
 };
 
 /** The estimate for a notebook no table or summary knows (the course's budget for a new lab). */
