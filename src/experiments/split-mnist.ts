@@ -324,6 +324,23 @@ export function splitMnistConfig(config: Partial<SplitMnistConfig> = {}): SplitM
   return c;
 }
 
+/** Classes the output layer scores after task t (0-based): the digits seen so far (class-IL) or the head's width. */
+function activeClassesAfter(scenario: Scenario, t: number): number {
+  return scenario === "class" ? 2 * (t + 1) : outputWidth(scenario);
+}
+
+/**
+ * What task t trains on, on either path: its training pool, the earlier tasks' pool (for replay), the active classes,
+ * and the other heads before it (`oldHeads`) and after it (`future`), without its own head.
+ */
+function taskPlan(data: SplitMnistData, scenario: Scenario, t: number): { pool: readonly number[]; replayPool: number[]; active: number; oldHeads: Set<string>; future: Set<string> } {
+  const T = SPLIT_MNIST_TASKS.length;
+  const own = splitMnistHeadNames(scenario, t);
+  const heads = (from: number, count: number): Set<string> =>
+    new Set(Array.from({ length: count }, (_, s) => splitMnistHeadNames(scenario, from + s)).flat().filter((k) => !own.includes(k)));
+  return { pool: data.trainByTask[t]!, replayPool: data.trainByTask.slice(0, t).flat(), active: activeClassesAfter(scenario, t), oldHeads: heads(0, t), future: heads(t + 1, T - t - 1) };
+}
+
 /** Progress of a run: steps done, total steps, and the task being trained (0 for joint). */
 export type SplitMnistProgress = (done: number, total: number, training: number) => void;
 
@@ -349,7 +366,7 @@ export function runSplitMnist(
   const rows: SplitMnistRow[] = [];
   const curve: SplitMnistCurvePoint[] = [];
   const matrix: number[][] = [];
-  const activeAfter = (t: number): number => (scenario === "class" ? 2 * (t + 1) : outputWidth(scenario));
+  const activeAfter = (t: number): number => activeClassesAfter(scenario, t);
   const totalSteps = T * c.stepsPerTask;
 
   /** Test accuracy of tasks 0..seen-1 with the classes active after task `training` (class-incremental). */
@@ -391,12 +408,7 @@ export function runSplitMnist(
     let teacher: Params | null = null;
     try {
       for (let t = 0; t < T; t++) {
-        const pool = data.trainByTask[t]!;
-        const replayPool = data.trainByTask.slice(0, t).flat();
-        const active = activeAfter(t);
-        const [hw, hb] = splitMnistHeadNames(scenario, t);
-        const oldHeads = new Set(Array.from({ length: t }, (_, s) => splitMnistHeadNames(scenario, s)).flat().filter((k) => k !== hw && k !== hb));
-        const future = new Set(Array.from({ length: T - t - 1 }, (_, s) => splitMnistHeadNames(scenario, t + 1 + s)).flat().filter((k) => k !== hw && k !== hb));
+        const { pool, replayPool, active, oldHeads, future } = taskPlan(data, scenario, t);
         // Later tasks' heads get no gradient before their task, so they are left out (same result, less work).
         const trainable = Object.keys(params).filter((k) => !future.has(k) && !(method === "replay" && oldHeads.has(k)));
         teacher = method === "lwf" && t > 0 ? Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.clone()])) : null;
@@ -502,7 +514,7 @@ function splitMnistOnFastPath(data: SplitMnistData, c: SplitMnistConfig, params:
   const rows: SplitMnistRow[] = [];
   const curve: SplitMnistCurvePoint[] = [];
   const matrix: number[][] = [];
-  const activeAfter = (t: number): number => (scenario === "class" ? 2 * (t + 1) : outputWidth(scenario));
+  const activeAfter = (t: number): number => activeClassesAfter(scenario, t);
   const totalSteps = T * c.stepsPerTask;
   /** The columns a scenario scores for digits, and each digit's class among them (scenarioLogits, scenarioTargets). */
   const pick = (digits: ArrayLike<number>, active: number): { heads: HeadPick; labels: Int32Array } => {
@@ -553,12 +565,7 @@ function splitMnistOnFastPath(data: SplitMnistData, c: SplitMnistConfig, params:
     const anchors: { mean: Float32Array; fisher: Float32Array }[] = [];
     let merged: PackedEwc | null = null;
     for (let t = 0; t < T; t++) {
-      const pool = data.trainByTask[t]!;
-      const replayPool = data.trainByTask.slice(0, t).flat();
-      const active = activeAfter(t);
-      const [hw, hb] = splitMnistHeadNames(scenario, t);
-      const oldHeads = new Set(Array.from({ length: t }, (_, s) => splitMnistHeadNames(scenario, s)).flat().filter((k) => k !== hw && k !== hb));
-      const future = new Set(Array.from({ length: T - t - 1 }, (_, s) => splitMnistHeadNames(scenario, t + 1 + s)).flat().filter((k) => k !== hw && k !== hb));
+      const { pool, replayPool, active, oldHeads, future } = taskPlan(data, scenario, t);
       const trainable = names.filter((k) => !future.has(k) && !(method === "replay" && oldHeads.has(k)));
       const teacher = method === "lwf" && t > 0 ? Float32Array.from(trainer.theta) : null;
       const batches = rng.fork(`batches/${t}`);

@@ -8,9 +8,9 @@ import type { Params } from "../core/params";
 import type { Rng } from "../core/random";
 import { headNames, layerParamNames, mlpApply, type MlpConfig } from "../models/mlp";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
-import { checkBoolean, checkInteger, checkIntegerList, checkKnownKeys, checkObject, checkOneOf, checkPositive } from "../core/validate";
+import { checkInteger, checkIntegerList, checkKnownKeys, checkObject, checkPositive } from "../core/validate";
 import { adaptSgd } from "./adapt-sgd";
-import { evaluateAdapted, type AdaptationRow } from "./adaptation";
+import { checkAdapterBudget, evaluateAdapted, type AdaptationRow } from "./adaptation";
 
 /** Shape of the adapters. */
 export interface LoraConfig {
@@ -55,10 +55,7 @@ export function loraAdaptOptions(o: LoraAdaptOptions): LoraAdaptOptions {
   const WHO = "adaptLora";
   checkObject(WHO, "options", o, "Pass { steps, lr }.");
   checkKnownKeys("adaptLora options", o, LORA_ADAPT_KEYS);
-  checkInteger(WHO, "steps", o.steps, 0, "Use 0 for no adaptation.");
-  checkPositive(WHO, "lr", o.lr);
-  if (o.loss !== undefined) checkOneOf(WHO, "loss", o.loss, ["mse", "cross-entropy"] as const);
-  if (o.trainHead !== undefined) checkBoolean(WHO, "trainHead", o.trainHead);
+  checkAdapterBudget(WHO, o);
   if (o.lora !== undefined) loraConfig(o.lora, "adaptLora lora");
   return o;
 }

@@ -8,8 +8,8 @@ import type { Params } from "../core/params";
 import { headNames, mlpApply, type MlpConfig } from "../models/mlp";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
 import { adaptSgd } from "./adapt-sgd";
-import { evaluateAdapted, type AdaptationRow } from "./adaptation";
-import { checkBoolean, checkInteger, checkKnownKeys, checkObject, checkOneOf, checkPositive } from "../core/validate";
+import { checkAdapterBudget, evaluateAdapted, type AdaptationRow } from "./adaptation";
+import { checkKnownKeys, checkObject } from "../core/validate";
 
 /** Name of the prompt tensor in the adapted record: [1, in] shared, [tasks, 1, in] task-batched. */
 export const PROMPT = "prompt";
@@ -58,10 +58,7 @@ export function promptAdaptOptions(o: PromptAdaptOptions): PromptAdaptOptions {
   const WHO = "adaptPrompt";
   checkObject(WHO, "options", o, "Pass { steps, lr }.");
   checkKnownKeys("adaptPrompt options", o, PROMPT_ADAPT_KEYS);
-  checkInteger(WHO, "steps", o.steps, 0, "Use 0 for no adaptation.");
-  checkPositive(WHO, "lr", o.lr);
-  if (o.loss !== undefined) checkOneOf(WHO, "loss", o.loss, ["mse", "cross-entropy"] as const);
-  if (o.trainHead !== undefined) checkBoolean(WHO, "trainHead", o.trainHead);
+  checkAdapterBudget(WHO, o);
   return o;
 }
 
