@@ -4,6 +4,7 @@ import { configDefaults, defineConfig } from "vitest/config";
 const KERNEL_TESTS = [
   "test/notebook/runner.test.ts",
   "test/cli/reproduce-signal.test.ts",
+  "test/cli/reproduce-jobs.test.ts",
   "test/notebook/cell-progress.test.ts",
   "test/kernel/message-order.test.ts",
   "test/kernel/interrupt.test.ts",

@@ -59,3 +59,82 @@ export class LiveLine {
     return this.latest;
   }
 }
+
+/**
+ * Live lines for several notebooks running at once (`reproduce --jobs N`): on a TTY, one redrawn line per running
+ * notebook kept under the log lines; in a log, each notebook's newest progress as a prefixed line every few seconds.
+ */
+export class LiveBoard {
+  private readonly slots = new Map<string, { text: string; last: number }>();
+  /** Lines of the live region currently on screen (TTY only); the cursor sits below them. */
+  private drawn = 0;
+  private readonly interval: number;
+  private readonly now: () => number;
+
+  constructor(private readonly stream: LiveLineStream = process.stderr, options: LiveLineOptions = {}) {
+    this.interval = options.intervalMs ?? 5000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Starts (or restarts, for a new cell) the slot of `key`: nothing is shown until its first progress. */
+  open(key: string): void {
+    const had = this.slots.get(key)?.text;
+    this.slots.set(key, { text: "", last: this.now() });
+    if (had && this.stream.isTTY === true) this.redraw();
+  }
+
+  /** Shows `key`'s newest progress text (`key` is prefixed in a log; on a TTY the text should carry it already). */
+  show(key: string, text: string): void {
+    const slot = this.slots.get(key) ?? { text: "", last: this.now() };
+    slot.text = text;
+    this.slots.set(key, slot);
+    if (this.stream.isTTY === true) {
+      this.redraw();
+      return;
+    }
+    if (this.now() - slot.last < this.interval) return;
+    slot.last = this.now();
+    this.stream.write(`${text}\n`);
+  }
+
+  /** Prints a permanent log line above the live lines. */
+  log(line: string): void {
+    if (this.stream.isTTY !== true) {
+      this.stream.write(`${line}\n`);
+      return;
+    }
+    this.erase();
+    this.stream.write(`${line}\n`);
+    this.paint();
+  }
+
+  /** Removes `key`'s live line (its notebook finished). */
+  close(key: string): void {
+    if (!this.slots.delete(key)) return;
+    if (this.stream.isTTY === true) this.redraw();
+  }
+
+  /** The texts shown now, by key (for tests). */
+  texts(): Record<string, string> {
+    return Object.fromEntries([...this.slots].map(([k, v]) => [k, v.text]));
+  }
+
+  private redraw(): void {
+    this.erase();
+    this.paint();
+  }
+
+  /** Moves the cursor up over the live region and clears it. */
+  private erase(): void {
+    if (this.drawn > 0) this.stream.write(`\x1b[${this.drawn}A\r\x1b[J`);
+    this.drawn = 0;
+  }
+
+  private paint(): void {
+    const width = Math.max(20, (this.stream.columns ?? 100) - 1);
+    const lines = [...this.slots.values()].map((s) => s.text).filter((t) => t !== "");
+    if (lines.length === 0) return;
+    this.stream.write(lines.map((t) => `${t.length > width ? `${t.slice(0, width - 1)}…` : t}\n`).join(""));
+    this.drawn = lines.length;
+  }
+}

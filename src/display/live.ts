@@ -1,8 +1,8 @@
 /**
  * Live training display: a progress bar plus a loss chart, both updated in place while a loop runs.
- * The chart redraws at a quarter and half of the run, then at most every `chartIntervalMs`, and only when the loop
- * awaits `update`; `finish` always draws the final state, so the saved notebook holds the complete curve whatever
- * the timing was.
+ * The chart redraws at a quarter and half of the run, then at an interval that grows with the measured cost of a
+ * redraw (`redrawIntervalMs`), and only when the loop awaits `update`; `finish` always draws the final state, so
+ * the saved notebook holds the complete curve whatever the timing was.
  */
 import { lineChart, type Chart } from "../plot/chart";
 import { displayChart, type FigureHandle } from "./figure";
@@ -12,7 +12,10 @@ import { ProgressBar, type ProgressInfo, type ProgressOptions } from "./progress
 export interface LiveTrainingOptions extends ProgressOptions {
   /** Chart title (default "Training loss"). */
   readonly title?: string;
-  /** Minimum time between chart redraws (default 2000 ms: rendering costs ~0.1 s, so this keeps overhead ≤ 5%). */
+  /**
+   * Shortest time between chart redraws (default 2000 ms). The actual interval grows with the measured render cost,
+   * so rendering takes at most `CHART_RENDER_BUDGET` of the wall time, up to `CHART_INTERVAL_CEILING_MS`.
+   */
   readonly chartIntervalMs?: number;
   /** Points per metric drawn; longer histories are averaged in equal buckets (default 300). */
   readonly maxPoints?: number;
@@ -26,6 +29,21 @@ export interface LiveTrainingOptions extends ProgressOptions {
 
 /** Fractions of the run at which the chart is drawn whatever the interval (the final state is drawn by `finish`). */
 const EARLY_DRAWS = [0.25, 0.5] as const;
+
+/** Fraction of wall time the live chart may spend redrawing (5%: a render costs ~0.1 s of CPU on a quiet machine). */
+export const CHART_RENDER_BUDGET = 0.05;
+
+/** Longest time between redraws however slow rendering gets (the chart still moves in a long cell). */
+export const CHART_INTERVAL_CEILING_MS = 15_000;
+
+/**
+ * Time to wait after a redraw before the next: `renderMs / budget` (so rendering stays within the budget of wall
+ * time, whatever the machine's load), never below `floorMs` and never above `ceilingMs` (or `floorMs` if larger).
+ */
+export function redrawIntervalMs(renderMs: number, floorMs: number, budget: number = CHART_RENDER_BUDGET, ceilingMs: number = CHART_INTERVAL_CEILING_MS): number {
+  const wanted = Number.isFinite(renderMs) && renderMs > 0 ? renderMs / budget : 0;
+  return Math.max(floorMs, Math.min(Math.max(ceilingMs, floorMs), wanted));
+}
 
 /** One recorded metric value. */
 export interface HistoryRow {
@@ -59,7 +77,9 @@ export function downsampleHistory(rows: readonly HistoryRow[], maxPoints: number
 export class LiveTraining {
   readonly bar: ProgressBar;
   private readonly rows: HistoryRow[] = [];
-  private readonly chartInterval: number;
+  private readonly chartFloor: number;
+  /** Current time between redraws: grows with the last render's wall time (see `redrawIntervalMs`). */
+  private chartInterval: number;
   private readonly maxPoints: number;
   private readonly now: () => number;
   private readonly charts: boolean;
@@ -71,7 +91,8 @@ export class LiveTraining {
 
   constructor(readonly total: number, private readonly options: LiveTrainingOptions = {}) {
     this.bar = new ProgressBar(total, { ...options, label: options.label ?? "training" });
-    this.chartInterval = options.chartIntervalMs ?? 2000;
+    this.chartFloor = options.chartIntervalMs ?? 2000;
+    this.chartInterval = this.chartFloor;
     this.maxPoints = options.maxPoints ?? 300;
     this.now = options.now ?? Date.now;
     this.lastChart = this.now();
@@ -89,12 +110,19 @@ export class LiveTraining {
     const milestone = this.earlyDraws < EARLY_DRAWS.length && step + 1 >= Math.ceil(this.total * EARLY_DRAWS[this.earlyDraws]!) && step + 1 < this.total;
     if (!milestone && this.now() - this.lastChart < this.chartInterval) return;
     if (milestone) this.earlyDraws += 1;
-    this.lastChart = this.now();
+    const started = this.now();
+    this.lastChart = started;
     this.rendering = this.redraw().finally(() => {
       this.lastChart = this.now();
+      this.chartInterval = redrawIntervalMs(this.lastChart - started, this.chartFloor);
       this.rendering = null;
     });
     await this.rendering;
+  }
+
+  /** The current time between chart redraws in ms (for tests and diagnostics). */
+  get redrawInterval(): number {
+    return this.chartInterval;
   }
 
   /** The recorded history, one row per (step, metric). */

@@ -84,6 +84,11 @@ interface Pending {
   readonly onProgress?: (progress: CellProgress) => void;
 }
 
+/** What a kernel prints when another process took one of its ports between the pick and the bind. */
+const PORT_IN_USE = /Address already in use|EADDRINUSE/;
+/** Launch attempts with fresh ports before a port conflict is reported. */
+const PORT_ATTEMPTS = 5;
+
 /** A running kernel with shell, control and iopub channels. */
 export class KernelClient {
   readonly spec: KernelSpec;
@@ -108,20 +113,26 @@ export class KernelClient {
   /** Launches a kernel process and waits until it answers kernel_info on shell and publishes on iopub. */
   static async start(opts: KernelStartOptions = {}): Promise<KernelClient> {
     const spec = opts.spec ?? findKernelSpec(opts.kernelName ?? "tslab");
-    const proc = await launchKernel({ ...opts, spec });
-    const client = new KernelClient(proc);
-    try {
-      await Promise.race([
-        client.waitReady(opts.startTimeoutMs ?? 90_000),
-        proc.spawnError.then((e) => {
-          throw new Error(`could not launch kernel "${spec.name}" (${proc.argv.join(" ")}): ${e.message}`);
-        }),
-      ]);
-    } catch (e) {
-      await client.shutdown();
-      throw e;
+    const deadline = Date.now() + (opts.startTimeoutMs ?? 90_000);
+    for (let attempt = 1; ; attempt++) {
+      const proc = await launchKernel({ ...opts, spec });
+      const client = new KernelClient(proc);
+      try {
+        await Promise.race([
+          client.waitReady(Math.max(1000, deadline - Date.now())),
+          proc.spawnError.then((e) => {
+            throw new Error(`could not launch kernel "${spec.name}" (${proc.argv.join(" ")}): ${e.message}`);
+          }),
+        ]);
+        return client;
+      } catch (e) {
+        await client.shutdown();
+        // Free TCP ports are picked, released, then bound by the kernel (as Jupyter does), so another process can
+        // take one in between; a kernel that lost that race gets fresh ports.
+        const lostPortRace = (opts.transport ?? "tcp") === "tcp" && PORT_IN_USE.test(e instanceof Error ? e.message : String(e));
+        if (!lostPortRace || attempt >= PORT_ATTEMPTS || Date.now() >= deadline) throw e;
+      }
     }
-    return client;
   }
 
   /** True once the kernel process has exited. */

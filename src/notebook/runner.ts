@@ -2,6 +2,7 @@
  * Runs a whole notebook in a fresh kernel (tslab by default) with per-cell and whole-notebook timeouts, and returns
  * the notebook with its outputs (nbformat 4.5) plus a per-cell verdict from `judgeExecution`.
  */
+import { readFileSync } from "fs";
 import { judgeExecution } from "./failure";
 import { cloneNotebook, ensureCellIds, joinSource, type Notebook } from "./ipynb";
 import type { Transport } from "../jupyter/connection";
@@ -75,6 +76,22 @@ export interface RunResult {
   error?: string;
   kernelDied?: boolean;
   durationMs: number;
+  /** CPU time (user + system) the kernel process used, read from /proc before shutdown (Linux; absent elsewhere). */
+  kernelCpuMs?: number;
+}
+
+/** CPU time (user + system, with reaped children) of process `pid` in ms from /proc/<pid>/stat, or undefined. */
+export function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after "(comm)": state is field 3, utime..cstime are fields 14..17, in clock ticks (100 per second).
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+    const ticks = (f[11] ?? 0) + (f[12] ?? 0) + (f[13] ?? 0) + (f[14] ?? 0);
+    return Number.isFinite(ticks) ? ticks * 10 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs every non-empty code cell of `nb` in a fresh kernel; never throws for notebook-side failures. */
@@ -124,6 +141,7 @@ export async function runNotebook(nb: Notebook, opts: RunOptions = {}): Promise<
 
   let stopError: string | undefined;
   let died = false;
+  let cpuMs: number | undefined;
   try {
     for (const [i, cell] of out.cells.entries()) {
       if (cell.cell_type !== "code" || joinSource(cell.source).trim() === "") continue;
@@ -165,7 +183,10 @@ export async function runNotebook(nb: Notebook, opts: RunOptions = {}): Promise<
       if (!report.ok && opts.allowErrors !== true) break;
     }
   } finally {
+    cpuMs = processCpuMs(kernel.pid);
     await kernel.shutdown();
   }
-  return result({ error: stopError, kernelDied: died });
+  const res = result({ error: stopError, kernelDied: died });
+  if (cpuMs !== undefined) res.kernelCpuMs = cpuMs;
+  return res;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LiveLine } from "../../src/cli/live-line";
+import { LiveBoard, LiveLine } from "../../src/cli/live-line";
 
 function stream(isTTY: boolean) {
   const out: string[] = [];
@@ -31,5 +31,42 @@ describe("the reproduce terminal's live progress line", () => {
     t = 14_000;
     line.show("next cell");
     expect(out).toHaveLength(2);
+  });
+
+  it("keeps one redrawn line per running notebook under the log lines on a TTY", () => {
+    const { out, s } = stream(true);
+    const board = new LiveBoard(s);
+    board.open("02");
+    board.open("06");
+    board.show("02", "02 cell 6 50%");
+    board.show("06", "06 cell 3 10%");
+    board.log("06 [1/9] cell 2 ok 1.0s");
+    board.show("02", "02 cell 6 60% and a long tail that does not fit the width");
+    board.close("06");
+    board.close("02");
+    expect(out).toEqual([
+      "02 cell 6 50%\n", // first live line
+      "\x1b[1A\r\x1b[J", "02 cell 6 50%\n06 cell 3 10%\n", // both lines, one per notebook
+      "\x1b[2A\r\x1b[J", "06 [1/9] cell 2 ok 1.0s\n", "02 cell 6 50%\n06 cell 3 10%\n", // a log line above them
+      "\x1b[2A\r\x1b[J", "02 cell 6 60% and a long tail that doe…\n06 cell 3 10%\n",
+      "\x1b[2A\r\x1b[J", "02 cell 6 60% and a long tail that doe…\n", // 06 finished
+      "\x1b[1A\r\x1b[J", // nothing left running
+    ]);
+  });
+
+  it("prints each running notebook's newest line every few seconds in a log, each on its own clock", () => {
+    const { out, s } = stream(false);
+    let t = 0;
+    const board = new LiveBoard(s, { intervalMs: 5000, now: () => t });
+    board.open("a");
+    for (let i = 1; i <= 11; i++) {
+      t = i * 1000;
+      board.show("a", `a step ${i}`);
+      if (i === 3) board.open("b");
+      if (i >= 3) board.show("b", `b step ${i}`);
+    }
+    board.log("a [1/2] cell 1 ok");
+    expect(out).toEqual(["a step 5\n", "b step 8\n", "a step 10\n", "a [1/2] cell 1 ok\n"]);
+    expect(board.texts()).toEqual({ a: "a step 11", b: "b step 11" });
   });
 });

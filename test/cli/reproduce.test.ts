@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
-import { formatSummary, documentClaimProblems, labNotebooks, parseArgs, projectRoot } from "../../src/cli/reproduce";
+import { defaultJobs, formatSummary, documentClaimProblems, labNotebooks, parseArgs, previousRuns, projectRoot } from "../../src/cli/reproduce";
 
 describe("reproduce CLI", () => {
   it("finds the project root", () => {
@@ -56,5 +56,34 @@ describe("reproduce CLI", () => {
     expect(documentClaimProblems(root, [row("02-b", { mse: 0.347 })], "full")).toEqual([]); // 03-c did not run: skipped
     expect(documentClaimProblems(root, [row("02-b", { mse: 0.36 })], "full")[0]).toMatch(/^README.md .*quotes 0.35 for "02-b:mse"/);
     expect(documentClaimProblems(root, [row("02-b", { mse: 0.36 })], "quick")).toEqual([]); // a full-mode claim
+  });
+
+  it("runs two notebooks at once by default on two or more cores, one on one core, and validates --jobs", () => {
+    expect([defaultJobs(1), defaultJobs(2), defaultJobs(8)]).toEqual([1, 2, 2]);
+    expect(parseArgs([], "/r", {}).jobs).toBe(defaultJobs());
+    expect(parseArgs(["--jobs", "1"], "/r", {}).jobs).toBe(1);
+    expect(parseArgs(["-j", "3", "--notebooks", "/nb"], "/r", {})).toMatchObject({ jobs: 3, notebooksDir: "/nb" });
+    expect(parseArgs([], "/r", {}).notebooksDir).toBe("/r/notebooks");
+    for (const bad of ["0", "1.5", "two"]) expect(() => parseArgs(["--jobs", bad], "/r", {})).toThrow(/--jobs must be a whole number/);
+  });
+
+  it("reads the previous run's notebooks of the same mode for the order (failed ones and other modes ignored)", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "metalab-prev-"));
+    expect(previousRuns(dir, "full")).toEqual([]);
+    writeFileSync(path.join(dir, "summary.json"), JSON.stringify({ mode: "full", notebooks: [{ name: "a", ok: true, durationMs: 5, cpuMs: 4 }, { name: "b", ok: false, durationMs: 1 }] }));
+    expect(previousRuns(dir, "full").map((r) => r.name)).toEqual(["a"]);
+    expect(previousRuns(dir, "quick")).toEqual([]);
+    writeFileSync(path.join(dir, "summary.json"), "{ torn");
+    expect(previousRuns(dir, "full")).toEqual([]);
+  });
+
+  it("prints kernel CPU per notebook and in all, and how many ran at a time", () => {
+    const row = (name: string, cpuMs: number) => ({ name, ok: true, durationMs: 2000, cellsRun: 1, codeCells: 1, figureProblems: [], claimProblems: [], numbers: {}, executedPath: "", cpuMs });
+    expect(formatSummary("full", [row("01-a", 1500), row("02-b", 500)], 2500, 2).split("\n")).toEqual([
+      "metalab reproduce — full mode, 2 notebook(s), 2.5s total, 2 at a time, kernel CPU 2.0s",
+      "PASS  01-a     2.0s  1/1 cells  cpu    1.5s",
+      "PASS  02-b     2.0s  1/1 cells  cpu    0.5s",
+      "All notebooks passed.",
+    ]);
   });
 });

@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
@@ -118,6 +119,28 @@ describe("runNotebook (tslab)", () => {
     expect(wrapped).toEqual(["ipc", "in-dir"]);
     expect(r.ok).toBe(true);
     expect(text(r.notebook, "c0")).toBe("over ipc yes\n");
+  });
+
+  test("a kernel whose port another process took between the pick and the bind is relaunched on fresh ports", async () => {
+    const taken: net.Server[] = [];
+    const shellPorts: number[] = [];
+    try {
+      const r = await runNotebook(nbOf("console.log('started')"), {
+        kernelSpec: builtLauncherSpec(),
+        wrapKernel: (cmd, ctx) => {
+          shellPorts.push(ctx.connection.shell_port);
+          // The first launch loses the race: this process binds the kernel's shell port before the kernel starts.
+          if (shellPorts.length === 1) taken.push(net.createServer().listen(ctx.connection.shell_port, ctx.connection.ip));
+          return cmd;
+        },
+      });
+      expect(r.ok, r.error).toBe(true);
+      expect(text(r.notebook, "c0")).toBe("started\n");
+      expect(shellPorts.length).toBe(2);
+      expect(shellPorts[1]).not.toBe(shellPorts[0]);
+    } finally {
+      for (const s of taken) s.close();
+    }
   });
 
   test("kills a kernel that ignores the interrupt, reports process.exit as kernel death, enforces the notebook timeout", async () => {
