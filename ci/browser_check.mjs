@@ -10,10 +10,10 @@
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium, chromiumPath } from "./chromium.mjs";
+import { freePort, sleep } from "./jupyter/server.mjs";
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -31,7 +31,7 @@ const rel = path.relative(root, notebook);
 if (rel.startsWith("..")) throw new Error(`${notebook} must be inside the project (${root}) so its kernel finds node_modules.`);
 const outDir = path.resolve(opt("--out", "ci-artifacts"));
 const timeoutMs = Number(opt("--timeout-min", "15")) * 60_000;
-const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const executablePath = chromiumPath();
 const python = process.env.JUPYTER_PYTHON ?? "/usr/bin/python3";
 fs.mkdirSync(outDir, { recursive: true });
 
@@ -39,18 +39,6 @@ const sha = (file) => createHash("sha256").update(fs.readFileSync(file)).digest(
 const original = fs.readFileSync(notebook);
 const before = sha(notebook);
 const log = (msg) => console.log(`[browser] ${msg}`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForServer(url, server, ms) {
   const end = Date.now() + ms;
@@ -95,18 +83,9 @@ const started = Date.now();
 try {
   await waitForServer(`http://127.0.0.1:${port}/api/status?token=${token}`, server, 60_000);
   log(`jupyter notebook ${port} up after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  context = await chromium.launchPersistentContext(path.join(scratch, "chromium-profile"), {
-    executablePath,
-    headless: true,
-    viewport: { width: 1280, height: 900 },
-    args: [
-      "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", "--no-first-run", "--disable-quic",
-    ],
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  const pageErrors = [];
-  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  const browser = await launchChromium(path.join(scratch, "chromium-profile"), executablePath);
+  context = browser.context;
+  const { page, pageErrors } = browser;
   const url = `http://127.0.0.1:${port}/notebooks/${rel.split(path.sep).map(encodeURIComponent).join("/")}?token=${token}`;
   await page.goto(url, { waitUntil: "load", timeout: 120_000 });
   // Never write the checked-in notebook: switch autosave off as soon as the notebook object exists.

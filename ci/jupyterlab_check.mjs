@@ -27,7 +27,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 import { finalChecks, liveChecks, statusCheck } from "./jupyter/analyze.mjs";
 import { resultsMatrix } from "./jupyter/matrix.mjs";
 import { api, sleep, startJupyter } from "./jupyter/server.mjs";
@@ -53,7 +53,6 @@ const outDir = path.resolve(opt("--out", "ci-artifacts/jupyterlab"));
 if (path.relative(root, outDir).startsWith("..")) throw new Error(`--out ${outDir} must be inside the project (${root}): scratch notebooks there must find metalab.`);
 const only = new Set(opt("--only", "labs,restart,scratch,bad-input,student,nb7").split(","));
 const timeoutMs = Number(opt("--timeout-min", "10")) * 60_000;
-const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const rel = (p) => path.relative(root, path.resolve(p)).split(path.sep).join("/");
 const notebooks = (positional.length ? positional : fs.readdirSync("notebooks").filter((f) => f.endsWith(".ipynb")).sort().map((f) => `notebooks/${f}`)).map(rel);
 const nb7Notebook = rel(opt("--nb7-notebook", notebooks[0] ?? "notebooks/01-computational-graphs.ipynb"));
@@ -489,15 +488,7 @@ async function notebook7(page, server) {
 
 // ---------------------------------------------------------------------------------------------------------------
 async function withBrowser(fn) {
-  const context = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(scratch, "chromium-")), {
-    executablePath: chromiumPath,
-    headless: true,
-    viewport: { width: 1280, height: 900 },
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  const pageErrors = [];
-  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  const { context, page, pageErrors } = await launchChromium(fs.mkdtempSync(path.join(scratch, "chromium-")));
   try {
     await fn(page);
   } finally {

@@ -36,7 +36,7 @@ export { type Schedule, type CosineScheduleConfig, cosineSchedule } from "./opti
 export { type OptimizableModule, type SgdOptions, type AdamOptions, SGD, Adam } from "./optim/stateful";
 
 // Task families: batches with a leading task dimension.
-export { type TaskBatch, type BatchSpec, type TaskLoss, type TaskFamily, disposeBatch } from "./tasks/task-family";
+export { type TaskBatch, type BatchSpec, type TaskLoss, type TaskFamily, batchSpec, disposeBatch } from "./tasks/task-family";
 export {
   type Range,
   type RegressionTasks,
@@ -52,7 +52,7 @@ export {
   PolynomialFamily,
   linearFamily,
 } from "./tasks/regression";
-export { type BlobClassificationConfig, DEFAULT_BLOBS, BlobClassification, classificationRows } from "./tasks/classification";
+export { type BlobClassificationConfig, DEFAULT_BLOBS, blobClassificationConfig, BlobClassification, classificationRows } from "./tasks/classification";
 
 // Real data: dataset folders, Omniglot (Lake et al. 2015) and its one-shot runs, MNIST digits.
 export { DataError } from "./data/errors";
@@ -121,7 +121,7 @@ export { type ResidualMlpConfig, DEFAULT_RESIDUAL_MLP, residualMlpParamNames, in
 export { type TaskModel, splitParams } from "./learners/model";
 export { type SteppingLearner, type LearnerState, type PureStep, StepLearner } from "./learners/learner";
 export { type OnProgress, type LoopOptions, type TrainOptions, FINN_SINE_BATCH, runSteps, runStepsAsync, trainLoop, trainLoopAsync } from "./learners/train";
-export { type AdaptSgdOptions, type SupportSet, adaptSgd } from "./learners/adapt-sgd";
+export { type AdaptSgdOptions, adaptSgdOptions, type SupportSet, adaptSgd } from "./learners/adapt-sgd";
 export {
   type MamlOptions,
   DEFAULT_MAML,
@@ -196,6 +196,7 @@ export {
 export {
   type ProtoNetOptions,
   DEFAULT_PROTONET,
+  protoNetOptions,
   prototypes,
   prototypeLogits,
   protoNetLogits,
@@ -235,8 +236,8 @@ export {
   adaptOptions,
   adapt,
 } from "./learners/adaptation";
-export { type LoraConfig, DEFAULT_LORA, initLora, mergeLora, type LoraAdaptOptions, type LoraResult, adaptLora, loraTrainableCount } from "./learners/lora";
-export { PROMPT, type PromptAdaptOptions, type PromptResult, promptedApply, adaptPrompt } from "./learners/soft-prompt";
+export { type LoraConfig, DEFAULT_LORA, loraConfig, initLora, mergeLora, type LoraAdaptOptions, loraAdaptOptions, type LoraResult, adaptLora, loraTrainableCount } from "./learners/lora";
+export { PROMPT, type PromptAdaptOptions, promptAdaptOptions, type PromptResult, promptedApply, adaptPrompt } from "./learners/soft-prompt";
 export { type EarlyStopOptions, DEFAULT_EARLY_STOP, earlyStop } from "./learners/early-stopping";
 
 // The fast path: WebAssembly MAML for plain MLPs, and the check that says when it applies and why not.
@@ -260,13 +261,13 @@ export {
   writeCsv,
   type DataFrame,
 } from "./eval/protocol";
-export { type SharpnessOptions, supportSharpness } from "./eval/sharpness";
+export { type SharpnessOptions, sharpnessOptions, supportSharpness } from "./eval/sharpness";
 export { type StabilityOptions, DEFAULT_STABILITY, type StabilityRow, sgdStability, type UpdateNorms, updateNormsPerTask } from "./eval/stability";
 export { linearCka, mlpLayerOutputs, layerSimilarity } from "./eval/cka";
 export { type MeasureStepOptions, type StepCost, measureStep } from "./eval/measure";
 
 // Experiments: the studies the labs run, each a function with a typed, defaulted config.
-export { type FitModel, type FitRowsOptions, type FitRow, fitRows } from "./experiments/fits";
+export { type FitModel, type FitRowsOptions, fitRowsOptions, type FitRow, fitRows } from "./experiments/fits";
 export {
   type BnProgress,
   type BnVariant,
@@ -282,10 +283,12 @@ export {
 export {
   type ClassifierPretrainConfig,
   DEFAULT_CLASSIFIER_PRETRAIN,
+  classifierPretrainConfig,
   pretrainClassifier,
   type AdaptationMethodSpec,
   type AdaptationComparisonConfig,
   DEFAULT_ADAPTATION_COMPARISON,
+  adaptationComparisonConfig,
   type AdaptationSummaryRow,
   type AdaptationCurveRow,
   compareAdaptation,
@@ -294,6 +297,7 @@ export {
   type HeadMode,
   type ForgettingConfig,
   DEFAULT_FORGETTING,
+  forgettingConfig,
   type ForgettingRow,
   type ForgettingSummary,
   runForgetting,
@@ -325,8 +329,10 @@ export {
   CONTINUAL_METHODS,
   type SplitMnistConfig,
   DEFAULT_SPLIT_MNIST,
+  splitMnistConfig,
   type SplitMnistData,
   type PrepareOptions,
+  prepareSplitMnistOptions,
   prepareSplitMnist,
   disposeSplitMnistData,
   taskOfDigit,

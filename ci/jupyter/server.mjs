@@ -16,7 +16,8 @@ const USER_SETTINGS = {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function freePort() {
+/** A TCP port on 127.0.0.1 that is free right now. */
+export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.on("error", reject);

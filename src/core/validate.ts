@@ -42,3 +42,30 @@ export function checkKnownKeys(who: string, given: object, known: object): void 
     throw new Error(`${who}: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map(shown).join(", ")}; known: ${Object.keys(known).join(", ")}.`);
   }
 }
+
+/** `v` is a finite number in [lo, hi] (or (lo, hi) ends open where `open` says so). */
+export function checkRange(who: string, name: string, v: number, lo: number, hi: number, open: { lo?: boolean; hi?: boolean } = {}, hint = ""): void {
+  const ok = Number.isFinite(v) && (open.lo ? v > lo : v >= lo) && (open.hi ? v < hi : v <= hi);
+  if (!ok) throw new Error(`${who} ${name} must be a number in ${open.lo ? "(" : "["}${lo}, ${hi}${open.hi ? ")" : "]"}, got ${shown(v)}.${hint ? ` ${hint}` : ""}`);
+}
+
+/** `v` is a finite number (a seed, an offset). */
+export function checkFinite(who: string, name: string, v: number, hint = ""): void {
+  if (!(typeof v === "number" && Number.isFinite(v))) throw new Error(`${who} ${name} must be a finite number, got ${shown(v)}.${hint ? ` ${hint}` : ""}`);
+}
+
+/** `v` is a non-empty string. */
+export function checkString(who: string, name: string, v: unknown, hint = ""): void {
+  if (typeof v !== "string" || v.length === 0) throw new Error(`${who} ${name} must be a non-empty string, got ${shown(v)}.${hint ? ` ${hint}` : ""}`);
+}
+
+/** `v` is an array of at least `minLength` integers, each >= `min`. */
+export function checkIntegerList(who: string, name: string, v: unknown, min = 1, minLength = 1, hint = ""): void {
+  const ok = Array.isArray(v) && v.length >= minLength && v.every((x) => Number.isInteger(x) && x >= min);
+  if (!ok) throw new Error(`${who} ${name} must be a list of at least ${minLength} integer${minLength === 1 ? "" : "s"} >= ${min}, got ${Array.isArray(v) ? `[${v.map(shown).join(", ")}]` : shown(v)}.${hint ? ` ${hint}` : ""}`);
+}
+
+/** `v` is a plain object (a nested config), so its own keys can be checked next. */
+export function checkObject<T>(who: string, name: string, v: T, hint = ""): asserts v is T & object {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error(`${who} ${name} must be an object, got ${Array.isArray(v) ? "an array" : shown(v)}.${hint ? ` ${hint}` : ""}`);
+}

@@ -10,6 +10,7 @@ import { summedTaskLoss } from "../models/losses";
 import type { TaskLoss } from "../tasks/task-family";
 import type { SupportSet } from "../learners/adapt-sgd";
 import type { TaskModel } from "../learners/model";
+import { checkBoolean, checkInteger, checkKnownKeys, checkObject, checkOneOf } from "../core/validate";
 
 /** Options of `supportSharpness`. */
 export interface SharpnessOptions {
@@ -21,8 +22,27 @@ export interface SharpnessOptions {
   readonly taskBatched?: boolean;
 }
 
+/** Every key `SharpnessOptions` may have, with its default. */
+const SHARPNESS_KEYS: Record<keyof SharpnessOptions, unknown> = {
+  iterations: 30, // the top eigenvalue settles to a few percent by then
+  loss: "mse", // sine regression, where the labs measure sharpness
+  taskBatched: false, // shared params (a meta-learned initialisation) are the common input
+};
+
+/** Checks `supportSharpness`'s options field by field (unknown keys are errors); returns them unchanged. */
+export function sharpnessOptions(o: SharpnessOptions = {}): SharpnessOptions {
+  const WHO = "supportSharpness";
+  checkObject(WHO, "options", o, "Pass {} for the defaults.");
+  checkKnownKeys("supportSharpness options", o, SHARPNESS_KEYS);
+  if (o.iterations !== undefined) checkInteger(WHO, "iterations", o.iterations, 1, "30 is plenty.");
+  if (o.loss !== undefined) checkOneOf(WHO, "loss", o.loss, ["mse", "cross-entropy"] as const);
+  if (o.taskBatched !== undefined) checkBoolean(WHO, "taskBatched", o.taskBatched);
+  return o;
+}
+
 /** Largest-magnitude Hessian eigenvalue of every task's support loss at `params`: [tasks] as numbers. */
 export function supportSharpness(params: Params, support: SupportSet, model: TaskModel, rng: Rng, options: SharpnessOptions = {}): Float32Array {
+  sharpnessOptions(options);
   const iterations = options.iterations ?? 30;
   const loss = options.loss ?? "mse";
   const tasks = support.x.shape[0]!;

@@ -13,7 +13,8 @@ import { meanTaskLoss, perTaskAccuracy, perTaskCrossEntropy } from "../models/lo
 import { distillationLoss } from "../learners/distill";
 import { replayCounts } from "../learners/replay";
 import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
-import { BlobClassification, DEFAULT_BLOBS, type BlobClassificationConfig } from "../tasks/classification";
+import { BlobClassification, blobClassificationConfig, DEFAULT_BLOBS, type BlobClassificationConfig } from "../tasks/classification";
+import { checkInteger, checkKnownKeys, checkNonNegative, checkObject, checkOneOf, checkPositive, checkRange } from "../core/validate";
 import { runSteps } from "../learners/train";
 import { headFastPathReason, HeadTrainer, type HeadLoss, type HeadNetSpec, type HeadTerm } from "../learners/head-train";
 
@@ -133,12 +134,31 @@ function randomIndices(rng: Rng, n: number, k: number): number[] {
   return Array.from({ length: k }, () => rng.int(n));
 }
 
-function validate(c: ForgettingConfig): void {
-  if (!(c.replay >= 0 && c.replay < 1)) throw new Error(`ForgettingConfig.replay must be in [0, 1), got ${c.replay}. Use e.g. 0.1 for 10% of each batch.`);
-  if (!Number.isInteger(c.batchSize) || c.batchSize < 2) throw new Error(`ForgettingConfig.batchSize must be an integer >= 2, got ${c.batchSize}.`);
-  if (!(c.weightDecay >= 0 && c.lr * c.weightDecay < 1)) throw new Error(`ForgettingConfig.weightDecay must be >= 0 with lr * weightDecay < 1, got ${c.weightDecay}. Try 0.1.`);
-  if (!Number.isInteger(c.evalEvery) || c.evalEvery < 1) throw new Error(`ForgettingConfig.evalEvery must be a positive integer, got ${c.evalEvery}.`);
-  if (c.fastPath !== undefined && c.fastPath !== "auto" && c.fastPath !== "off") throw new Error(`ForgettingConfig.fastPath must be "auto" or "off", got "${String(c.fastPath)}".`);
+/** Every key `ForgettingConfig` may have (`fastPath` defaults to "auto"). */
+const FORGETTING_KEYS: Record<keyof ForgettingConfig, unknown> = { ...DEFAULT_FORGETTING, fastPath: "auto" };
+
+/** Fills in the defaults and checks every field (unknown keys are errors). */
+export function forgettingConfig(config: Partial<ForgettingConfig> = {}): ForgettingConfig {
+  const WHO = "ForgettingConfig";
+  checkObject(WHO, "config", config, "Pass {} for the defaults.");
+  checkKnownKeys(WHO, config, FORGETTING_KEYS);
+  const c: ForgettingConfig = { ...DEFAULT_FORGETTING, ...config };
+  blobClassificationConfig(c.family, `${WHO}.family`);
+  if (!Array.isArray(c.hidden) || c.hidden.some((h) => !Number.isInteger(h) || h < 1)) throw new Error(`${WHO} hidden must be a list of positive integers (hidden widths, e.g. [32, 32]), got ${JSON.stringify(c.hidden)}.`);
+  checkInteger(WHO, "trainPerClass", c.trainPerClass, 1);
+  checkInteger(WHO, "testPerClass", c.testPerClass, 1);
+  checkInteger(WHO, "stepsA", c.stepsA, 1);
+  checkInteger(WHO, "stepsB", c.stepsB, 1);
+  checkInteger(WHO, "batchSize", c.batchSize, 2, "A replayed batch needs room for both tasks.");
+  checkPositive(WHO, "lr", c.lr);
+  if (!(c.weightDecay >= 0 && c.lr * c.weightDecay < 1)) throw new Error(`${WHO} weightDecay must be >= 0 with lr * weightDecay < 1, got ${c.weightDecay}. Try 0.1.`);
+  checkRange(WHO, "replay", c.replay, 0, 1, { hi: true }, "Use e.g. 0.1 for 10% of each batch, 0 for no replay.");
+  checkOneOf(WHO, "heads", c.heads, ["shared", "multi-frozen", "multi-train", "lwf"] as const);
+  checkNonNegative(WHO, "lwfWeight", c.lwfWeight, "Li & Hoiem use 1.");
+  checkPositive(WHO, "lwfTemperature", c.lwfTemperature, "Li & Hoiem use 2.");
+  checkInteger(WHO, "evalEvery", c.evalEvery, 1);
+  if (c.fastPath !== undefined) checkOneOf(WHO, "fastPath", c.fastPath, ["auto", "off"] as const);
+  return c;
 }
 
 /**
@@ -146,8 +166,7 @@ function validate(c: ForgettingConfig): void {
  * same tasks, initial weights and A-phase minibatches whatever the remedy, so runs differ only by the remedy.
  */
 export function runForgetting(config: Partial<ForgettingConfig>, rng: Rng): { rows: ForgettingRow[]; summary: ForgettingSummary } {
-  const c: ForgettingConfig = { ...DEFAULT_FORGETTING, ...config };
-  validate(c);
+  const c = forgettingConfig(config);
   const family = new BlobClassification(c.family);
   const mlp: MlpConfig = { sizes: [c.family.dim, ...c.hidden, c.family.ways], activation: "relu" };
   const L = mlp.sizes.length - 1;

@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Params } from "../core/params";
 import { adaptSgd } from "../learners/adapt-sgd";
 import type { TaskModel } from "../learners/model";
+import { checkIntegerList, checkKnownKeys, checkNonNegative, checkObject } from "../core/validate";
 
 /** One model to draw: its initialisation and how it is called. */
 export interface FitModel {
@@ -33,10 +34,31 @@ export interface FitRowsOptions {
 /** A row of fit data: x, y, the series name and any extra fields. */
 export type FitRow = Readonly<Record<string, string | number>>;
 
+/** Every key `FitRowsOptions` may have (`extra` is optional: no extra fields). */
+const FIT_ROWS_KEYS: Record<keyof FitRowsOptions, unknown> = { supportX: undefined, supportY: undefined, grid: undefined, steps: undefined, lr: undefined, extra: undefined };
+
+/** Checks `fitRows`'s options field by field (unknown keys are errors); returns them unchanged. */
+export function fitRowsOptions(o: FitRowsOptions): FitRowsOptions {
+  const WHO = "fitRows";
+  checkObject(WHO, "options", o, "Pass { supportX, supportY, grid, steps, lr }.");
+  checkKnownKeys("fitRows options", o, FIT_ROWS_KEYS);
+  for (const k of ["supportX", "supportY", "grid"] as const) {
+    if (!ArrayBuffer.isView(o[k])) throw new Error(`fitRows ${k} must be a Float32Array (one task's points, e.g. rng.uniformArray(10, -5, 5)), got ${String(o[k])}.`);
+  }
+  if (o.supportY.length !== o.supportX.length) throw new Error(`fitRows: ${o.supportX.length} support inputs but ${o.supportY.length} targets; pass one task's K points.`);
+  checkIntegerList(WHO, "steps", o.steps, 0, 1, "List the step counts to draw, e.g. [0, 1, 10].");
+  checkNonNegative(WHO, "lr", o.lr, "Finn et al. use 0.01.");
+  if (o.extra !== undefined) {
+    checkObject(WHO, "extra", o.extra, 'e.g. { panel: "MAML, K=5" }.');
+    for (const [k, v] of Object.entries(o.extra)) if (typeof v !== "string" && typeof v !== "number") throw new Error(`fitRows extra.${k} must be a string or a number, got ${String(v)}.`);
+  }
+  return o;
+}
+
 /** Predictions of `m` on the grid after each requested number of SGD steps, one row per grid point and step. */
 export function fitRows(m: FitModel, o: FitRowsOptions): FitRow[] {
+  fitRowsOptions(o);
   const k = o.supportX.length;
-  if (o.supportY.length !== k) throw new Error(`fitRows: ${k} support inputs but ${o.supportY.length} targets; pass one task's K points.`);
   const maxStep = Math.max(0, ...o.steps);
   const wanted = new Set(o.steps);
   const rows: FitRow[] = [];

@@ -22,6 +22,7 @@ import { trainPhase } from "./continual";
 import { distillationLoss } from "../learners/distill";
 import { disposeAnchor, ewcPenalty, fisherDiagonal, mergeAnchors, type EwcAnchor } from "../learners/ewc";
 import { replayBatch } from "../learners/replay";
+import { checkInteger, checkIntegerList, checkKnownKeys, checkNonNegative, checkObject, checkOneOf, checkPositive, checkRange } from "../core/validate";
 import { MNIST_PIXELS, type MnistSet, type MnistSplit } from "../data/mnist";
 import { headFastPathReason, HeadTrainer, type HeadLoss, type HeadNetSpec, type HeadPick, type HeadTerm, type PackedEwc } from "../learners/head-train";
 
@@ -74,8 +75,8 @@ export interface SplitMnistConfig {
 
 /** Defaults, each with its reason. */
 export const DEFAULT_SPLIT_MNIST: SplitMnistConfig = {
-  scenario: "task",
-  method: "none",
+  scenario: "task", // the easiest scenario: a head per task, as van de Ven & Tolias list it first
+  method: "none", // plain fine-tuning, the lower bound every remedy is measured against
   hidden: [100, 100], // two hidden layers like van de Ven & Tolias, 4× narrower so a CPU runs the whole table in minutes
   stepsPerTask: 500, // ~40 passes over the ~1,600 training digits of a task at batch 128 (theirs: 2,000 steps over ~12,000)
   batchSize: 128, // van de Ven & Tolias
@@ -108,8 +109,22 @@ export interface PrepareOptions {
   readonly testPerTask?: number;
 }
 
+/** Every key `PrepareOptions` may have; both default to no cap (every image of the task). */
+const PREPARE_KEYS: Record<keyof PrepareOptions, unknown> = { trainPerTask: undefined, testPerTask: undefined };
+
+/** Checks `prepareSplitMnist`'s options (unknown keys are errors); returns them unchanged. */
+export function prepareSplitMnistOptions(o: PrepareOptions): PrepareOptions {
+  const WHO = "prepareSplitMnist";
+  checkObject(WHO, "options", o, "Pass {} for every image, or { trainPerTask: 400 }.");
+  checkKnownKeys(`${WHO} options`, o, PREPARE_KEYS);
+  if (o.trainPerTask !== undefined) checkInteger(WHO, "trainPerTask", o.trainPerTask, 2, "Leave it out for every image of the task.");
+  if (o.testPerTask !== undefined) checkInteger(WHO, "testPerTask", o.testPerTask, 2, "Leave it out for every image of the task.");
+  return o;
+}
+
 /** Groups a split's images by task; `rng` draws the subsets when a cap is given. Dispose with `disposeSplitMnistData`. */
 export function prepareSplitMnist(split: MnistSplit, rng: Rng, options: PrepareOptions = {}): SplitMnistData {
+  prepareSplitMnistOptions(options);
   const pick = (set: MnistSet, cap: number | undefined, label: string): number[][] =>
     SPLIT_MNIST_TASKS.map((pair, t) => {
       const idx: number[] = [];
@@ -282,26 +297,48 @@ export function methodsFor(scenario: Scenario, methods: readonly ContinualMethod
   return methods.filter((m) => !(scenario === "domain" && m === "replay-heads"));
 }
 
-function validate(c: SplitMnistConfig): void {
-  const posInt = (v: number, name: string): void => {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`SplitMnistConfig.${name} must be a positive integer, got ${v}.`);
-  };
-  if (!SCENARIOS.includes(c.scenario)) throw new Error(`SplitMnistConfig.scenario must be one of ${SCENARIOS.join(", ")}, got "${c.scenario}".`);
-  if (!CONTINUAL_METHODS.includes(c.method)) throw new Error(`SplitMnistConfig.method must be one of ${CONTINUAL_METHODS.join(", ")}, got "${c.method}".`);
+/** Every key `SplitMnistConfig` may have (`fastPath` defaults to "auto"). */
+const SPLIT_MNIST_KEYS: Record<keyof SplitMnistConfig, unknown> = { ...DEFAULT_SPLIT_MNIST, fastPath: "auto" };
+
+/** Fills in the defaults and checks every field (unknown keys are errors). */
+export function splitMnistConfig(config: Partial<SplitMnistConfig> = {}): SplitMnistConfig {
+  const WHO = "SplitMnistConfig";
+  checkObject(WHO, "config", config, "Pass {} for the defaults.");
+  checkKnownKeys(WHO, config, SPLIT_MNIST_KEYS);
+  const c: SplitMnistConfig = { ...DEFAULT_SPLIT_MNIST, ...config };
+  checkOneOf(WHO, "scenario", c.scenario, SCENARIOS);
+  checkOneOf(WHO, "method", c.method, CONTINUAL_METHODS);
   if (c.scenario === "domain" && c.method === "replay-heads") throw new Error(`"replay-heads" is not defined in the domain-incremental scenario: its one head is shared by every task, so it is "replay". Use methodsFor(scenario).`);
-  if (c.hidden.length === 0) throw new Error("SplitMnistConfig.hidden needs at least one hidden layer, e.g. [100, 100].");
-  c.hidden.forEach((h) => posInt(h, "hidden[]"));
-  posInt(c.stepsPerTask, "stepsPerTask");
-  posInt(c.batchSize, "batchSize");
-  posInt(c.fisherSamples, "fisherSamples");
-  posInt(c.evalEvery, "evalEvery");
-  if (!(c.lr > 0)) throw new Error(`SplitMnistConfig.lr must be positive, got ${c.lr}.`);
-  if (!(c.replayFraction > 0 && c.replayFraction < 1)) throw new Error(`SplitMnistConfig.replayFraction must be in (0, 1), got ${c.replayFraction}. Use 0.1 for 10% of each batch.`);
+  checkIntegerList(WHO, "hidden", c.hidden, 1, 1, "Give at least one hidden layer, e.g. [100, 100].");
+  checkInteger(WHO, "stepsPerTask", c.stepsPerTask, 1);
+  checkInteger(WHO, "batchSize", c.batchSize, 1);
+  checkPositive(WHO, "lr", c.lr, "van de Ven & Tolias use 0.001.");
+  checkRange(WHO, "replayFraction", c.replayFraction, 0, 1, { lo: true, hi: true }, "Use 0.1 for 10% of each batch.");
   if (Math.round(c.replayFraction * c.batchSize) < 1) throw new Error(`SplitMnistConfig: replayFraction ${c.replayFraction} of a batch of ${c.batchSize} replays no example; raise one of them.`);
-  if (!(c.lwfTemperature > 0)) throw new Error(`SplitMnistConfig.lwfTemperature must be positive, got ${c.lwfTemperature}.`);
-  if (c.fastPath !== undefined && c.fastPath !== "auto" && c.fastPath !== "off") throw new Error(`SplitMnistConfig.fastPath must be "auto" or "off", got "${String(c.fastPath)}".`);
-  if (!(c.ewcLambda >= 0)) throw new Error(`SplitMnistConfig.ewcLambda must be >= 0, got ${c.ewcLambda}.`);
-  if (c.fisherLabels !== "predicted" && c.fisherLabels !== "true") throw new Error(`SplitMnistConfig.fisherLabels must be "predicted" or "true", got "${c.fisherLabels}".`);
+  checkPositive(WHO, "lwfTemperature", c.lwfTemperature, "Li & Hoiem use 2.");
+  checkNonNegative(WHO, "ewcLambda", c.ewcLambda, "0 switches the penalty off; the default is 1e4.");
+  checkInteger(WHO, "fisherSamples", c.fisherSamples, 1);
+  checkOneOf(WHO, "fisherLabels", c.fisherLabels, ["predicted", "true"] as const);
+  checkInteger(WHO, "evalEvery", c.evalEvery, 1);
+  if (c.fastPath !== undefined) checkOneOf(WHO, "fastPath", c.fastPath, ["auto", "off"] as const);
+  return c;
+}
+
+/** Classes the output layer scores after task t (0-based): the digits seen so far (class-IL) or the head's width. */
+function activeClassesAfter(scenario: Scenario, t: number): number {
+  return scenario === "class" ? 2 * (t + 1) : outputWidth(scenario);
+}
+
+/**
+ * What task t trains on, on either path: its training pool, the earlier tasks' pool (for replay), the active classes,
+ * and the other heads before it (`oldHeads`) and after it (`future`), without its own head.
+ */
+function taskPlan(data: SplitMnistData, scenario: Scenario, t: number): { pool: readonly number[]; replayPool: number[]; active: number; oldHeads: Set<string>; future: Set<string> } {
+  const T = SPLIT_MNIST_TASKS.length;
+  const own = splitMnistHeadNames(scenario, t);
+  const heads = (from: number, count: number): Set<string> =>
+    new Set(Array.from({ length: count }, (_, s) => splitMnistHeadNames(scenario, from + s)).flat().filter((k) => !own.includes(k)));
+  return { pool: data.trainByTask[t]!, replayPool: data.trainByTask.slice(0, t).flat(), active: activeClassesAfter(scenario, t), oldHeads: heads(0, t), future: heads(t + 1, T - t - 1) };
 }
 
 /** Progress of a run: steps done, total steps, and the task being trained (0 for joint). */
@@ -320,8 +357,7 @@ export function runSplitMnist(
   onProgress?: SplitMnistProgress,
   onTaskEnd?: (task: number, params: Params) => void,
 ): { rows: SplitMnistRow[]; curve: SplitMnistCurvePoint[]; summary: SplitMnistSummary } {
-  const c: SplitMnistConfig = { ...DEFAULT_SPLIT_MNIST, ...config };
-  validate(c);
+  const c = splitMnistConfig(config);
   const T = SPLIT_MNIST_TASKS.length;
   const { scenario, method } = c;
   const t0 = Date.now();
@@ -330,7 +366,7 @@ export function runSplitMnist(
   const rows: SplitMnistRow[] = [];
   const curve: SplitMnistCurvePoint[] = [];
   const matrix: number[][] = [];
-  const activeAfter = (t: number): number => (scenario === "class" ? 2 * (t + 1) : outputWidth(scenario));
+  const activeAfter = (t: number): number => activeClassesAfter(scenario, t);
   const totalSteps = T * c.stepsPerTask;
 
   /** Test accuracy of tasks 0..seen-1 with the classes active after task `training` (class-incremental). */
@@ -372,12 +408,7 @@ export function runSplitMnist(
     let teacher: Params | null = null;
     try {
       for (let t = 0; t < T; t++) {
-        const pool = data.trainByTask[t]!;
-        const replayPool = data.trainByTask.slice(0, t).flat();
-        const active = activeAfter(t);
-        const [hw, hb] = splitMnistHeadNames(scenario, t);
-        const oldHeads = new Set(Array.from({ length: t }, (_, s) => splitMnistHeadNames(scenario, s)).flat().filter((k) => k !== hw && k !== hb));
-        const future = new Set(Array.from({ length: T - t - 1 }, (_, s) => splitMnistHeadNames(scenario, t + 1 + s)).flat().filter((k) => k !== hw && k !== hb));
+        const { pool, replayPool, active, oldHeads, future } = taskPlan(data, scenario, t);
         // Later tasks' heads get no gradient before their task, so they are left out (same result, less work).
         const trainable = Object.keys(params).filter((k) => !future.has(k) && !(method === "replay" && oldHeads.has(k)));
         teacher = method === "lwf" && t > 0 ? Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.clone()])) : null;
@@ -483,7 +514,7 @@ function splitMnistOnFastPath(data: SplitMnistData, c: SplitMnistConfig, params:
   const rows: SplitMnistRow[] = [];
   const curve: SplitMnistCurvePoint[] = [];
   const matrix: number[][] = [];
-  const activeAfter = (t: number): number => (scenario === "class" ? 2 * (t + 1) : outputWidth(scenario));
+  const activeAfter = (t: number): number => activeClassesAfter(scenario, t);
   const totalSteps = T * c.stepsPerTask;
   /** The columns a scenario scores for digits, and each digit's class among them (scenarioLogits, scenarioTargets). */
   const pick = (digits: ArrayLike<number>, active: number): { heads: HeadPick; labels: Int32Array } => {
@@ -534,12 +565,7 @@ function splitMnistOnFastPath(data: SplitMnistData, c: SplitMnistConfig, params:
     const anchors: { mean: Float32Array; fisher: Float32Array }[] = [];
     let merged: PackedEwc | null = null;
     for (let t = 0; t < T; t++) {
-      const pool = data.trainByTask[t]!;
-      const replayPool = data.trainByTask.slice(0, t).flat();
-      const active = activeAfter(t);
-      const [hw, hb] = splitMnistHeadNames(scenario, t);
-      const oldHeads = new Set(Array.from({ length: t }, (_, s) => splitMnistHeadNames(scenario, s)).flat().filter((k) => k !== hw && k !== hb));
-      const future = new Set(Array.from({ length: T - t - 1 }, (_, s) => splitMnistHeadNames(scenario, t + 1 + s)).flat().filter((k) => k !== hw && k !== hb));
+      const { pool, replayPool, active, oldHeads, future } = taskPlan(data, scenario, t);
       const trainable = names.filter((k) => !future.has(k) && !(method === "replay" && oldHeads.has(k)));
       const teacher = method === "lwf" && t > 0 ? Float32Array.from(trainer.theta) : null;
       const batches = rng.fork(`batches/${t}`);

@@ -18,6 +18,10 @@ import { adapt, initHead, type AdaptationRow, type HeadInit } from "../learners/
 import { adaptLora, type LoraConfig } from "../learners/lora";
 import { adaptPrompt } from "../learners/soft-prompt";
 import { runSteps } from "../learners/train";
+import { loraConfig } from "../learners/lora";
+import { blobClassificationConfig } from "../tasks/classification";
+import { batchSpec } from "../tasks/task-family";
+import { checkFinite, checkInteger, checkKnownKeys, checkObject, checkOneOf, checkPositive, checkString } from "../core/validate";
 import { headFastPathReason, HeadTrainer, type HeadNetSpec } from "../learners/head-train";
 
 /** Pretraining settings. */
@@ -45,14 +49,37 @@ export const DEFAULT_CLASSIFIER_PRETRAIN: ClassifierPretrainConfig = {
   lr: 3e-3, // Adam on a small MLP
 };
 
+/** Every key `ClassifierPretrainConfig` may have (`fastPath` defaults to "auto"). */
+const CLASSIFIER_PRETRAIN_KEYS: Record<keyof ClassifierPretrainConfig, unknown> = { ...DEFAULT_CLASSIFIER_PRETRAIN, fastPath: "auto" };
+
+/** Checks a pretraining config field by field (unknown keys are errors); returns it unchanged. */
+export function classifierPretrainConfig(c: ClassifierPretrainConfig, who = "ClassifierPretrainConfig"): ClassifierPretrainConfig {
+  checkObject(who, "config", c, "Start from DEFAULT_CLASSIFIER_PRETRAIN: { ...DEFAULT_CLASSIFIER_PRETRAIN, steps: 300 }.");
+  checkKnownKeys(who, c, CLASSIFIER_PRETRAIN_KEYS);
+  blobClassificationConfig(c.family, `${who}.family`);
+  if (c.family.poolSize === 0) throw new Error(`${who}.family.poolSize must be > 0: pretraining learns the pool's classes. Keep DEFAULT_BLOBS's 64.`);
+  checkIntegerListOf(who, "hidden", c.hidden);
+  checkInteger(who, "perClass", c.perClass, 1);
+  checkInteger(who, "steps", c.steps, 1);
+  checkInteger(who, "batchSize", c.batchSize, 1);
+  checkPositive(who, "lr", c.lr, "Adam's 3e-3 works on this MLP.");
+  if (c.fastPath !== undefined) checkOneOf(who, "fastPath", c.fastPath, ["auto", "off"] as const);
+  return c;
+}
+
+/** Hidden widths: a list (possibly empty: a linear classifier) of positive integers. */
+function checkIntegerListOf(who: string, name: string, v: readonly number[]): void {
+  if (!Array.isArray(v) || v.some((x) => !Number.isInteger(x) || x < 1)) throw new Error(`${who} ${name} must be a list of positive integers (hidden widths, e.g. [32, 32]), got ${JSON.stringify(v)}.`);
+}
+
 /** Pretrains a classifier on all pool classes; returns params with a [hidden, poolSize] head and the loss curve. */
 export function pretrainClassifier(c: ClassifierPretrainConfig, rng: Rng, onStep?: (step: number, loss: number) => void): { params: Params; config: MlpConfig; curve: { step: number; loss: number }[] } {
+  classifierPretrainConfig(c);
   const family = new BlobClassification(c.family);
   const config: MlpConfig = { sizes: [c.family.dim, ...c.hidden, c.family.poolSize], activation: "relu" };
   const { x, y } = family.samplePool(rng.fork("pool-data"), c.perClass);
   const n = x.shape[1];
   let params = initMlp(rng.fork("init"), config);
-  if (c.fastPath !== undefined && c.fastPath !== "auto" && c.fastPath !== "off") throw new Error(`ClassifierPretrainConfig.fastPath must be "auto" or "off", got "${String(c.fastPath)}".`);
   const L = config.sizes.length - 1;
   const [hw, hb] = [`w${L - 1}`, `b${L - 1}`];
   const spec: HeadNetSpec = { sizes: config.sizes.slice(0, -1), activation: config.activation, heads: [{ w: hw, b: hb, width: c.family.poolSize }] };
@@ -179,6 +206,42 @@ export const DEFAULT_ADAPTATION_COMPARISON: AdaptationComparisonConfig = {
   ],
 };
 
+/** Every key an `AdaptationMethodSpec` may have (`lora` and `lr` are optional). */
+const METHOD_SPEC_KEYS: Record<keyof AdaptationMethodSpec, unknown> = { name: "", kind: "probe", headInit: "zero", lora: undefined, lr: undefined };
+
+/** Fills in the comparison's defaults and checks every field, nested ones too (unknown keys are errors). */
+export function adaptationComparisonConfig(config: Partial<AdaptationComparisonConfig> = {}): AdaptationComparisonConfig {
+  const WHO = "AdaptationComparisonConfig";
+  checkObject(WHO, "config", config, "Pass {} for the defaults.");
+  checkKnownKeys(WHO, config, DEFAULT_ADAPTATION_COMPARISON);
+  const c: AdaptationComparisonConfig = { ...DEFAULT_ADAPTATION_COMPARISON, ...config };
+  classifierPretrainConfig(c.pretrain, `${WHO}.pretrain`);
+  checkFinite(WHO, "novelPoolSeed", c.novelPoolSeed, "Use a seed other than the pretraining pool's.");
+  batchSpec(c.tasks, `${WHO}.tasks`, true);
+  checkInteger(WHO, "steps", c.steps, 2, "LP-FT needs at least one probe step and one fine-tuning step.");
+  checkPositive(WHO, "lr", c.lr);
+  checkInteger(WHO, "probeSteps", c.probeSteps, 0);
+  if (!Number.isInteger(c.lpftProbeSteps) || c.lpftProbeSteps < 1 || c.lpftProbeSteps >= c.steps) {
+    throw new Error(`${WHO} lpftProbeSteps must be an integer between 1 and steps - 1 (${c.steps - 1}), got ${c.lpftProbeSteps}: LP-FT probes, then fine-tunes, within the same budget.`);
+  }
+  checkPositive(WHO, "probeLr", c.probeLr);
+  if (!Array.isArray(c.methods) || c.methods.length === 0) throw new Error(`${WHO} methods must list at least one method, e.g. DEFAULT_ADAPTATION_COMPARISON.methods.`);
+  c.methods.forEach((m, i) => {
+    const who = `${WHO}.methods[${i}]`;
+    checkObject(who, "entry", m, 'Pass { name, kind, headInit }, e.g. { name: "probe", kind: "probe", headInit: "zero" }.');
+    checkKnownKeys(who, m, METHOD_SPEC_KEYS);
+    checkString(who, "name", m.name, "Name the row of the summary table.");
+    checkOneOf(who, "kind", m.kind, ["probe", "finetune", "lpft", "lora", "prompt"] as const);
+    checkOneOf(who, "headInit", m.headInit, ["random", "zero"] as const);
+    if (m.lora !== undefined) {
+      if (m.kind !== "lora") throw new Error(`${who} has a lora config but kind "${m.kind}"; use kind "lora" or drop lora.`);
+      loraConfig(m.lora, `${who}.lora`);
+    }
+    if (m.lr !== undefined) checkPositive(who, "lr", m.lr);
+  });
+  return c;
+}
+
 /** Final numbers of one method. */
 export interface AdaptationSummaryRow {
   readonly method: string;
@@ -213,10 +276,7 @@ function bodyChange(adapted: Params, base: Params, bodyNames: readonly string[])
 
 /** Runs the comparison on the same new-class tasks for every method, from one pretrained body. */
 export function compareAdaptation(config: Partial<AdaptationComparisonConfig>, rng: Rng, onProgress?: (done: number, total: number, info: { stage: string }) => void): { pretrainCurve: { step: number; loss: number }[]; curves: AdaptationCurveRow[]; summary: AdaptationSummaryRow[] } {
-  const c: AdaptationComparisonConfig = { ...DEFAULT_ADAPTATION_COMPARISON, ...config };
-  if (!Number.isInteger(c.lpftProbeSteps) || c.lpftProbeSteps < 1 || c.lpftProbeSteps >= c.steps) {
-    throw new Error(`lpftProbeSteps must be an integer between 1 and steps - 1 (${c.steps - 1}), got ${c.lpftProbeSteps}: LP-FT probes, then fine-tunes, within the same budget.`);
-  }
+  const c = adaptationComparisonConfig(config);
   const total = c.pretrain.steps + c.methods.length;
   const pre = pretrainClassifier(c.pretrain, rng.fork("pretrain"), (s) => onProgress?.(s, total, { stage: "pretraining" }));
   const ways = c.pretrain.family.ways;

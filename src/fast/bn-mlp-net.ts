@@ -194,6 +194,12 @@ export class BnMlpNet {
     } else this.ops.dotRows(d, n, O, w, I, g, acc);
   }
 
+  /** z[n, O] = a[n, I] w[I, O]: a hidden layer's pre-activation (no bias: BatchNorm's β takes its place). */
+  private linear(a: number, n: number, I: number, w: number, z: number, O: number): void {
+    this.ops.heap().fill(0, z, z + n * O);
+    this.matAcc(a, n, I, w, z, O);
+  }
+
   /** out[n, O] = b broadcast over rows, then += a w. */
   private affineOut(th: number, a: number, n: number, w: number, out: number): void {
     const h = this.ops.heap();
@@ -216,8 +222,7 @@ export class BnMlpNet {
       const I = sizes[l]!;
       const O = sizes[l + 1]!;
       const Z = pass.X[l]!;
-      h.fill(0, Z, Z + n * O);
-      this.matAcc(pass.A[l]!, n, I, th + this.wOff[l]!, Z, O);
+      this.linear(pass.A[l]!, n, I, th + this.wOff[l]!, Z, O);
       const mu = pass.mean[l]!;
       const va = pass.variance[l]!;
       const inv = pass.inv[l]!;
@@ -326,8 +331,7 @@ export class BnMlpNet {
       const I = sizes[l]!;
       const O = sizes[l + 1]!;
       const RZ = r.RX[l]!;
-      h.fill(0, RZ, RZ + n * O);
-      this.matAcc(pass.A[l]!, n, I, v + this.wOff[l]!, RZ, O);
+      this.linear(pass.A[l]!, n, I, v + this.wOff[l]!, RZ, O);
       if (l > 0) this.matAcc(r.RA[l]!, n, I, th + this.wOff[l]!, RZ, O);
       const X = pass.X[l]!;
       const inv = pass.inv[l]!;
@@ -356,8 +360,7 @@ export class BnMlpNet {
     const dout = sizes[L]!;
     const H = sizes[L - 1]!;
     const wL = this.wOff[L - 1]!;
-    for (let p = 0; p < n; p++) for (let o = 0; o < dout; o++) h[r.out + p * dout + o] = h[v + this.bOut + o]!;
-    this.matAcc(pass.A[L - 1]!, n, H, v + wL, r.out, dout);
+    this.affineOut(v, pass.A[L - 1]!, n, v + wL, r.out);
     this.matAcc(r.RA[L - 1]!, n, H, th + wL, r.out, dout);
     // R-backward.
     outputCurvature(h, this.loss, pass.P, r.out, y, r.RDL, n * dout, dout, c);

@@ -10,6 +10,7 @@ import { splitParams, type TaskModel } from "./model";
 import { checkFastPath } from "../fast/eligibility";
 import { mlpLayout, packParams } from "../fast/pack";
 import { sgdCurveKernelFor } from "../fast/sgd-curves";
+import { checkBoolean, checkInteger, checkKnownKeys, checkNonNegative, checkObject, checkOneOf } from "../core/validate";
 
 /** Options of `adaptSgd`. */
 export interface AdaptSgdOptions {
@@ -35,14 +36,43 @@ export interface SupportSet {
   readonly y: tf.Tensor;
 }
 
+/** Every key `AdaptSgdOptions` may have, each with its default (`undefined`: required, or off). */
+const ADAPT_SGD_KEYS: Record<keyof AdaptSgdOptions, unknown> = {
+  steps: undefined, // required
+  lr: undefined, // required
+  loss: "mse", // sine regression, the reference evaluation
+  trainable: undefined, // every parameter: plain fine-tuning
+  taskBatched: false, // shared params are the common input (a meta-learned initialisation)
+  supportAt: undefined, // the whole support set every step
+  onStep: undefined, // no callback
+};
+
+/** Checks `adaptSgd`'s options field by field (unknown keys are errors); returns them unchanged. */
+export function adaptSgdOptions(o: AdaptSgdOptions): AdaptSgdOptions {
+  const WHO = "adaptSgd";
+  checkObject(WHO, "options", o, "Pass { steps, lr }.");
+  checkKnownKeys("adaptSgd options", o, ADAPT_SGD_KEYS);
+  checkInteger(WHO, "steps", o.steps, 0, "Use 0 for no adaptation.");
+  checkNonNegative(WHO, "lr", o.lr, "Finn et al. use 0.01 at test time.");
+  if (o.loss !== undefined) checkOneOf(WHO, "loss", o.loss, ["mse", "cross-entropy"] as const);
+  if (o.trainable !== undefined && !(Array.isArray(o.trainable) && o.trainable.every((n) => typeof n === "string"))) {
+    throw new Error(`adaptSgd trainable must be a list of parameter names (e.g. headNames(config)), got ${String(o.trainable)}.`);
+  }
+  if (o.taskBatched !== undefined) checkBoolean(WHO, "taskBatched", o.taskBatched);
+  for (const k of ["supportAt", "onStep"] as const) {
+    if (o[k] !== undefined && typeof o[k] !== "function") throw new Error(`adaptSgd ${k} must be a function, got ${String(o[k])}. Leave it out for the default.`);
+  }
+  return o;
+}
+
 /**
  * Adapts `params` to every task of `support` with `steps` SGD steps on the sum over tasks of each task's mean loss,
  * so each task gets its own gradient. Returns task-batched params [tasks, ...] (new tensors owned by the caller);
  * frozen parameters are tiled too. The input is not disposed.
  */
 export function adaptSgd(params: Params, support: SupportSet, model: TaskModel, options: AdaptSgdOptions): Params {
+  adaptSgdOptions(options);
   const { steps, lr } = options;
-  if (!Number.isInteger(steps) || steps < 0) throw new Error(`adaptSgd: steps must be a non-negative integer, got ${steps}.`);
   const loss = options.loss ?? "mse";
   const tasks = support.x.shape[0]!;
   let current: Params = options.taskBatched ? tf.tidy(() => cloneRecord(params)) : tf.tidy(() => tileForTasks(params, tasks));

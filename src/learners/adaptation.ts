@@ -9,7 +9,7 @@ import type { Rng } from "../core/random";
 import { headNames, layerParamNames, mlpApply, mlpFeatures, parseLayerParam, type MlpConfig } from "../models/mlp";
 import { meanTaskLoss } from "../models/losses";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
-import { checkInteger, checkKnownKeys, checkNonNegative, checkOneOf, checkPositive } from "../core/validate";
+import { checkBoolean, checkInteger, checkKnownKeys, checkNonNegative, checkOneOf, checkPositive } from "../core/validate";
 import { adaptSgd, type SupportSet } from "./adapt-sgd";
 
 /** How the head starts before adaptation. */
@@ -78,6 +78,14 @@ export function adaptOptions(o: AdaptOptions): AdaptOptions {
   if (o.probeSteps !== undefined) checkInteger(WHO, "probeSteps", o.probeSteps, 0);
   if (o.probeLr !== undefined) checkPositive(WHO, "probeLr", o.probeLr);
   return o;
+}
+
+/** Checks what LoRA's and the soft prompt's options share: SGD steps and size, the loss, and whether the head trains. */
+export function checkAdapterBudget(who: string, o: { readonly steps: number; readonly lr: number; readonly loss?: TaskLoss; readonly trainHead?: boolean }): void {
+  checkInteger(who, "steps", o.steps, 0, "Use 0 for no adaptation.");
+  checkPositive(who, "lr", o.lr);
+  if (o.loss !== undefined) checkOneOf(who, "loss", o.loss, ["mse", "cross-entropy"] as const);
+  if (o.trainHead !== undefined) checkBoolean(who, "trainHead", o.trainHead);
 }
 
 /** One recorded point of an adaptation run, averaged over tasks (polars-friendly). */

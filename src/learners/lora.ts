@@ -8,8 +8,9 @@ import type { Params } from "../core/params";
 import type { Rng } from "../core/random";
 import { headNames, layerParamNames, mlpApply, type MlpConfig } from "../models/mlp";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
+import { checkInteger, checkIntegerList, checkKnownKeys, checkObject, checkPositive } from "../core/validate";
 import { adaptSgd } from "./adapt-sgd";
-import { evaluateAdapted, type AdaptationRow } from "./adaptation";
+import { checkAdapterBudget, evaluateAdapted, type AdaptationRow } from "./adaptation";
 
 /** Shape of the adapters. */
 export interface LoraConfig {
@@ -27,6 +28,38 @@ export const DEFAULT_LORA: LoraConfig = {
   alpha: 2, // alpha = r gives scale 1, so lr means the same for any rank
 };
 
+/** Every key `LoraConfig` may have (`layers` defaults to every hidden layer). */
+const LORA_KEYS: Record<keyof LoraConfig, unknown> = { ...DEFAULT_LORA, layers: undefined };
+
+/** Checks adapter shapes field by field (unknown keys are errors); returns it unchanged. */
+export function loraConfig(lora: LoraConfig, who = "LoRA"): LoraConfig {
+  checkObject(who, "config", lora, "Pass { rank, alpha }, e.g. DEFAULT_LORA.");
+  checkKnownKeys(`${who} config`, lora, LORA_KEYS);
+  checkInteger(who, "rank", lora.rank, 1, "Hu et al. use 1 to 8.");
+  checkPositive(who, "alpha", lora.alpha, "alpha = rank gives scale 1.");
+  if (lora.layers !== undefined) checkIntegerList(who, "layers", lora.layers, 0, 1, "List weight indices (0 for w0), or leave it out for every hidden layer.");
+  return lora;
+}
+
+/** Every key `LoraAdaptOptions` may have, each with its default (`undefined`: required). */
+const LORA_ADAPT_KEYS: Record<keyof LoraAdaptOptions, unknown> = {
+  steps: undefined, // required
+  lr: undefined, // required
+  loss: "mse", // regression is the common case in the labs
+  trainHead: false, // adapters alone, as in Hu et al.
+  lora: DEFAULT_LORA, // rank 2, scale 1
+};
+
+/** Checks `adaptLora`'s options field by field (unknown keys are errors); returns them unchanged. */
+export function loraAdaptOptions(o: LoraAdaptOptions): LoraAdaptOptions {
+  const WHO = "adaptLora";
+  checkObject(WHO, "options", o, "Pass { steps, lr }.");
+  checkKnownKeys("adaptLora options", o, LORA_ADAPT_KEYS);
+  checkAdapterBudget(WHO, o);
+  if (o.lora !== undefined) loraConfig(o.lora, "adaptLora lora");
+  return o;
+}
+
 /** Layer indices that get adapters. */
 function loraLayers(config: MlpConfig, lora: LoraConfig): number[] {
   const L = config.sizes.length - 1;
@@ -37,7 +70,7 @@ function loraLayers(config: MlpConfig, lora: LoraConfig): number[] {
 
 /** Fresh adapters `loraA{l}` [in, r] ~ N(0, 1/in) and `loraB{l}` [r, out] = 0 for every adapted layer. */
 export function initLora(rng: Rng, config: MlpConfig, lora: LoraConfig = DEFAULT_LORA): Params {
-  if (!Number.isInteger(lora.rank) || lora.rank < 1) throw new Error(`LoRA rank must be a positive integer, got ${lora.rank}.`);
+  loraConfig(lora);
   const out: Record<string, tf.Tensor> = {};
   for (const l of loraLayers(config, lora)) {
     const fanIn = config.sizes[l]!;
@@ -91,6 +124,7 @@ export interface LoraResult {
 
 /** Adapts a frozen base MLP to every task of `batch` by SGD on LoRA adapters (and optionally the head). */
 export function adaptLora(base: Params, batch: TaskBatch, config: MlpConfig, options: LoraAdaptOptions, rng: Rng): LoraResult {
+  loraAdaptOptions(options);
   const lora = options.lora ?? DEFAULT_LORA;
   const loss = options.loss ?? "mse";
   const init: Record<string, tf.Tensor> = { ...initLora(rng, config, lora) };

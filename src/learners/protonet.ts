@@ -5,6 +5,7 @@
  * Generic over the embedding: an `Mlp`, a `ConvNet` with `outputs: 0`, or anything with `apply(params, x)`.
  */
 import * as tf from "@tensorflow/tfjs";
+import { checkKnownKeys, checkObject, checkOneOf, checkPositive } from "../core/validate";
 import { cloneParams, disposeParams, type Params } from "../core/params";
 import { valueAndGrad } from "../autodiff/functional";
 import { meanTaskLoss, perTaskAccuracy } from "../models/losses";
@@ -34,11 +35,16 @@ export const DEFAULT_PROTONET: ProtoNetOptions = {
   clipNorm: null, // the paper does not clip
 };
 
-function protoOptions(options: Partial<ProtoNetOptions>): ProtoNetOptions {
+/** Checks ProtoNet's options field by field over the defaults (unknown keys are errors). */
+export function protoNetOptions(options: Partial<ProtoNetOptions> = {}): ProtoNetOptions {
+  const WHO = "ProtoNet";
+  checkObject(WHO, "options", options);
+  checkKnownKeys("ProtoNet options", options, DEFAULT_PROTONET);
   const o = { ...DEFAULT_PROTONET, ...options };
-  if (!(o.lr > 0)) throw new Error(`ProtoNet lr must be positive, got ${o.lr}. Snell et al. use 1e-3.`);
-  if (!(o.scale > 0)) throw new Error(`ProtoNet scale must be positive, got ${o.scale}. Use 1 for the paper's softmax.`);
-  if (o.distance !== "squared-euclidean" && o.distance !== "cosine") throw new Error(`ProtoNet distance must be "squared-euclidean" or "cosine", got "${o.distance}".`);
+  checkPositive(WHO, "lr", o.lr, "Snell et al. use 1e-3.");
+  checkOneOf(WHO, "distance", o.distance, ["squared-euclidean", "cosine"] as const);
+  checkPositive(WHO, "scale", o.scale, "Use 1 for the paper's softmax.");
+  if (o.clipNorm !== null) checkPositive(WHO, "clipNorm", o.clipNorm, "Use null for no clipping.");
   return o;
 }
 
@@ -51,7 +57,7 @@ export function prototypes(embedded: tf.Tensor, yOneHot: tf.Tensor): tf.Tensor3D
 
 /** Logits of queries against prototypes: -scale · distance. queries [tasks, q, e], protos [tasks, ways, e] to [tasks, q, ways]. */
 export function prototypeLogits(queries: tf.Tensor, protos: tf.Tensor, options: Partial<ProtoNetOptions> = {}): tf.Tensor3D {
-  const o = protoOptions(options);
+  const o = protoNetOptions(options);
   if (o.distance === "cosine") {
     const unit = (t: tf.Tensor): tf.Tensor => tf.div(t, tf.sqrt(tf.add(tf.sum(tf.square(t), -1, true), 1e-12)));
     return tf.mul(tf.matMul(unit(queries), unit(protos), false, true), o.scale) as tf.Tensor3D;
@@ -101,7 +107,7 @@ export function initProtoNetState(params: Params): ProtoNetState {
 
 /** One Adam step on the prototype loss of a meta-batch. Pure: returns a new state, leaves `state` and `batch` intact. */
 export function protoNetStep(state: ProtoNetState, batch: TaskBatch, embed: TaskModel, options: Partial<ProtoNetOptions> = {}): { state: ProtoNetState; loss: number } {
-  const o = protoOptions(options);
+  const o = protoNetOptions(options);
   let loss = 0;
   let grads = tf.tidy(() => {
     const { value, grads } = valueAndGrad((p) => protoNetLoss(p, batch, embed, o))(state.params);
@@ -129,7 +135,7 @@ export class ProtoNet extends StepLearner<ProtoNetState> {
   readonly options: ProtoNetOptions;
 
   constructor(readonly embed: TaskModel, params: Params, options: Partial<ProtoNetOptions> = {}) {
-    const o = protoOptions(options);
+    const o = protoNetOptions(options);
     super(initProtoNetState(params), (s, b) => protoNetStep(s, b, embed, o), disposeProtoNetState);
     this.options = o;
   }

@@ -8,8 +8,8 @@ import type { Params } from "../core/params";
 import { headNames, mlpApply, type MlpConfig } from "../models/mlp";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
 import { adaptSgd } from "./adapt-sgd";
-import { evaluateAdapted, type AdaptationRow } from "./adaptation";
-import { checkInteger, checkKnownKeys, checkPositive } from "../core/validate";
+import { checkAdapterBudget, evaluateAdapted, type AdaptationRow } from "./adaptation";
+import { checkKnownKeys, checkObject } from "../core/validate";
 
 /** Name of the prompt tensor in the adapted record: [1, in] shared, [tasks, 1, in] task-batched. */
 export const PROMPT = "prompt";
@@ -45,11 +45,26 @@ function prompted(batch: TaskBatch, delta: tf.Tensor): TaskBatch {
   return { ...batch, supportX: tf.add(batch.supportX, delta) as tf.Tensor3D, queryX: tf.add(batch.queryX, delta) as tf.Tensor3D };
 }
 
+/** Every key `PromptAdaptOptions` may have, each with its default (`undefined`: required). */
+const PROMPT_ADAPT_KEYS: Record<keyof PromptAdaptOptions, unknown> = {
+  steps: undefined, // required
+  lr: undefined, // required
+  loss: "mse", // regression is the common case in the labs
+  trainHead: false, // the prompt alone, as in Lester et al.
+};
+
+/** Checks `adaptPrompt`'s options field by field (unknown keys are errors); returns them unchanged. */
+export function promptAdaptOptions(o: PromptAdaptOptions): PromptAdaptOptions {
+  const WHO = "adaptPrompt";
+  checkObject(WHO, "options", o, "Pass { steps, lr }.");
+  checkKnownKeys("adaptPrompt options", o, PROMPT_ADAPT_KEYS);
+  checkAdapterBudget(WHO, o);
+  return o;
+}
+
 /** Adapts a frozen base MLP to every task of `batch` by SGD on a soft prompt (and optionally the head), from δ = 0. */
 export function adaptPrompt(base: Params, batch: TaskBatch, config: MlpConfig, options: PromptAdaptOptions): PromptResult {
-  checkKnownKeys("adaptPrompt options", options, { steps: 0, lr: 0, loss: "mse", trainHead: false });
-  checkInteger("adaptPrompt", "steps", options.steps, 0);
-  checkPositive("adaptPrompt", "lr", options.lr);
+  promptAdaptOptions(options);
   const loss = options.loss ?? "mse";
   const inDim = config.sizes[0]!;
   const init: Record<string, tf.Tensor> = { [PROMPT]: tf.zeros([1, inDim]) };

@@ -4,7 +4,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../core/random";
-import type { BatchSpec, TaskBatch, TaskFamily } from "./task-family";
+import { checkFinite, checkInteger, checkKnownKeys, checkNonNegative, checkObject, checkPositive } from "../core/validate";
+import { batchSpec, type BatchSpec, type TaskBatch, type TaskFamily } from "./task-family";
 
 /** Shape of the blob family. */
 export interface BlobClassificationConfig {
@@ -35,6 +36,20 @@ export const DEFAULT_BLOBS: BlobClassificationConfig = {
   poolSeed: 1234, // fixed pool: the family is a fixed distribution
 };
 
+/** Checks a blob family's config field by field (unknown keys are errors); returns it unchanged. */
+export function blobClassificationConfig(c: BlobClassificationConfig, who = "BlobClassification"): BlobClassificationConfig {
+  checkObject(who, "config", c, "Start from DEFAULT_BLOBS: { ...DEFAULT_BLOBS, ways: 5 }.");
+  checkKnownKeys(`${who} config`, c, DEFAULT_BLOBS);
+  checkInteger(who, "ways", c.ways, 2, "A task needs at least two classes.");
+  checkInteger(who, "dim", c.dim, 1);
+  if (c.poolSize !== 0) checkInteger(who, "poolSize", c.poolSize, c.ways, "Use 0 for fresh prototypes per task, or a pool of at least `ways` prototypes.");
+  checkPositive(who, "prototypeStd", c.prototypeStd);
+  checkNonNegative(who, "noiseStd", c.noiseStd, "Use 0 for points exactly on their prototype.");
+  checkNonNegative(who, "taskShiftStd", c.taskShiftStd, "Use 0 for no domain shift.");
+  checkFinite(who, "poolSeed", c.poolSeed);
+  return c;
+}
+
 /**
  * N-way K-shot Gaussian-blob classification. `spec.shots` and `spec.queries` count points PER CLASS (the N-way
  * K-shot convention), so supportX is [tasks, ways * shots, dim] and supportY one-hot [tasks, ways * shots, ways].
@@ -49,12 +64,7 @@ export class BlobClassification implements TaskFamily {
   private readonly pool: Float32Array[];
 
   constructor(readonly config: BlobClassificationConfig = DEFAULT_BLOBS) {
-    const c = config;
-    if (!Number.isInteger(c.ways) || c.ways < 2) throw new Error(`BlobClassification: ways must be an integer >= 2, got ${c.ways}.`);
-    if (!Number.isInteger(c.dim) || c.dim < 1) throw new Error(`BlobClassification: dim must be a positive integer, got ${c.dim}.`);
-    if (c.poolSize !== 0 && (!Number.isInteger(c.poolSize) || c.poolSize < c.ways)) {
-      throw new Error(`BlobClassification: poolSize must be 0 (fresh prototypes) or an integer >= ways (${c.ways}), got ${c.poolSize}.`);
-    }
+    const c = blobClassificationConfig(config);
     this.name = `blobs-${c.ways}way-${c.dim}d`;
     this.inputSize = c.dim;
     this.outputSize = c.ways;
@@ -97,9 +107,7 @@ export class BlobClassification implements TaskFamily {
   /** Samples a meta-batch; `shots` and `queries` are per class. */
   sample(rng: Rng, spec: BatchSpec): TaskBatch {
     const c = this.config;
-    for (const [k, v] of [["tasks", spec.tasks], ["shots", spec.shots], ["queries", spec.queries]] as const) {
-      if (!Number.isInteger(v) || v < 1) throw new Error(`BlobClassification.sample: ${k} must be a positive integer, got ${v}.`);
-    }
+    batchSpec(spec, "BlobClassification.sample");
     const nS = c.ways * spec.shots;
     const nQ = c.ways * spec.queries;
     const sx = new Float32Array(spec.tasks * nS * c.dim);

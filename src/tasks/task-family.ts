@@ -3,6 +3,7 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../core/random";
+import { checkInteger, checkKnownKeys, checkObject } from "../core/validate";
 
 /** A meta-batch of tasks; every tensor has a leading task dimension. */
 export interface TaskBatch {
@@ -24,6 +25,22 @@ export interface BatchSpec {
   readonly shots: number;
   /** Query points per task. */
   readonly queries: number;
+}
+
+/** Every key of `BatchSpec`, for the unknown-key check. */
+const BATCH_SPEC_KEYS: Record<keyof BatchSpec, unknown> = { tasks: 0, shots: 0, queries: 0 };
+
+/**
+ * Checks a batch spec: tasks, shots and queries are positive integers. `strict` also rejects unknown keys (for a spec
+ * a user writes into a config; families accept a wider object). Returns it unchanged.
+ */
+export function batchSpec(spec: BatchSpec, who = "BatchSpec", strict = false): BatchSpec {
+  checkObject(who, "spec", spec, "Pass { tasks, shots, queries }.");
+  if (strict) checkKnownKeys(`${who}`, spec, BATCH_SPEC_KEYS);
+  checkInteger(who, "tasks", spec.tasks, 1);
+  checkInteger(who, "shots", spec.shots, 1, "Shots count support points (per class for classification).");
+  checkInteger(who, "queries", spec.queries, 1);
+  return spec;
 }
 
 /** Loss a task family is scored with. */

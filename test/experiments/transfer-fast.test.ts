@@ -21,6 +21,6 @@ describe("classifier pretraining on the fast path", () => {
   });
 
   it("rejects an unknown fastPath setting", () => {
-    expect(() => pretrainClassifier({ ...pretrain, fastPath: "on" as "auto" }, new Rng(0))).toThrow(/fastPath must be "auto" or "off"/);
+    expect(() => pretrainClassifier({ ...pretrain, fastPath: "on" as "auto" }, new Rng(0))).toThrow(/ClassifierPretrainConfig fastPath must be one of "auto", "off", got "on"/);
   });
 });
