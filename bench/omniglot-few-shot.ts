@@ -5,7 +5,7 @@
  * and the error on the runs at ten checkpoints) and says whether it learned (at least 10 points below chance).
  *
  * Usage: node dist/bench/omniglot-few-shot.js [--methods protonet,maml,...] [--embedding conv|mlp]
- *        [--steps-for maml=300,...] [--seeds 0] [--out bench/results]
+ *        [--steps-for maml=300,...] [--seeds 0] [--out bench/results] [--checkpoints 10]
  *        [--merge]        (keep the rows of (method, embedding) pairs not rerun from an existing omniglot.json)
  *        [--report-only]  (rewrite omniglot.md from omniglot.json without training)
  * Data: METALAB_OMNIGLOT_DIR, else the library's search (cache folder, then ../shared/data/omniglot).
@@ -54,9 +54,12 @@ interface Row {
   readonly load: number;
   /** Kept from the first table (commit d03b291): same settings as today's for this method, no curves, no 5-way score. */
   readonly firstTable?: boolean;
+  /** Kept beside its rerun, with why it was replaced (e.g. measured with a defect since fixed); not in the reading. */
+  readonly superseded?: string;
 }
 
-function parse(argv: string[]): { methods: FewShotMethod[]; embedding: FewShotEmbedding; steps: Record<string, number>; seeds: number[]; out: string; merge: boolean; reportOnly: boolean } {
+function parse(argv: string[]): { methods: FewShotMethod[]; embedding: FewShotEmbedding; steps: Record<string, number>; seeds: number[]; out: string; merge: boolean; reportOnly: boolean; checkpoints: number } {
+  let checkpoints = 10;
   let methods: FewShotMethod[] = [...FEW_SHOT_METHODS];
   let embedding: FewShotEmbedding = "conv";
   const steps: Record<string, number> = { ...DEFAULT_STEPS };
@@ -87,10 +90,14 @@ function parse(argv: string[]): { methods: FewShotMethod[]; embedding: FewShotEm
     } else if (a === "--seeds") seeds = v().split(",").map(Number);
     else if (a === "--out") out = v();
     else if (a === "--merge") merge = true;
+    else if (a === "--checkpoints") {
+      checkpoints = Number(v());
+      if (!Number.isInteger(checkpoints) || checkpoints < 1) throw new Error(`--checkpoints must be a positive integer (evaluations on the runs during training), got ${checkpoints}.`);
+    }
     else if (a === "--report-only") reportOnly = true;
     else throw new Error(`Unknown option ${a}.`);
   }
-  return { methods, embedding, steps, seeds, out, merge, reportOnly };
+  return { methods, embedding, steps, seeds, out, merge, reportOnly, checkpoints };
 }
 
 /** Raw-pixel nearest neighbour (Euclidean) on a task batch whose support holds one drawing of class k at row k. */
@@ -117,7 +124,7 @@ function buckets(losses: Float32Array, n: number): { step: number; loss: number 
   return out;
 }
 
-const label = (r: Pick<Row, "method" | "embedding">): string => `${r.method} (${r.embedding === "mlp" ? "MLP" : "conv"})`;
+const label = (r: Pick<Row, "method" | "embedding" | "superseded">): string => `${r.method} (${r.embedding === "mlp" ? "MLP" : "conv"}${r.superseded ? ", before the fix" : ""})`;
 
 /** Plain sentences generated from the numbers, so a rerun cannot leave stale prose behind. */
 function reading(rows: readonly Row[], pixels: number, chance: number): string[] {
@@ -155,7 +162,7 @@ async function main(): Promise<void> {
   const chance = 1 - 1 / runs.ways;
   const jsonFile = path.join(args.out, "omniglot.json");
   const old: Row[] = (args.merge || args.reportOnly) && fs.existsSync(jsonFile) ? (JSON.parse(fs.readFileSync(jsonFile, "utf8")) as { rows: Row[] }).rows.filter((r) => r.embedding !== undefined) : [];
-  let rows: Row[] = args.reportOnly ? old : old.filter((r) => !(args.methods.includes(r.method as FewShotMethod) && r.embedding === args.embedding));
+  let rows: Row[] = args.reportOnly ? old : old.filter((r) => r.superseded !== undefined || !(args.methods.includes(r.method as FewShotMethod) && r.embedding === args.embedding));
   const batch = runsBatch(runs);
   const batch5 = runsSubEpisodes(runs, 5, FIVE_PER_RUN, new Rng(2017));
   const nn5 = fewShotNN(batch5);
@@ -173,7 +180,7 @@ async function main(): Promise<void> {
           last = Date.now();
         }
       }, {
-        every: Math.max(1, Math.round(steps / 10)),
+        every: Math.max(1, Math.round(steps / args.checkpoints)),
         onCheckpoint: (step, r) => {
           const e0 = Date.now();
           errorCurve.push({ step, error: fewShotError(r, batch, config), error5: fewShotError(r, batch5, config) });
@@ -183,7 +190,7 @@ async function main(): Promise<void> {
       const e = evaluateOnRuns(run, runs, config);
       const e5 = fewShotError(run, batch5, config);
       const tail = Array.from(run.losses.slice(-Math.max(1, Math.round(steps / 10))));
-      rows = rows.filter((r) => !(r.method === method && r.embedding === args.embedding && r.seed === seed));
+      rows = rows.filter((r) => r.superseded !== undefined || !(r.method === method && r.embedding === args.embedding && r.seed === seed));
       rows.push({
         method, embedding: args.embedding, seed, steps, error: e.mean, perRun: e.perRun, learned: e.mean <= chance - LEARNED_MARGIN, error5: e5, learned5: e5 <= 0.8 - LEARNED_MARGIN,
         trainSeconds: (run.trainMs - evalMs) / 1000, finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length,
@@ -198,7 +205,8 @@ async function main(): Promise<void> {
   disposeBatch(batch);
   disposeBatch(batch5);
   if (args.reportOnly) fs.writeFileSync(jsonFile, JSON.stringify({ nn: { error28: nn28.mean, error105: nn105.mean, error5: nn5 }, chance, learnedMargin: LEARNED_MARGIN, published: OMNIGLOT_PUBLISHED, backend: describeBackend(backend), rows }, null, 2) + "\n");
-  const order = (r: Row): number => FEW_SHOT_METHODS.indexOf(r.method as FewShotMethod) + (r.embedding === "mlp" ? 0.5 : 0);
+  const order = (r: Row): number => FEW_SHOT_METHODS.indexOf(r.method as FewShotMethod) + (r.embedding === "mlp" ? 0.5 : 0) + (r.superseded ? 0.25 : 0);
+  const current = rows.filter((r) => r.superseded === undefined);
   rows.sort((a, b) => order(a) - order(b) || a.seed - b.seed);
   const c = DEFAULT_OMNIGLOT_FEW_SHOT;
   const lines = [
@@ -239,14 +247,15 @@ async function main(): Promise<void> {
     ...rows.map((r) => {
       const maml = MAML_FAMILY.includes(r.method as FewShotMethod);
       const what = maml ? `${r.steps} steps of ${r.config.metaEpisode.tasks} × ${r.config.metaWays}-way episodes` : r.method === "protonet" ? `${r.steps} steps of ${r.config.episode.tasks} × ${r.config.ways}-way episodes` : `${r.steps} steps of ${r.config.pretrainBatch} drawings`;
-      return `| **${r.method}** (ours) | ${r.embedding === "mlp" ? `MLP ${r.config.mlpHidden.join("-")}${maml ? ", fast path" : ""}` : "conv 4×32"} | ${pct(r.error)} | ${r.learned ? "yes" : "**no**"} | ${r.error5 === undefined ? "–" : pct(r.error5)} | ${r.learned5 === undefined ? "–" : r.learned5 ? "yes" : "**no**"} | ${what}, small background sets${r.firstTable ? " (first table, commit d03b291)" : ""} | ${r.seed} | ${r.trainSeconds.toFixed(0)} | ${r.load.toFixed(1)} |`;
+      return `| **${r.method}** (ours${r.superseded ? ", before the fix" : ""}) | ${r.embedding === "mlp" ? `MLP ${r.config.mlpHidden.join("-")}${maml ? ", fast path" : ""}` : "conv 4×32"} | ${pct(r.error)} | ${r.learned ? "yes" : "**no**"} | ${r.error5 === undefined ? "–" : pct(r.error5)} | ${r.learned5 === undefined ? "–" : r.learned5 ? "yes" : "**no**"} | ${what}, small background sets${r.firstTable ? " (first table, commit d03b291)" : ""} | ${r.seed} | ${r.trainSeconds.toFixed(0)} | ${r.load.toFixed(1)} |`;
     }),
     "",
     "## Reading",
     "",
-    ...reading(rows, nn28.mean, chance),
+    ...reading(current, nn28.mean, chance),
+    ...(rows.some((r) => r.superseded) ? [`- Superseded rows (kept beside their reruns, marked "before the fix"): ${rows.filter((r) => r.superseded).map((r) => `${label(r)} ${pct(r.error)}: ${r.superseded}`).join("; ")}.`] : []),
     "",
-    "## Curves (every row: training loss in buckets, and the error on the runs at ten checkpoints)",
+    "## Curves (every row: training loss in buckets, and the error on the runs at its checkpoints)",
     "",
     ...rows.map(curveLine),
     "",
@@ -260,7 +269,7 @@ async function main(): Promise<void> {
     "| method | net | 5-way 1-shot error | 20-way 1-shot error | paper | where | evidence |",
     "|---|---|---|---|---|---|---|",
     ...OMNIGLOT_PUBLISHED_EPISODES.map((p) => `| ${p.method} | ${p.net} | ${p.accuracy5 === null ? "–" : pct(1 - p.accuracy5)} | ${p.accuracy20 === null ? "–" : pct(1 - p.accuracy20)} | ${p.paper} | ${p.where} | ${p.evidence.replace(/\|/g, "/")} |`),
-    ...rows.map((r) => `| **${r.method}** (ours) | ${r.embedding === "mlp" ? `MLP ${r.config.mlpHidden.join("-")}` : "conv 4×32"} | ${r.error5 === undefined ? "–" : pct(r.error5)} | ${pct(r.error)} (Lake's runs) | – | bench/results/omniglot.json | ${r.steps} steps, seed ${r.seed} |`),
+    ...rows.map((r) => `| **${r.method}** (ours${r.superseded ? ", before the fix" : ""}) | ${r.embedding === "mlp" ? `MLP ${r.config.mlpHidden.join("-")}` : "conv 4×32"} | ${r.error5 === undefined ? "–" : pct(r.error5)} | ${pct(r.error)} (Lake's runs) | – | bench/results/omniglot.json | ${r.steps} steps, seed ${r.seed}, test loop ${r.config.testInnerSteps} × ${r.config.testInnerLr} |`),
     "",
     "## The MAML family's settings, and why",
     "",
@@ -268,7 +277,7 @@ async function main(): Promise<void> {
     "20-way episodes of the conv net: not learned. What changed:",
     "",
     "- **The inner step is on Finn's scale.** Finn et al. (2017, Appendix A.1) train 5-way Omniglot with one inner step",
-    "  of α = 0.4 and evaluate with three. In their code (cbfinn/maml, utils.py) `xent` returns the per-example",
+    "  of α = 0.4 (and evaluate with three; see the last point for why we do not). In their code (cbfinn/maml, utils.py) `xent` returns the per-example",
     "  cross-entropy divided by K (`update_batch_size`) and `tf.gradients` sums it over the N·K support drawings, so α",
     "  multiplies N times the gradient of the mean loss; metalab's inner loss is the mean, so the same step is",
     "  α·N = 2.0 for 5-way 1-shot. The old 0.4 was a fifth of it.",
@@ -278,16 +287,21 @@ async function main(): Promise<void> {
     "- **The MLP rows** use Finn et al.'s non-convolutional Omniglot net (256-128-64-64, ReLU, without its batch norm),",
     "  whose MAML, first-order MAML and ANIL steps run on metalab's hand-derived fast path (src/fast), so a thousand",
     "  steps fit the budget; its published counterpart is \"MAML, no conv\" (89.7% on 5-way 1-shot, Finn et al. Table 1).",
-    "- The conv MAML/ANIL rows were not rerun in this round: on the general tfjs path at load 25-35 a 5-way meta-step",
-    "  of the conv net took about 30 s (19 steps in 570 s), so even 200 steps did not fit the session.",
-    "- bench/omniglot-maml-diagnosis.ts (one setting at a time on two held-out background alphabets) exists but was",
-    "  not run to the end on this machine; it has no results file, and nothing above rests on it.",
+    "- Conv MAML-family rows: conv MAML and first-order MAML were not run. On the general tfjs path a 5-way meta-step",
+    "  of the conv net took about 30 s at load 25-35 (an earlier round: 19 steps in 570 s) and 2.5 s at load 11 (3 steps,",
+    "  2026-12-02; ANIL 0.4 s), so 300 steps with their evaluations did not fit the session that fixed the test loop.",
+    "- **The test loop is the training loop** (1 step of 2). The rows marked \"before the fix\" were tested with 3 steps",
+    "  of 2 where training used 1: on this MLP without Finn's batch norm the 2nd and 3rd steps overshoot (support loss",
+    "  0.46 → 7.4 → 1068 on training episodes), so MAML's and first-order MAML's 5-way error sat at chance although",
+    "  their training loss fell. bench/results/omniglot-maml-diagnosis.md traces the test-time loop step by step",
+    "  (bench/omniglot-maml-diagnosis.ts); test/experiments/omniglot-maml-test-path.test.ts checks that the test path's",
+    "  query loss equals the training meta-loss on the same episodes.",
     "",
     "## Settings",
     "",
     `- Conv net: ${c.net.filters.length} blocks of ${c.net.filters.join("/")} 3×3 filters, stride ${c.net.stride}, ${c.net.norm} norm, ReLU, mean over positions, linear head (Finn et al. 2017's Omniglot net at half width); convolutions through src/models/conv-op.ts (second order checked against finite differences). MLP: ${c.mlpHidden.join("-")} with ReLU.`,
     `- Prototypical Networks: ${c.ways}-way ${c.episode.shots}-shot, ${c.episode.queries} query per class, ${c.episode.tasks} tasks per meta-batch; squared Euclidean distance to class means (Snell et al. 2017).`,
-    `- MAML / first-order MAML / ANIL: ${c.metaWays}-way 1-shot episodes, ${c.metaEpisode.tasks} per meta-batch, ${c.innerSteps} inner step of ${c.innerLr} on the mean support loss while meta-training, ${c.testInnerSteps} steps of ${c.testInnerLr} on the 20-way runs with the widened head; ANIL adapts only the head. Adam ${c.lr} for every method.`,
+    `- MAML / first-order MAML / ANIL: ${c.metaWays}-way 1-shot episodes, ${c.metaEpisode.tasks} per meta-batch, ${c.innerSteps} inner step of ${c.innerLr} on the mean support loss while meta-training, ${c.testInnerSteps} step(s) of ${c.testInnerLr} at test time (the training loop; on the 20-way runs with the widened head); ANIL adapts only the head. Adam ${c.lr} for every method.`,
     `- Joint pretraining: ${c.pretrainBatch} drawings per step over all ${images.characters.length * 4} (character, rotation) classes; at test time a zero-initialised linear head on frozen features (${c.probeSteps} SGD steps, lr ${c.probeLr}), and for fine-tuning ${c.finetuneSteps} more SGD steps (lr ${c.finetuneLr}) on every parameter from the probed head (LP-FT).`,
     `- Backend: ${describeBackend(backend)}. Times are wall-clock training time (checkpoint evaluations excluded) on a 2-core machine shared with other jobs; "load avg" is the 1-minute load average at the start and end of each run (2 means both cores busy).`,
     "",

@@ -16,6 +16,8 @@ export interface OmniglotBenchRow {
   readonly learned?: boolean;
   readonly trainSeconds: number;
   readonly load: number;
+  /** Set on a row kept beside its rerun: why it was replaced (e.g. measured with a defect since fixed). */
+  readonly superseded?: string;
 }
 
 /** metalab's own bench/results/omniglot.json (works from a checkout and from the npm package). */

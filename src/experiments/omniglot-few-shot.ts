@@ -134,7 +134,10 @@ export interface OmniglotFewShotConfig {
   /** MAML/ANIL inner loop while meta-training: steps and step size on the MEAN support loss. */
   readonly innerSteps: number;
   readonly innerLr: number;
-  /** Inner loop at test time (on the mean loss of the 20 support drawings of a run). */
+  /**
+   * Inner loop at test time (on the mean support loss). Keep it the training loop: MAML meta-learns an init for that
+   * loop only, and on the MLP further steps of the same size overshoot (bench/results/omniglot-maml-diagnosis.md).
+   */
   readonly testInnerSteps: number;
   readonly testInnerLr: number;
   /** Pretraining: drawings per step, drawn from every (character, rotation) class. */
@@ -167,8 +170,8 @@ export const DEFAULT_OMNIGLOT_FEW_SHOT: OmniglotFewShotConfig = {
   lr: 1e-3, // Adam 1e-3 as in Finn et al. and Snell et al.
   innerSteps: 1, // Finn et al.'s 5-way Omniglot setting
   innerLr: 2, // Finn's α = 0.4 is applied to the SUM over 5 support losses in their code: 2.0 on the mean
-  testInnerSteps: 3, // Finn et al. evaluate 5-way models with 3 steps
-  testInnerLr: 2, // Finn et al. evaluate with the training step size
+  testInnerSteps: 1, // the loop MAML was meta-trained for: without Finn's batch norm, 3 steps of 2 diverge (support loss 0.46 -> 7.4 -> 1068)
+  testInnerLr: 2, // the training step size, as Finn et al. evaluate
   pretrainBatch: 64, // drawings per pretraining step
   probeSteps: 100, // enough for the zero-initialised head to converge on 20 support points
   probeLr: 0.5, // SGD on a convex problem: a large step is stable on normalised features
