@@ -308,6 +308,7 @@ export {
   type FewShotMethod,
   type OmniglotFewShotConfig,
   DEFAULT_OMNIGLOT_FEW_SHOT,
+  fewShotConfig,
   type FewShotRun,
   type FewShotProgress,
   trainFewShot,
@@ -320,7 +321,7 @@ export {
   fewShotError,
   episodeImages,
 } from "./experiments/omniglot-few-shot";
-export { type OmniglotBnConfig, DEFAULT_OMNIGLOT_BN, type OmniglotBnRow, runOmniglotBnModes } from "./experiments/omniglot-bn";
+export { type OmniglotBnConfig, DEFAULT_OMNIGLOT_BN, omniglotBnConfig, type OmniglotBnRow, runOmniglotBnModes } from "./experiments/omniglot-bn";
 export {
   SPLIT_MNIST_TASKS,
   type Scenario,
