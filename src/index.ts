@@ -30,7 +30,7 @@ export { type UnrolledLoop, vjp, checkpointedLoopGrad } from "./autodiff/checkpo
 
 // Optimisers: pure update rules on parameter records.
 export { sgdStep } from "./optim/sgd";
-export { type AdamConfig, DEFAULT_ADAM, type AdamState, initAdam, adamStep, disposeAdam } from "./optim/adam";
+export { type AdamConfig, DEFAULT_ADAM, adamConfig, type AdamState, initAdam, adamStep, disposeAdam } from "./optim/adam";
 export { clipByGlobalNorm } from "./optim/clip";
 export { type Schedule, type CosineScheduleConfig, cosineSchedule } from "./optim/schedule";
 export { type OptimizableModule, type SgdOptions, type AdamOptions, SGD, Adam } from "./optim/stateful";
