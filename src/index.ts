@@ -30,7 +30,7 @@ export { type UnrolledLoop, vjp, checkpointedLoopGrad } from "./autodiff/checkpo
 
 // Optimisers: pure update rules on parameter records.
 export { sgdStep } from "./optim/sgd";
-export { type AdamConfig, DEFAULT_ADAM, type AdamState, initAdam, adamStep, disposeAdam } from "./optim/adam";
+export { type AdamConfig, DEFAULT_ADAM, adamConfig, type AdamState, initAdam, adamStep, disposeAdam } from "./optim/adam";
 export { clipByGlobalNorm } from "./optim/clip";
 export { type Schedule, type CosineScheduleConfig, cosineSchedule } from "./optim/schedule";
 export { type OptimizableModule, type SgdOptions, type AdamOptions, SGD, Adam } from "./optim/stateful";
@@ -308,6 +308,7 @@ export {
   type FewShotMethod,
   type OmniglotFewShotConfig,
   DEFAULT_OMNIGLOT_FEW_SHOT,
+  fewShotConfig,
   type FewShotRun,
   type FewShotProgress,
   trainFewShot,
@@ -320,7 +321,7 @@ export {
   fewShotError,
   episodeImages,
 } from "./experiments/omniglot-few-shot";
-export { type OmniglotBnConfig, DEFAULT_OMNIGLOT_BN, type OmniglotBnRow, runOmniglotBnModes } from "./experiments/omniglot-bn";
+export { type OmniglotBnConfig, DEFAULT_OMNIGLOT_BN, omniglotBnConfig, type OmniglotBnRow, runOmniglotBnModes } from "./experiments/omniglot-bn";
 export {
   SPLIT_MNIST_TASKS,
   type Scenario,

@@ -13,7 +13,7 @@ import { meanTaskLoss, perTaskAccuracy, perTaskCrossEntropy } from "../models/lo
 import { distillationLoss } from "../learners/distill";
 import { replayCounts } from "../learners/replay";
 import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
-import { BlobClassification, blobClassificationConfig, DEFAULT_BLOBS, type BlobClassificationConfig } from "../tasks/classification";
+import { BlobClassification, blobClassificationConfig, DEFAULT_BLOBS, oneHotLabels, type BlobClassificationConfig } from "../tasks/classification";
 import { checkInteger, checkKnownKeys, checkNonNegative, checkObject, checkOneOf, checkPositive, checkRange } from "../core/validate";
 import { runSteps } from "../learners/train";
 import { headFastPathReason, HeadTrainer, type HeadLoss, type HeadNetSpec, type HeadTerm } from "../learners/head-train";
@@ -280,17 +280,6 @@ function forgettingNet(mlp: MlpConfig, heads: HeadMode): HeadNetSpec {
   return { sizes: mlp.sizes.slice(0, -1), activation: mlp.activation, heads: heads === "shared" ? [h("A")] : [h("A"), h("B")] };
 }
 
-/** Class index of each row of one-hot targets [1, n, k]. */
-function labelsOf(y: tf.Tensor): Int32Array {
-  const d = y.dataSync();
-  const k = y.shape[2]!;
-  return Int32Array.from({ length: d.length / k }, (_, i) => {
-    let best = 0;
-    for (let j = 1; j < k; j++) if (d[i * k + j]! > d[i * k + best]!) best = j;
-    return best;
-  });
-}
-
 /**
  * `runForgetting` on the packed fast path: the same draws from `rng` in the same order, the same losses and
  * Adam, on `HeadTrainer` (no tensors per step). Takes over (disposes) `params`, `A` and `B`.
@@ -305,7 +294,7 @@ function forgettingOnFastPath(c: ForgettingConfig, mlp: MlpConfig, params: Param
   data.set(B.trainX.dataSync(), nTrain * dim);
   data.set(A.testX.dataSync(), 2 * nTrain * dim);
   data.set(B.testX.dataSync(), (2 * nTrain + nTest) * dim);
-  const labels = { A: labelsOf(A.trainY), B: labelsOf(B.trainY), testA: labelsOf(A.testY), testB: labelsOf(B.testY) };
+  const labels = { A: oneHotLabels(A.trainY), B: oneHotLabels(B.trainY), testA: oneHotLabels(A.testY), testB: oneHotLabels(B.testY) };
   const names = Object.keys(params);
   const trainer = new HeadTrainer(forgettingNet(mlp, c.heads), params, data);
   for (const t of Object.values(params)) t.dispose();

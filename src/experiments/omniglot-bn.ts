@@ -5,9 +5,10 @@
  */
 import type { Rng } from "../core/random";
 import { DEFAULT_BN_MLP, type BnMlpConfig } from "../models/batchnorm";
-import { bnMamlEvaluate, bnMamlStep, disposeBnMaml, initBnMaml, DEFAULT_BN_MAML, type BnEvalMode, type BnMamlOptions, type BnMamlState } from "../learners/bn-maml";
+import { bnMamlEvaluate, bnMamlOptions, bnMamlStep, disposeBnMaml, initBnMaml, DEFAULT_BN_MAML, type BnEvalMode, type BnMamlOptions, type BnMamlState } from "../learners/bn-maml";
 import { trainLoop } from "../learners/train";
-import { disposeBatch, type BatchSpec } from "../tasks/task-family";
+import { batchSpec, disposeBatch, type BatchSpec } from "../tasks/task-family";
+import { checkInteger, checkIntegerList, checkKnownKeys, checkOneOf } from "../core/validate";
 import type { OmniglotImages } from "../data/omniglot";
 import { OmniglotTasks, splitCharacters } from "../data/omniglot-tasks";
 
@@ -37,6 +38,25 @@ export const DEFAULT_OMNIGLOT_BN: OmniglotBnConfig = {
   modes: ["transductive", "per-example", "support", "support-plus-one", "running"],
 };
 
+const BN_EVAL_MODES: readonly BnEvalMode[] = ["transductive", "per-example", "support", "support-plus-one", "running"];
+
+/** The Omniglot BN-modes config with defaults filled in; throws a fix-it error for a bad or unknown field. */
+export function omniglotBnConfig(config: Partial<OmniglotBnConfig> = {}): OmniglotBnConfig {
+  const WHO = "OmniglotBnConfig";
+  checkKnownKeys(WHO, config, DEFAULT_OMNIGLOT_BN);
+  const c = { ...DEFAULT_OMNIGLOT_BN, ...config };
+  checkInteger(WHO, "ways", c.ways, 2, "Few-shot episodes need at least 2 classes; 5 is the common setting.");
+  checkIntegerList(WHO, "hidden", c.hidden, 1, 1, "Example: [64, 64].");
+  bnMamlOptions(c.maml);
+  checkInteger(WHO, "steps", c.steps, 1);
+  batchSpec(c.train, `${WHO}.train`, true);
+  batchSpec(c.test, `${WHO}.test`, true);
+  checkInteger(WHO, "heldOut", c.heldOut, 1, "Hold out some characters (the default 42 of 242) for the test episodes.");
+  if (!Array.isArray(c.modes) || c.modes.length === 0) throw new Error(`${WHO} modes must list at least one of ${BN_EVAL_MODES.map((m) => `"${m}"`).join(", ")}.`);
+  for (const m of c.modes) checkOneOf(WHO, "modes entry", m, BN_EVAL_MODES);
+  return c;
+}
+
 /** One evaluation row. */
 export interface OmniglotBnRow {
   readonly mode: BnEvalMode;
@@ -46,7 +66,7 @@ export interface OmniglotBnRow {
 
 /** Meta-trains the BN-MLP and scores the held-out episodes under every mode (the same episodes for each mode). */
 export function runOmniglotBnModes(images: OmniglotImages, config: Partial<OmniglotBnConfig>, rng: Rng, onProgress?: (step: number, total: number, loss: number) => void): { curve: { step: number; loss: number }[]; results: OmniglotBnRow[] } {
-  const c = { ...DEFAULT_OMNIGLOT_BN, ...config };
+  const c = omniglotBnConfig(config);
   const split = splitCharacters(images, c.heldOut, rng.fork("split"));
   const train = new OmniglotTasks(images, { ways: c.ways, rotations: true, characters: split.train });
   const test = new OmniglotTasks(images, { ways: c.ways, rotations: true, characters: split.validation });

@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { cloneParams, disposeParams, type Params } from "../core/params";
-import { checkInteger, checkKnownKeys, checkOneOf, checkPositive } from "../core/validate";
+import { checkInteger, checkIntegerList, checkKnownKeys, checkObject, checkOneOf, checkPositive } from "../core/validate";
 import type { Rng } from "../core/random";
 import { ConvNet, convFeatures, type ConvNetConfig } from "../models/conv";
 import { Mlp, mlpFeatures } from "../models/mlp";
@@ -17,7 +17,7 @@ import { disposePretrainState, initPretrainState, pretrainStep, type PretrainSta
 import { disposeProtoNetState, initProtoNetState, protoNetLogits, protoNetStep, type ProtoNetState } from "../learners/protonet";
 import { trainLoop } from "../learners/train";
 import type { BatchSpec, TaskBatch, TaskFamily } from "../tasks/task-family";
-import { disposeBatch } from "../tasks/task-family";
+import { batchSpec, disposeBatch } from "../tasks/task-family";
 import type { OmniglotImages } from "../data/omniglot";
 import { argmaxRows, runErrors, runsBatch, type OneShotRuns } from "../data/omniglot-runs";
 import { OmniglotTasks } from "../data/omniglot-tasks";
@@ -208,7 +208,15 @@ export function fewShotConfig(config: Partial<OmniglotFewShotConfig> = {}): Omni
   for (const k of ["steps", "ways", "metaWays", "innerSteps", "pretrainBatch"] as const) checkInteger(WHO, k, c[k], 1);
   for (const k of ["testInnerSteps", "probeSteps", "finetuneSteps"] as const) checkInteger(WHO, k, c[k], 0);
   for (const k of ["lr", "innerLr", "testInnerLr", "probeLr", "finetuneLr"] as const) checkPositive(WHO, k, c[k]);
-  if (c.mlpHidden.length < 1 || c.mlpHidden.some((h) => !Number.isInteger(h) || h < 1)) throw new Error(`${WHO}: mlpHidden must be one or more positive integers, got [${c.mlpHidden.join(", ")}]. Example: [256, 128, 64, 64].`);
+  checkIntegerList(WHO, "mlpHidden", c.mlpHidden, 1, 1, "Example: [256, 128, 64, 64].");
+  checkObject(WHO, "net", c.net, "Pass a whole conv net config, e.g. DEFAULT_OMNIGLOT_FEW_SHOT.net with the fields you change.");
+  checkKnownKeys(`${WHO}.net`, c.net, DEFAULT_OMNIGLOT_FEW_SHOT.net);
+  for (const k of ["imageSize", "inChannels", "kernel", "stride"] as const) checkInteger(`${WHO}.net`, k, c.net[k], 1, "Spread DEFAULT_OMNIGLOT_FEW_SHOT.net and change the fields you need.");
+  checkIntegerList(`${WHO}.net`, "filters", c.net.filters, 1, 1, "Example: [32, 32, 32, 32].");
+  checkOneOf(`${WHO}.net`, "norm", c.net.norm, ["none", "layer", "batch"] as const);
+  batchSpec(c.episode, `${WHO}.episode`, true);
+  batchSpec(c.metaEpisode, `${WHO}.metaEpisode`, true);
+  if (c.characters !== null) checkIntegerList(WHO, "characters", c.characters, 0, 1, "Pass background character indices, or null for all of them.");
   return c;
 }
 

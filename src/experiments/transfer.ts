@@ -19,7 +19,7 @@ import { adaptLora, type LoraConfig } from "../learners/lora";
 import { adaptPrompt } from "../learners/soft-prompt";
 import { runSteps } from "../learners/train";
 import { loraConfig } from "../learners/lora";
-import { blobClassificationConfig } from "../tasks/classification";
+import { blobClassificationConfig, oneHotLabels } from "../tasks/classification";
 import { batchSpec } from "../tasks/task-family";
 import { checkFinite, checkInteger, checkKnownKeys, checkObject, checkOneOf, checkPositive, checkString } from "../core/validate";
 import { headFastPathReason, HeadTrainer, type HeadNetSpec } from "../learners/head-train";
@@ -123,24 +123,13 @@ export function pretrainClassifier(c: ClassifierPretrainConfig, rng: Rng, onStep
   return { params, config, curve };
 }
 
-/** Class index of each row of one-hot targets [1, n, k]. */
-function labelsOf(y: tf.Tensor): Int32Array {
-  const d = y.dataSync();
-  const k = y.shape[2]!;
-  return Int32Array.from({ length: d.length / k }, (_, i) => {
-    let best = 0;
-    for (let j = 1; j < k; j++) if (d[i * k + j]! > d[i * k + best]!) best = j;
-    return best;
-  });
-}
-
 /**
  * `pretrainClassifier` on the packed fast path: the same minibatch draws, cross-entropy and Adam on `HeadTrainer`
  * (no tensors per step). Takes over (disposes) `params`, `x` and `y`.
  */
 function pretrainOnFastPath(c: ClassifierPretrainConfig, spec: HeadNetSpec, config: MlpConfig, params: Params, x: tf.Tensor, y: tf.Tensor, rng: Rng, onStep?: (step: number, loss: number) => void): { params: Params; config: MlpConfig; curve: { step: number; loss: number }[] } {
   const n = x.shape[1]!;
-  const labels = labelsOf(y);
+  const labels = oneHotLabels(y);
   const trainer = new HeadTrainer(spec, params, x.dataSync() as Float32Array);
   for (const t of [...Object.values(params), x, y]) t.dispose();
   const batches = rng.fork("batches");

@@ -6,7 +6,7 @@
 import type { Params } from "../core/params";
 import { Mlp, type MlpConfig } from "../models/mlp";
 import type { TaskBatch } from "../tasks/task-family";
-import { adamUpdate, DEFAULT_ADAM, type AdamConfig } from "../optim/adam";
+import { adamConfig, adamUpdate, type AdamConfig } from "../optim/adam";
 import { checkFastPath } from "./eligibility";
 import { flattenBatch, kernelFor, type FlatTaskBatch, type KernelBackend, type MlpMamlKernel } from "./mlp-maml";
 import type { FastLoss } from "./mlp-net";
@@ -52,7 +52,7 @@ export class FastMamlTrainer {
     this.grad = new Float32Array(P);
     this.m = new Float32Array(P);
     this.v = new Float32Array(P);
-    this.adam = { ...DEFAULT_ADAM, ...config.adam };
+    this.adam = adamConfig(config.adam);
   }
 
   /** Number of meta-steps taken. */

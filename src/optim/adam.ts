@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { mapParams, assertSameKeys, type Params } from "../core/params";
+import { checkKnownKeys, checkNonNegative, checkPositive, checkRange } from "../core/validate";
 
 /** Adam hyper-parameters. */
 export interface AdamConfig {
@@ -20,6 +21,17 @@ export interface AdamConfig {
 
 /** Defaults of Adam (PyTorch's, which the reference run uses). */
 export const DEFAULT_ADAM: AdamConfig = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+
+/** Adam's config with defaults filled in; throws a fix-it error for an unknown key or a value out of range. */
+export function adamConfig(config: Partial<AdamConfig> = {}): AdamConfig {
+  checkKnownKeys("Adam config", config, DEFAULT_ADAM);
+  const c = { ...DEFAULT_ADAM, ...config };
+  checkNonNegative("Adam", "lr", c.lr, "The usual value is 1e-3 (0 only at the end of an annealed schedule)."); // a schedule may reach 0
+  checkRange("Adam", "beta1", c.beta1, 0, 1, { hi: true }, "The paper's value is 0.9.");
+  checkRange("Adam", "beta2", c.beta2, 0, 1, { hi: true }, "The paper's value is 0.999.");
+  checkPositive("Adam", "eps", c.eps, "The paper's value is 1e-8.");
+  return c;
+}
 
 /** Adam's moments and step count. */
 export interface AdamState {
@@ -41,7 +53,7 @@ export function initAdam(params: Params): AdamState {
  * (see `disposeAdam`). Names in `grads` must match `params`.
  */
 export function adamStep(params: Params, grads: Params, state: AdamState, config: Partial<AdamConfig> = {}): { params: Params; state: AdamState } {
-  const c = { ...DEFAULT_ADAM, ...config };
+  const c = adamConfig(config);
   assertSameKeys(params, grads);
   assertSameKeys(params, state.m);
   const step = state.step + 1;

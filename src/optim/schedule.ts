@@ -1,6 +1,7 @@
 /**
  * Learning-rate schedules as plain functions of the step number.
  */
+import { checkKnownKeys, checkNonNegative, checkRange } from "../core/validate";
 
 /** A learning rate for each outer step (0-based). */
 export type Schedule = (step: number) => number;
@@ -19,6 +20,9 @@ export interface CosineScheduleConfig {
 
 /** Cosine decay from `base` to `min` over `total` steps, after an optional linear warm-up (Loshchilov & Hutter 2017). */
 export function cosineSchedule(config: CosineScheduleConfig): Schedule {
+  checkKnownKeys("cosineSchedule config", config, { base: 0, total: 0, min: 0, warmup: 0 });
+  checkNonNegative("cosineSchedule", "base", config.base, "The peak rate, e.g. 1e-3.");
+  if (config.min !== undefined) checkRange("cosineSchedule", "min", config.min, 0, config.base, {}, "The final rate lies between 0 and base.");
   const { base, total } = config;
   const min = config.min ?? 0;
   const warmup = config.warmup ?? 0;

@@ -3,7 +3,8 @@
  * from its accumulated `.grad`, as in `opt.step(); opt.zeroGrad()`. Adam steps through the functional `adamStep`.
  */
 import * as tf from "@tensorflow/tfjs";
-import { adamStep, DEFAULT_ADAM, disposeAdam, initAdam, type AdamConfig, type AdamState } from "./adam";
+import { adamConfig, adamStep, disposeAdam, initAdam, type AdamConfig, type AdamState } from "./adam";
+import { checkKnownKeys, checkNonNegative, checkRange } from "../core/validate";
 
 /** What an optimizer updates: named variables with PyTorch-like accumulated gradients (e.g. a `StatefulModule`). */
 export interface OptimizableModule {
@@ -43,7 +44,10 @@ export class SGD {
   private readonly buffers: Record<string, tf.Tensor> = {};
 
   constructor(readonly module: OptimizableModule, options: SgdOptions) {
+    checkKnownKeys("SGD options", options, { lr: 0, momentum: 0, weightDecay: 0 });
     if (!(options.lr > 0)) throw new Error(`SGD needs a positive lr, got ${options.lr}. Example: new SGD(module, { lr: 0.01 }).`);
+    if (options.momentum !== undefined) checkRange("SGD", "momentum", options.momentum, 0, 1, { hi: true }, "0.9 is the usual heavy-ball value.");
+    if (options.weightDecay !== undefined) checkNonNegative("SGD", "weightDecay", options.weightDecay, "An L2 penalty such as 1e-4.");
     this.lr = options.lr;
     this.momentum = options.momentum ?? 0;
     this.weightDecay = options.weightDecay ?? 0;
@@ -89,8 +93,10 @@ export class Adam {
   private readonly states: Record<string, AdamState> = {};
 
   constructor(readonly module: OptimizableModule, options: AdamOptions = {}) {
-    this.c = { ...DEFAULT_ADAM, weightDecay: 0, ...options };
+    const { weightDecay = 0, ...adam } = options;
+    this.c = { ...adamConfig(adam), weightDecay };
     if (!(this.c.lr > 0)) throw new Error(`Adam needs a positive lr, got ${this.c.lr}. The usual value is 1e-3.`);
+    checkNonNegative("Adam", "weightDecay", weightDecay, "An L2 penalty such as 1e-4.");
   }
 
   /** One bias-corrected Adam update (`adamStep`) of every parameter with a gradient. */

@@ -143,6 +143,17 @@ function fillSet(rng: Rng, protos: readonly Float32Array[], shift: Float32Array,
   }
 }
 
+/** Class index of each row of one-hot targets [1, n, k] (the first maximum on ties). */
+export function oneHotLabels(y: tf.Tensor): Int32Array {
+  const d = y.dataSync();
+  const k = y.shape[2]!;
+  return Int32Array.from({ length: d.length / k }, (_, i) => {
+    let best = 0;
+    for (let j = 1; j < k; j++) if (d[i * k + j]! > d[i * k + best]!) best = j;
+    return best;
+  });
+}
+
 /** Points of a batch as flat rows for plotting: task, set ("support" | "query"), the first two inputs and the label. */
 export function classificationRows(batch: TaskBatch): { task: number; set: string; x0: number; x1: number; label: number }[] {
   const out: { task: number; set: string; x0: number; x1: number; label: number }[] = [];

@@ -4,6 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../core/random";
+import { checkKnownKeys } from "../core/validate";
 import type { BatchSpec, TaskBatch, TaskFamily } from "./task-family";
 
 /** A closed interval [lo, hi] for uniform sampling. */
@@ -135,6 +136,7 @@ export class SineFamily extends RegressionFamily {
 
   constructor(config: Partial<SineFamilyConfig> = {}) {
     super();
+    checkKnownKeys("SineFamily config", config, FINN_SINE);
     this.config = { ...FINN_SINE, ...config };
     checkRange("amplitude", this.config.amplitude);
     checkRange("phase", this.config.phase);
@@ -180,6 +182,7 @@ export class PolynomialFamily extends RegressionFamily {
 
   constructor(config: Partial<PolynomialFamilyConfig> = {}) {
     super();
+    checkKnownKeys("PolynomialFamily config", config, DEFAULT_POLYNOMIAL);
     this.config = { ...DEFAULT_POLYNOMIAL, ...config };
     if (!Number.isInteger(this.config.degree) || this.config.degree < 0) {
       throw new Error(`PolynomialFamily degree must be a non-negative integer, got ${this.config.degree}.`);

@@ -51,6 +51,23 @@ function alive(pid: number): boolean {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** A running sandbox: its bwrap pid, the kernel's runtime folder it binds, and its working folder (the scratch). */
+interface Sandbox {
+  readonly pid: number;
+  readonly runtimeDir: string;
+  readonly workRoot: string;
+}
+
+/** What sandbox `pid` uses, or null if it has already ended (its /proc entry is gone). */
+function sandboxOf(pid: number): Sandbox | null {
+  const argv = cmdline(pid);
+  try {
+    return { pid, runtimeDir: argv[argv.indexOf("--bind") + 1] ?? "", workRoot: fs.readlinkSync(`/proc/${pid}/cwd`) };
+  } catch {
+    return null;
+  }
+}
+
 describe.skipIf(sandboxProblem() !== null || !fs.existsSync(CLI))("interrupting metalab grade", () => {
   test.each([
     ["SIGINT", 130],
@@ -70,19 +87,20 @@ describe.skipIf(sandboxProblem() !== null || !fs.existsSync(CLI))("interrupting 
     let err = "";
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
-    // Wait for two sandboxes (the reference's kernel or students' kernels), then look at what they use.
-    let sandboxes: number[] = [];
-    for (let i = 0; i < 600 && sandboxes.length < 1; i++) {
+    // Wait for sandboxes that stay up (the students' hung kernels; the reference's kernel may end on its own first,
+    // so a sandbox is looked at only while it is alive), then note what they use.
+    let boxes: Sandbox[] = [];
+    for (let i = 0; i < 600 && boxes.length < 1; i++) {
       await sleep(200);
-      sandboxes = children(child.pid ?? -1).filter((p) => path.basename(cmdline(p)[0] ?? "") === "bwrap");
+      const seen = children(child.pid ?? -1).filter((p) => path.basename(cmdline(p)[0] ?? "") === "bwrap");
+      if (seen.length === 0) continue;
+      await sleep(1500); // Let the kernels bind their sockets.
+      boxes = seen.map(sandboxOf).filter((b): b is Sandbox => b !== null && alive(b.pid));
     }
-    expect(sandboxes.length).toBeGreaterThan(0);
-    await sleep(1500); // Let the kernel bind its sockets.
-    const runtimeDirs = sandboxes.map((p) => {
-      const argv = cmdline(p);
-      return argv[argv.indexOf("--bind") + 1] ?? "";
-    });
-    const workRoots = sandboxes.map((p) => fs.readlinkSync(`/proc/${p}/cwd`));
+    expect(boxes.length).toBeGreaterThan(0);
+    const sandboxes = boxes.map((b) => b.pid);
+    const runtimeDirs = boxes.map((b) => b.runtimeDir);
+    const workRoots = boxes.map((b) => b.workRoot);
     for (const d of runtimeDirs) expect(fs.existsSync(path.join(d, "connection.json")), d).toBe(true);
     const inside = sandboxes.flatMap((p) => children(p));
     child.kill(signal);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../src/core/random";
 import { classificationAccuracy } from "../../src/models/losses";
-import { BlobClassification, DEFAULT_BLOBS } from "../../src/tasks/classification";
+import { BlobClassification, DEFAULT_BLOBS, oneHotLabels } from "../../src/tasks/classification";
 import { disposeBatch } from "../../src/tasks/task-family";
 
 describe("BlobClassification", () => {
@@ -63,5 +63,13 @@ describe("BlobClassification.samplePool", () => {
     expect(x.shape).toEqual([1, 18, 8]);
     expect(y.shape).toEqual([1, 18, 6]);
     expect(Array.from(tf.sum(y, 1).dataSync())).toEqual([3, 3, 3, 3, 3, 3]);
+  });
+});
+
+describe("oneHotLabels", () => {
+  it("reads the class index of each one-hot row [1, n, k]", () => {
+    const y = tf.tensor3d([[[0, 1, 0], [1, 0, 0], [0, 0, 1]]]);
+    expect(Array.from(oneHotLabels(y))).toEqual([1, 0, 2]);
+    y.dispose();
   });
 });
