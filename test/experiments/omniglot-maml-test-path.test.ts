@@ -8,26 +8,13 @@ import { describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../src/core/random";
 import { disposeParams } from "../../src/core/params";
-import type { OmniglotImages } from "../../src/data/omniglot";
 import { OmniglotTasks } from "../../src/data/omniglot-tasks";
+import { synthetic } from "./synthetic-omniglot";
 import { adaptSgd } from "../../src/learners/adapt-sgd";
 import { mamlMetaGradient } from "../../src/learners/maml";
 import { summedTaskLoss } from "../../src/models/losses";
 import { disposeBatch } from "../../src/tasks/task-family";
 import { fewShotConfig, fewShotError, fewShotLogits, fewShotNet, trainFewShot, type OmniglotFewShotConfig } from "../../src/experiments/omniglot-few-shot";
-
-/** Tiny synthetic "characters": 8×8 images, each class a random pattern plus per-drawing noise. */
-function synthetic(seed: number, characters: number, drawings: number): OmniglotImages {
-  const rng = new Rng(seed);
-  const size = 8;
-  const n = size * size;
-  const pixels = new Uint8Array(characters * drawings * n);
-  for (let c = 0; c < characters; c++) {
-    const proto = rng.uniformArray(n);
-    for (let d = 0; d < drawings; d++) for (let i = 0; i < n; i++) pixels[(c * drawings + d) * n + i] = Math.round(255 * Math.min(1, Math.max(0, proto[i]! + rng.normal(0, 0.1))));
-  }
-  return { size, drawings, characters: Array.from({ length: characters }, (_, i) => ({ alphabet: "Synthetic", name: `character${i}`, set: "background_small1" as const })), alphabets: ["Synthetic"], pixels };
-}
 
 /** Only sizes and the budget: every inner-loop setting (train and test) is the library default. */
 const sizes: Partial<OmniglotFewShotConfig> = { embedding: "mlp", mlpHidden: [32, 16], net: { imageSize: 8, inChannels: 1, filters: [4], kernel: 3, stride: 2, norm: "layer" }, steps: 150 };
