@@ -244,6 +244,7 @@ export { type EarlyStopOptions, DEFAULT_EARLY_STOP, earlyStop } from "./learners
 
 // The fast path: WebAssembly MAML for plain MLPs, and the check that says when it applies and why not.
 export { type FastMamlTrainerConfig, FastMamlTrainer } from "./fast/fast-maml-trainer";
+export { fastMamlTrainerConfig } from "./fast/fast-maml-config";
 export { type FastPathMode, FAST_PATH_MODES, type FastPathReport, checkFastPath } from "./fast/eligibility";
 
 // Evaluation: held-out protocols, sharpness, step cost.
