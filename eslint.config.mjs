@@ -8,7 +8,7 @@ const LAYERS = {
   // The library (`metalab`), lowest first.
   core: [],
   jupyter: [],
-  graph: [],
+  graph: ["core"], // core: the options checks (core/validate.ts)
   optim: ["core"],
   autodiff: ["core", "optim"],
   tasks: ["core"],
