@@ -10,7 +10,7 @@ const rows = [{ step: 1, loss: 0.5 }];
 
 describe("chart, table and graph options: a mistyped option is an error listing the known ones; sizes in range", () => {
   test("good options still build", () => {
-    expect(lineChart(rows, { x: "step", y: "loss", title: "t", width: 100, points: true }).mark).toBeTruthy();
+    expect(lineChart(rows, { x: "step", y: "loss", title: "t", width: 100, points: true })).toBeTruthy();
     expect(formatTable(rows, { digits: 3, maxRows: 4, caption: "c" })).toBeTruthy();
   });
   test.each([
