@@ -276,8 +276,9 @@ class RidgeScratch {
   /** Right-hand side and solution of the second solve: Φ_s dW and β [n, O] (dual), or β [H, O] (primal). */
   readonly rhs: Float64Array;
   readonly beta: Float64Array;
-  /** αᵀΦ_s and βᵀΦ_s [O, H] (dual), or βWᵀ + Wβᵀ [H, H] and Φ_s(βWᵀ + Wβᵀ) [n, H] (primal). */
-  readonly aP: Float64Array;
+  /** βWᵀ + Wβᵀ [H, H] (primal only). */
+  readonly M: Float64Array;
+  /** βᵀΦ_s [O, H] (dual), or Φ_s(βWᵀ + Wβᵀ) [n, H] (primal). */
   readonly bP: Float64Array;
 
   constructor(readonly n: number, readonly m: number, readonly H: number, readonly O: number, readonly dual: boolean) {
@@ -297,7 +298,7 @@ class RidgeScratch {
     this.dPs = new Float64Array(n * H);
     this.rhs = new Float64Array(s * O);
     this.beta = new Float64Array(s * O);
-    this.aP = new Float64Array(dual ? O * H : H * H);
+    this.M = new Float64Array(dual ? 0 : H * H);
     this.bP = new Float64Array(dual ? O * H : n * H);
   }
 }
@@ -311,7 +312,7 @@ class RidgeScratch {
  * Both: dW = Φ_qᵀG, dΦ_q = G Wᵀ with G = scale · (pred − y_q).
  */
 function ridgeTask(w: RidgeScratch, lambda: number, scale: number): number {
-  const { n, m, H, O, dual, ps, pq, ys, yq, K, chol, alpha, W, pred, G, dW, dPq, dPs, rhs, beta, aP, bP } = w;
+  const { n, m, H, O, dual, ps, pq, ys, yq, K, chol, alpha, W, pred, G, dW, dPq, dPs, rhs, beta, M, bP } = w;
   if (dual) {
     gram(ps, n, H, K);
     for (let i = 0; i < n; i++) K[i * n + i] += lambda;
@@ -338,18 +339,16 @@ function ridgeTask(w: RidgeScratch, lambda: number, scale: number): number {
     ab(ps, dW, n, H, O, rhs);
     choleskySolveFactored(chol, rhs, n, O, beta);
     abT(alpha, dW, n, H, O, dPs);
-    // (βαᵀ + αβᵀ)Φ_s = β(αᵀΦ_s) + α(βᵀΦ_s): two [O, H] products instead of an [n, n] one.
-    aTb(alpha, ps, n, O, H, aP);
+    // (βαᵀ + αβᵀ)Φ_s = β(αᵀΦ_s) + α(βᵀΦ_s): two [O, H] products instead of an [n, n] one; αᵀΦ_s is Wᵀ.
     aTb(beta, ps, n, O, H, bP);
     for (let i = 0; i < n; i++) for (let o = 0; o < O; o++) {
       const bi = beta[i * O + o]!;
       const ai = alpha[i * O + o]!;
-      for (let k = 0; k < H; k++) dPs[i * H + k] -= bi * aP[o * H + k]! + ai * bP[o * H + k]!;
+      for (let k = 0; k < H; k++) dPs[i * H + k] -= bi * W[k * O + o]! + ai * bP[o * H + k]!;
     }
   } else {
     choleskySolveFactored(chol, dW, H, O, beta);
     abT(ys, beta, n, H, O, dPs);
-    const M = aP; // βWᵀ + Wβᵀ [H, H]
     for (let i = 0; i < H; i++) for (let j = 0; j < H; j++) {
       let s = 0;
       for (let o = 0; o < O; o++) s += beta[i * O + o]! * W[j * O + o]! + W[i * O + o]! * beta[j * O + o]!;
