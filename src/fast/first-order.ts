@@ -6,7 +6,7 @@
 import type { MlpConfig } from "../models/mlp";
 import { copyInto, lossScale, MlpNet, type FastLoss, type Pass } from "./mlp-net";
 import { defaultKernelBackend, opsFor, type FlatTaskBatch, type KernelBackend } from "./mlp-maml";
-import { choleskySolve, type RidgeForm } from "./ridge-solve";
+import { choleskyFactor, choleskySolveFactored, type RidgeForm } from "./ridge-solve";
 
 const kernels = new Map<string, FirstOrderKernel>();
 
@@ -37,6 +37,7 @@ export class FirstOrderKernel {
   private ya = 0;
   private xb = 0;
   private yb = 0;
+  private ridgeWork: RidgeScratch | null = null;
 
   constructor(readonly model: MlpConfig, readonly loss: FastLoss, backend: KernelBackend = defaultKernelBackend()) {
     this.net = new MlpNet(model.sizes, model.activation, loss, opsFor(backend));
@@ -81,6 +82,13 @@ export class FirstOrderKernel {
       for (let j = 0; j < nS * dout; j++) h[this.ya + t * n * dout + j] = batch.supportY[t * nS * dout + j]!;
       for (let j = 0; j < nQ * dout; j++) h[this.ya + (t * n + nS) * dout + j] = batch.queryY[t * nQ * dout + j]!;
     }
+  }
+
+  /** The ridge head's float64 buffers for one task shape, kept across steps so a step allocates nothing. */
+  private ridgeScratch(n: number, m: number, H: number, O: number, dual: boolean): RidgeScratch {
+    const w = this.ridgeWork;
+    if (w && w.n === n && w.m === m && w.H === H && w.O === O && w.dual === dual) return w;
+    return (this.ridgeWork = new RidgeScratch(n, m, H, O, dual));
   }
 
   private checkTheta(who: string, theta: ArrayLike<number>, out: ArrayLike<number>): void {
@@ -162,10 +170,8 @@ export class FirstOrderKernel {
     const hid = this.model.sizes[L - 1]!;
     const H = hid + 1;
     const dual = form === "dual" || (form === "auto" && nS < H);
-    const ps = new Float64Array(nS * H);
-    const pq = new Float64Array(nQ * H);
-    const ys = new Float64Array(nS * dout);
-    const yq = new Float64Array(nQ * dout);
+    const w = this.ridgeScratch(nS, nQ, H, dout, dual);
+    const { ps, pq, ys, yq } = w;
     h.fill(0, this.g, this.g + P);
     let loss = 0;
     const sp = this.passA;
@@ -179,11 +185,11 @@ export class FirstOrderKernel {
       readFeatures(h, qp.A[L - 1]!, nQ, hid, pq);
       for (let j = 0; j < nS * dout; j++) ys[j] = h[this.ya + t * nS * dout + j]!;
       for (let j = 0; j < nQ * dout; j++) yq[j] = h[this.yb + t * nQ * dout + j]!;
-      const r = ridgeTask(ps, pq, ys, yq, nS, nQ, H, dout, lambda, dual, 2 / (nQ * dout * T));
-      loss += r.sq / (nQ * dout);
+      const sq = ridgeTask(w, lambda, 2 / (nQ * dout * T));
+      loss += sq / (nQ * dout);
       // dL/dΦ without the bias column, times σ'(z), into D of the last hidden layer; then the usual backward.
-      writeFeatureGrad(h, r.dPs, sp, nS, hid, H, L - 1);
-      writeFeatureGrad(h, r.dPq, qp, nQ, hid, H, L - 1);
+      writeFeatureGrad(h, w.dPs, sp, nS, hid, H, L - 1);
+      writeFeatureGrad(h, w.dPq, qp, nQ, hid, H, L - 1);
       net.backwardFrom(this.th, sp, L - 1, this.g);
       net.backwardFrom(this.th, qp, L - 1, this.g);
     }
@@ -208,106 +214,148 @@ function writeFeatureGrad(h: Float32Array | Float64Array, dP: Float64Array, pass
   for (let i = 0; i < n; i++) for (let k = 0; k < hid; k++) h[D + i * hid + k] = dP[i * H + k]! * h[S1 + i * hid + k]!;
 }
 
-/** C[a, b] = Σ_k A[a, k] B[b, k] (A Bᵀ) for row-major A [na, K], B [nb, K]. */
-function abT(A: Float64Array, B: Float64Array, na: number, nb: number, K: number): Float64Array {
-  const C = new Float64Array(na * nb);
+/** C[a, b] = Σ_k A[a, k] B[b, k] (A Bᵀ) into C [na, nb], for row-major A [na, K], B [nb, K]. */
+function abT(A: Float64Array, B: Float64Array, na: number, nb: number, K: number, C: Float64Array): void {
   for (let a = 0; a < na; a++) for (let b = 0; b < nb; b++) {
     let s = 0;
     for (let k = 0; k < K; k++) s += A[a * K + k]! * B[b * K + k]!;
     C[a * nb + b] = s;
   }
-  return C;
 }
 
-/** G = A Aᵀ for row-major A [n, K], computing each pair once. */
-function gram(A: Float64Array, n: number, K: number): Float64Array {
-  const G = new Float64Array(n * n);
+/** G = A Aᵀ into G [n, n] for row-major A [n, K], computing each pair once. */
+function gram(A: Float64Array, n: number, K: number, G: Float64Array): void {
   for (let a = 0; a < n; a++) for (let b = 0; b <= a; b++) {
     let s = 0;
     for (let k = 0; k < K; k++) s += A[a * K + k]! * A[b * K + k]!;
     G[a * n + b] = s;
     G[b * n + a] = s;
   }
-  return G;
 }
 
-/** C[a, b] = Σ_k A[k, a] B[k, b] (Aᵀ B) for row-major A [K, na], B [K, nb]. */
-function aTb(A: Float64Array, B: Float64Array, K: number, na: number, nb: number): Float64Array {
-  const C = new Float64Array(na * nb);
+/** C[a, b] = Σ_k A[k, a] B[k, b] (Aᵀ B) into C [na, nb], for row-major A [K, na], B [K, nb]. */
+function aTb(A: Float64Array, B: Float64Array, K: number, na: number, nb: number, C: Float64Array): void {
+  C.fill(0, 0, na * nb);
   for (let k = 0; k < K; k++) for (let a = 0; a < na; a++) {
     const v = A[k * na + a]!;
     if (v === 0) continue;
     for (let b = 0; b < nb; b++) C[a * nb + b] += v * B[k * nb + b]!;
   }
-  return C;
 }
 
-/** C = A B for row-major A [na, K], B [K, nb]. */
-function ab(A: Float64Array, B: Float64Array, na: number, K: number, nb: number): Float64Array {
-  const C = new Float64Array(na * nb);
+/** C = A B into C [na, nb], for row-major A [na, K], B [K, nb]. */
+function ab(A: Float64Array, B: Float64Array, na: number, K: number, nb: number, C: Float64Array): void {
+  C.fill(0, 0, na * nb);
   for (let a = 0; a < na; a++) for (let k = 0; k < K; k++) {
     const v = A[a * K + k]!;
     if (v === 0) continue;
     for (let b = 0; b < nb; b++) C[a * nb + b] += v * B[k * nb + b]!;
   }
-  return C;
 }
 
 /**
- * One task of the ridge head in float64: the squared error of its query predictions and the gradients of
- * (scale / 2) · Σ (pred − y_q)² with respect to the support and query features (bias column included).
+ * Float64 buffers of one ridge task with n support and m query points, H features (bias included) and O outputs:
+ * inputs (ps, pq, ys, yq), the system and its Cholesky factor, and every intermediate of `ridgeTask`.
+ */
+class RidgeScratch {
+  readonly ps: Float64Array;
+  readonly pq: Float64Array;
+  readonly ys: Float64Array;
+  readonly yq: Float64Array;
+  /** K = Φ_sΦ_sᵀ + λI [n, n] (dual) or A = Φ_sᵀΦ_s + λI [H, H] (primal), then its Cholesky factor. */
+  readonly K: Float64Array;
+  readonly chol: Float64Array;
+  /** α = K⁻¹Y_s [n, O] (dual) or Φ_sᵀY_s [H, O] (primal). */
+  readonly alpha: Float64Array;
+  readonly W: Float64Array;
+  readonly pred: Float64Array;
+  readonly G: Float64Array;
+  readonly dW: Float64Array;
+  readonly dPq: Float64Array;
+  readonly dPs: Float64Array;
+  /** Right-hand side and solution of the second solve: Φ_s dW and β [n, O] (dual), or β [H, O] (primal). */
+  readonly rhs: Float64Array;
+  readonly beta: Float64Array;
+  /** βWᵀ + Wβᵀ [H, H] (primal only). */
+  readonly M: Float64Array;
+  /** βᵀΦ_s [O, H] (dual), or Φ_s(βWᵀ + Wβᵀ) [n, H] (primal). */
+  readonly bP: Float64Array;
+
+  constructor(readonly n: number, readonly m: number, readonly H: number, readonly O: number, readonly dual: boolean) {
+    const s = dual ? n : H;
+    this.ps = new Float64Array(n * H);
+    this.pq = new Float64Array(m * H);
+    this.ys = new Float64Array(n * O);
+    this.yq = new Float64Array(m * O);
+    this.K = new Float64Array(s * s);
+    this.chol = new Float64Array(s * s);
+    this.alpha = new Float64Array(s * O);
+    this.W = new Float64Array(H * O);
+    this.pred = new Float64Array(m * O);
+    this.G = new Float64Array(m * O);
+    this.dW = new Float64Array(H * O);
+    this.dPq = new Float64Array(m * H);
+    this.dPs = new Float64Array(n * H);
+    this.rhs = new Float64Array(s * O);
+    this.beta = new Float64Array(s * O);
+    this.M = new Float64Array(dual ? 0 : H * H);
+    this.bP = new Float64Array(dual ? O * H : n * H);
+  }
+}
+
+/**
+ * One task of the ridge head in float64 on the buffers of `w` (inputs ps, pq, ys, yq): returns the squared error of
+ * its query predictions and leaves in w.dPs, w.dPq the gradients of (scale / 2) · Σ (pred − y_q)² with respect to
+ * the support and query features (bias column included). The system is factored once for both solves.
  * Dual: α = K⁻¹Y_s, K = Φ_sΦ_sᵀ + λI, W = Φ_sᵀα; dΦ_s = α dWᵀ − (βαᵀ + αβᵀ)Φ_s with β = K⁻¹Φ_s dW.
  * Primal: W = A⁻¹Φ_sᵀY_s, A = Φ_sᵀΦ_s + λI; dΦ_s = Y_s βᵀ − Φ_s(βWᵀ + Wβᵀ) with β = A⁻¹dW.
  * Both: dW = Φ_qᵀG, dΦ_q = G Wᵀ with G = scale · (pred − y_q).
  */
-function ridgeTask(ps: Float64Array, pq: Float64Array, ys: Float64Array, yq: Float64Array, n: number, m: number, H: number, O: number, lambda: number, dual: boolean, scale: number): { sq: number; dPs: Float64Array; dPq: Float64Array } {
-  let W: Float64Array;
-  let alpha: Float64Array | null = null;
-  let K: Float64Array;
+function ridgeTask(w: RidgeScratch, lambda: number, scale: number): number {
+  const { n, m, H, O, dual, ps, pq, ys, yq, K, chol, alpha, W, pred, G, dW, dPq, dPs, rhs, beta, M, bP } = w;
   if (dual) {
-    K = gram(ps, n, H);
+    gram(ps, n, H, K);
     for (let i = 0; i < n; i++) K[i * n + i] += lambda;
-    alpha = choleskySolve(K, ys, n, O);
-    W = aTb(ps, alpha, n, H, O);
+    choleskyFactor(K, n, chol);
+    choleskySolveFactored(chol, ys, n, O, alpha);
+    aTb(ps, alpha, n, H, O, W);
   } else {
-    K = aTb(ps, ps, n, H, H);
+    aTb(ps, ps, n, H, H, K);
     for (let i = 0; i < H; i++) K[i * H + i] += lambda;
-    W = choleskySolve(K, aTb(ps, ys, n, H, O), H, O);
+    choleskyFactor(K, H, chol);
+    aTb(ps, ys, n, H, O, alpha);
+    choleskySolveFactored(chol, alpha, H, O, W);
   }
-  const pred = ab(pq, W, m, H, O);
-  const G = new Float64Array(m * O);
+  ab(pq, W, m, H, O, pred);
   let sq = 0;
   for (let j = 0; j < m * O; j++) {
     const r = pred[j]! - yq[j]!;
     sq += r * r;
     G[j] = scale * r;
   }
-  const dW = aTb(pq, G, m, H, O);
-  const dPq = abT(G, W, m, H, O);
-  let dPs: Float64Array;
+  aTb(pq, G, m, H, O, dW);
+  abT(G, W, m, H, O, dPq);
   if (dual) {
-    const a = alpha!;
-    const beta = choleskySolve(K, ab(ps, dW, n, H, O), n, O);
-    dPs = abT(a, dW, n, H, O);
-    // (βαᵀ + αβᵀ)Φ_s = β(αᵀΦ_s) + α(βᵀΦ_s): two [O, H] products instead of an [n, n] one.
-    const aP = aTb(a, ps, n, O, H);
-    const bP = aTb(beta, ps, n, O, H);
+    ab(ps, dW, n, H, O, rhs);
+    choleskySolveFactored(chol, rhs, n, O, beta);
+    abT(alpha, dW, n, H, O, dPs);
+    // (βαᵀ + αβᵀ)Φ_s = β(αᵀΦ_s) + α(βᵀΦ_s): two [O, H] products instead of an [n, n] one; αᵀΦ_s is Wᵀ.
+    aTb(beta, ps, n, O, H, bP);
     for (let i = 0; i < n; i++) for (let o = 0; o < O; o++) {
       const bi = beta[i * O + o]!;
-      const ai = a[i * O + o]!;
-      for (let k = 0; k < H; k++) dPs[i * H + k] -= bi * aP[o * H + k]! + ai * bP[o * H + k]!;
+      const ai = alpha[i * O + o]!;
+      for (let k = 0; k < H; k++) dPs[i * H + k] -= bi * W[k * O + o]! + ai * bP[o * H + k]!;
     }
   } else {
-    const beta = choleskySolve(K, dW, H, O);
-    dPs = abT(ys, beta, n, H, O);
-    const M = new Float64Array(H * H); // βWᵀ + Wβᵀ
+    choleskySolveFactored(chol, dW, H, O, beta);
+    abT(ys, beta, n, H, O, dPs);
     for (let i = 0; i < H; i++) for (let j = 0; j < H; j++) {
       let s = 0;
       for (let o = 0; o < O; o++) s += beta[i * O + o]! * W[j * O + o]! + W[i * O + o]! * beta[j * O + o]!;
       M[i * H + j] = s;
     }
-    const PM = ab(ps, M, n, H, H);
-    for (let j = 0; j < n * H; j++) dPs[j] -= PM[j]!;
+    ab(ps, M, n, H, H, bP);
+    for (let j = 0; j < n * H; j++) dPs[j] -= bP[j]!;
   }
-  return { sq, dPs, dPq };
+  return sq;
 }
