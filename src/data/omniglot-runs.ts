@@ -10,7 +10,8 @@ import type { TaskBatch } from "../tasks/task-family";
 import type { Rng } from "../core/random";
 import { pickDistinct } from "./omniglot-tasks";
 import { DataError } from "./errors";
-import { OMNIGLOT_ORIGINAL_SIZE, OMNIGLOT_RUNS_ARCHIVE, omniglotDir, omniglotFix } from "./omniglot";
+import { checkConfig } from "../core/validate";
+import { checkDataFolderFields, checkOmniglotSize, OMNIGLOT_ORIGINAL_SIZE, OMNIGLOT_RUNS_ARCHIVE, omniglotDir, omniglotFix } from "./omniglot";
 import { decodeGrayPng } from "./png";
 import { resizeLanczos } from "./resize";
 import { readZip } from "./zip";
@@ -44,6 +45,18 @@ export interface LoadRunsOptions {
   readonly cacheDir?: string;
 }
 
+/** The keys of `LoadRunsOptions` (all optional): any other key is a typo and an error. */
+export const LOAD_RUNS_KEYS: { readonly [K in keyof LoadRunsOptions]-?: true } = { dir: true, size: true, cache: true, cacheDir: true };
+
+/** Checks `loadOneShotRuns`'s options field by field (unknown keys are errors); returns them unchanged. */
+export function loadRunsOptions(o: LoadRunsOptions): LoadRunsOptions {
+  const WHO = "loadOneShotRuns";
+  checkConfig(WHO, o, LOAD_RUNS_KEYS, { hint: "Pass {} for the defaults, or { size: 105 } for the originals.", keysWho: `${WHO} options` });
+  checkDataFolderFields(WHO, o);
+  if (o.size !== undefined) checkOmniglotSize(WHO, o.size);
+  return o;
+}
+
 function ink(bytes: Uint8Array, name: string, size: number, fix: string): Float32Array {
   const png = decodeGrayPng(bytes, name, fix);
   if (png.width !== OMNIGLOT_ORIGINAL_SIZE || png.height !== OMNIGLOT_ORIGINAL_SIZE) {
@@ -61,6 +74,7 @@ function ink(bytes: Uint8Array, name: string, size: number, fix: string): Float3
  * training/classMM.png") and every file it names; a missing or broken file is a `DataError` naming it.
  */
 export function loadOneShotRuns(options: LoadRunsOptions = {}): OneShotRuns {
+  loadRunsOptions(options);
   const dir = options.dir ?? omniglotDir();
   const size = options.size ?? 28;
   const file = path.join(dir, OMNIGLOT_RUNS_ARCHIVE);

@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../core/random";
+import { checkBoolean, checkConfig } from "../core/validate";
 import type { BatchSpec, TaskBatch, TaskFamily } from "../tasks/task-family";
 import type { OmniglotImages } from "./omniglot";
 
@@ -23,6 +24,18 @@ export const DEFAULT_OMNIGLOT_TASKS: OmniglotTasksConfig = {
   ways: 5, // 5-way, the common few-shot Omniglot benchmark (20-way is the official runs' setting)
   rotations: true, // Santoro et al. (2016) and Finn et al. (2017) augment classes with 90° rotations
 };
+
+/** The keys of `OmniglotTasksConfig`: any other key is a typo and an error. */
+export const OMNIGLOT_TASKS_KEYS: { readonly [K in keyof OmniglotTasksConfig]-?: true } = { ways: true, rotations: true, characters: true };
+
+/** Checks an Omniglot episode config's keys and types (the ranges need the images; the constructor checks them). */
+export function omniglotTasksConfig(c: OmniglotTasksConfig): OmniglotTasksConfig {
+  const WHO = "OmniglotTasks";
+  checkConfig(WHO, c, OMNIGLOT_TASKS_KEYS, { name: "config", hint: "Start from DEFAULT_OMNIGLOT_TASKS: { ...DEFAULT_OMNIGLOT_TASKS, ways: 20 }.", keysWho: `${WHO} config` });
+  checkBoolean(WHO, "rotations", c.rotations);
+  if (c.characters !== undefined && !Array.isArray(c.characters)) throw new Error(`${WHO} characters must be a list of character indices (e.g. splitCharacters(images).train), got ${String(c.characters)}. Leave it out for every character.`);
+  return c;
+}
 
 /** Rotates a square image [size*size] by `quarter` × 90° counter-clockwise. */
 export function rotateSquare(src: ArrayLike<number>, size: number, quarter: number, out: Float32Array = new Float32Array(size * size), offset = 0, scale = 1): Float32Array {
@@ -61,6 +74,7 @@ export class OmniglotTasks implements TaskFamily {
   readonly characters: readonly number[];
 
   constructor(readonly images: OmniglotImages, readonly config: OmniglotTasksConfig = DEFAULT_OMNIGLOT_TASKS) {
+    omniglotTasksConfig(config);
     const chars = config.characters ?? images.characters.map((_, i) => i);
     for (const c of chars) if (!(Number.isInteger(c) && c >= 0 && c < images.characters.length)) throw new Error(`OmniglotTasks: character index ${c} is out of range [0, ${images.characters.length}).`);
     if (!Number.isInteger(config.ways) || config.ways < 2) throw new Error(`OmniglotTasks: ways must be an integer >= 2, got ${config.ways}.`);

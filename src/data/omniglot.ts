@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync, statSync } from "fs";
 import * as path from "path";
+import { checkBoolean, checkConfig, checkString } from "../core/validate";
 import { cachedArrays } from "./array-cache";
 import { datasetDir, datasetEnvVar } from "./data-dir";
 import { DataError } from "./errors";
@@ -97,6 +98,36 @@ export interface LoadOmniglotOptions {
   readonly cacheDir?: string;
 }
 
+/** The keys of `LoadOmniglotOptions` (all optional): any other key is a typo and an error. */
+export const LOAD_OMNIGLOT_KEYS: { readonly [K in keyof LoadOmniglotOptions]-?: true } = { dir: true, sets: true, size: true, alphabets: true, cache: true, cacheDir: true };
+
+/** Checks the folder fields every Omniglot loader shares: `dir`, `cache` and `cacheDir`. */
+export function checkDataFolderFields(who: string, o: { readonly dir?: unknown; readonly cache?: unknown; readonly cacheDir?: unknown }): void {
+  if (o.dir !== undefined) checkString(who, "dir", o.dir, "A folder holding the Omniglot archives; leave it out for omniglotDir() ($METALAB_OMNIGLOT_DIR, then the data folder).");
+  if (o.cache !== undefined) checkBoolean(who, "cache", o.cache);
+  if (o.cacheDir !== undefined) checkString(who, "cacheDir", o.cacheDir, "A folder for the decoded-array cache; leave it out for the default.");
+}
+
+/** Checks a `size` option: an integer side length in [1, 105]. */
+export function checkOmniglotSize(who: string, size: unknown): void {
+  if (!Number.isInteger(size) || (size as number) < 1 || (size as number) > OMNIGLOT_ORIGINAL_SIZE) throw new Error(`${who}: size must be an integer in [1, 105], got ${String(size)}. Use 28 (the usual) or 105 (the originals).`);
+}
+
+/** Checks `loadOmniglot`'s options field by field (unknown keys are errors); returns them unchanged. */
+export function loadOmniglotOptions(o: LoadOmniglotOptions, who = "loadOmniglot"): LoadOmniglotOptions {
+  checkConfig(who, o, LOAD_OMNIGLOT_KEYS, { hint: 'Pass {} for the defaults, or e.g. { size: 28, alphabets: ["Greek"] }.', keysWho: `${who} options` });
+  checkDataFolderFields(who, o);
+  if (o.size !== undefined) checkOmniglotSize(who, o.size);
+  const sets = Object.keys(OMNIGLOT_ARCHIVES);
+  if (o.sets !== undefined && (!Array.isArray(o.sets) || o.sets.length === 0 || o.sets.some((s) => !sets.includes(s)))) {
+    throw new Error(`${who} sets must be a non-empty list of ${sets.map((s) => JSON.stringify(s)).join(", ")}, got ${JSON.stringify(o.sets)}. Leave it out for the default sets.`);
+  }
+  if (o.alphabets !== undefined && (!Array.isArray(o.alphabets) || o.alphabets.some((a) => typeof a !== "string"))) {
+    throw new Error(`${who} alphabets must be a list of alphabet names (e.g. ["Greek", "Latin"]), got ${JSON.stringify(o.alphabets)}. Leave it out for every alphabet.`);
+  }
+  return o;
+}
+
 /** The sets read when none are named: the two small background sets if either is there, else the full background set. */
 export function defaultOmniglotSets(dir: string): OmniglotSetName[] {
   const small: OmniglotSetName[] = ["background_small1", "background_small2"];
@@ -182,9 +213,9 @@ function loadArchive(dir: string, set: OmniglotSetName, size: number, useCache: 
  * missing or corrupt archive or drawing, and for an unknown alphabet.
  */
 export function loadOmniglot(options: LoadOmniglotOptions = {}): OmniglotImages {
+  loadOmniglotOptions(options);
   const dir = options.dir ?? omniglotDir();
   const size = options.size ?? 28;
-  if (!Number.isInteger(size) || size < 1 || size > OMNIGLOT_ORIGINAL_SIZE) throw new Error(`loadOmniglot: size must be an integer in [1, 105], got ${size}. Use 28 (the usual) or 105 (the originals).`);
   const sets = options.sets ?? defaultOmniglotSets(dir);
   if (sets.length === 0) throw new Error(`loadOmniglot: sets is empty. Name at least one of ${Object.keys(OMNIGLOT_ARCHIVES).join(", ")}.`);
   for (const s of sets) if (!(s in OMNIGLOT_ARCHIVES)) throw new Error(`loadOmniglot: unknown set "${s}". Use one of ${Object.keys(OMNIGLOT_ARCHIVES).join(", ")}.`);

@@ -6,7 +6,8 @@
  */
 import { lineChart, type Chart } from "../plot/chart";
 import { displayChart, type FigureHandle } from "./figure";
-import { ProgressBar, type ProgressInfo, type ProgressOptions } from "./progress";
+import { checkConfig, checkInteger, checkOneOf } from "../core/validate";
+import { checkProgressFields, PROGRESS_OPTION_KEYS, ProgressBar, type ProgressInfo, type ProgressOptions } from "./progress";
 
 /** Options of `liveTraining`. */
 export interface LiveTrainingOptions extends ProgressOptions {
@@ -25,6 +26,35 @@ export interface LiveTrainingOptions extends ProgressOptions {
   readonly yTitle?: string;
   /** X axis title (default "meta-iteration"). */
   readonly xTitle?: string;
+}
+
+/** The keys of `LiveTrainingOptions` (all optional): any other key is a typo and an error. */
+export const LIVE_TRAINING_KEYS: { readonly [K in keyof LiveTrainingOptions]-?: true } = {
+  ...PROGRESS_OPTION_KEYS,
+  title: true,
+  chartIntervalMs: true,
+  maxPoints: true,
+  yScale: true,
+  yTitle: true,
+  xTitle: true,
+};
+
+/** Checks the fields of `LiveTrainingOptions` that `o` sets (not its other keys; see `liveTrainingOptions`). */
+export function checkLiveTrainingFields(who: string, o: LiveTrainingOptions): void {
+  checkProgressFields(who, o);
+  for (const k of ["title", "yTitle", "xTitle"] as const) {
+    if (o[k] !== undefined && typeof o[k] !== "string") throw new Error(`${who} ${k} must be a string, got ${String(o[k])}.`);
+  }
+  if (o.chartIntervalMs !== undefined && !(Number.isFinite(o.chartIntervalMs) && o.chartIntervalMs >= 0)) throw new Error(`${who} chartIntervalMs must be a number of ms >= 0, got ${String(o.chartIntervalMs)}. The default 2000 redraws at most every 2 s.`);
+  if (o.maxPoints !== undefined) checkInteger(who, "maxPoints", o.maxPoints, 2, "300 points draw a smooth curve.");
+  if (o.yScale !== undefined) checkOneOf(who, "yScale", o.yScale, ["linear", "log"] as const);
+}
+
+/** Checks a live display's options field by field (unknown keys are errors); returns them unchanged. */
+export function liveTrainingOptions(o: LiveTrainingOptions, who = "liveTraining"): LiveTrainingOptions {
+  checkConfig(who, o, LIVE_TRAINING_KEYS, { hint: 'Pass e.g. { title: "Training loss" }.', keysWho: `${who} options` });
+  checkLiveTrainingFields(who, o);
+  return o;
 }
 
 /** Fractions of the run at which the chart is drawn whatever the interval (the final state is drawn by `finish`). */
@@ -171,5 +201,5 @@ function yieldToEventLoop(): Promise<void> {
 
 /** Creates a live progress bar + loss chart for a training loop of `total` steps. */
 export function liveTraining(total: number, options: LiveTrainingOptions = {}): LiveTraining {
-  return new LiveTraining(total, options);
+  return new LiveTraining(total, liveTrainingOptions(options));
 }

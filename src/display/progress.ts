@@ -3,6 +3,7 @@
  * terminal (a \r bar on a TTY, a line per 10% otherwise). The final state is always shown.
  */
 import { PROGRESS_TRANSIENT_KEY, type ProgressTransient } from "../jupyter/mime";
+import { checkConfig, checkNonNegative, checkOneOf } from "../core/validate";
 import { hasDisplayTarget, newDisplayId, sendDisplay } from "./sink";
 
 /** Something to write terminal progress to (process.stderr by default). */
@@ -23,6 +24,25 @@ export interface ProgressOptions {
   readonly stream?: ProgressStream;
   /** Clock in ms (default Date.now); tests pass a fake one. */
   readonly now?: () => number;
+}
+
+/** The keys of `ProgressOptions` (all optional): any other key is a typo and an error. */
+export const PROGRESS_OPTION_KEYS: { readonly [K in keyof ProgressOptions]-?: true } = { label: true, minIntervalMs: true, target: true, stream: true, now: true };
+
+/** Checks the fields of `ProgressOptions` that `o` sets (not its other keys; see `progressOptions`). */
+export function checkProgressFields(who: string, o: ProgressOptions): void {
+  if (o.label !== undefined && typeof o.label !== "string") throw new Error(`${who} label must be a string (the text before the bar), got ${String(o.label)}.`);
+  if (o.minIntervalMs !== undefined) checkNonNegative(who, "minIntervalMs", o.minIntervalMs, "250 ms redraws at most 4 times a second.");
+  if (o.target !== undefined) checkOneOf(who, "target", o.target, ["auto", "display", "terminal", "silent"] as const);
+  if (o.stream !== undefined && typeof (o.stream as Partial<ProgressStream> | null)?.write !== "function") throw new Error(`${who} stream must have a write(text) method (e.g. process.stderr), got ${String(o.stream)}.`);
+  if (o.now !== undefined && typeof o.now !== "function") throw new Error(`${who} now must be a clock function returning ms (e.g. Date.now), got ${String(o.now)}.`);
+}
+
+/** Checks a progress bar's options field by field (unknown keys are errors); returns them unchanged. */
+export function progressOptions(o: ProgressOptions, who = "progressBar"): ProgressOptions {
+  checkConfig(who, o, PROGRESS_OPTION_KEYS, { hint: 'Pass e.g. { label: "training" }.', keysWho: `${who} options` });
+  checkProgressFields(who, o);
+  return o;
 }
 
 /** Extra values shown after the bar, e.g. { loss: 0.31 }. */
@@ -143,5 +163,5 @@ export class ProgressBar {
 
 /** Creates a progress bar over `total` units of work (see `ProgressBar`). */
 export function progressBar(total: number, options: ProgressOptions = {}): ProgressBar {
-  return new ProgressBar(total, options);
+  return new ProgressBar(total, progressOptions(options));
 }

@@ -2,8 +2,18 @@
  * Tables (rows or a nodejs-polars DataFrame) as text/plain plus text/html. The no-text/html rule is for
  * figures; for tables an HTML <table> is what JupyterLab, classic Notebook, nbconvert and GitHub all render well.
  */
+import { checkConfig, checkInteger } from "../core/validate";
 import { isFrame, toRows, type DataInput, type Row } from "../plot/chart";
 import { newDisplayId, sendDisplay } from "./sink";
+
+/** Checks a table's options: unknown keys are errors listing the known ones, `maxRows` and `digits` integers in range. */
+export function tableOptions(o: TableOptions): TableOptions {
+  checkConfig("table", o, { maxRows: true, digits: true, caption: true } satisfies { readonly [K in keyof TableOptions]-?: true }, { hint: 'Pass e.g. { maxRows: 20, caption: "..." }.', keysWho: "table options" });
+  if (o.maxRows !== undefined) checkInteger("table", "maxRows", o.maxRows, 1, "Rows shown before the rest is summarised.");
+  if (o.digits !== undefined) checkInteger("table", "digits", o.digits, 1, "Significant digits per number.");
+  if (o.caption !== undefined && typeof o.caption !== "string") throw new Error(`table caption must be a string, got ${String(o.caption)}.`);
+  return o;
+}
 
 /** Options of `displayTable` and `formatTable`. */
 export interface TableOptions {
@@ -46,6 +56,7 @@ function escapeHtml(s: string): string {
 
 /** Formats rows as an aligned text table and an HTML table (rows beyond maxRows are elided in the middle). */
 export function formatTable(data: DataInput, options: TableOptions = {}): FormattedTable {
+  tableOptions(options);
   const rows = toRows(data);
   const cols = columnsOf(data, rows);
   const digits = options.digits ?? 4;

@@ -3,7 +3,7 @@
  * K random support points, SGD adaptation (lr 0.01, each task its own gradient), query MSE on a 100-point grid
  * after 0..N steps. Any learner's initialisation can be evaluated; all tasks adapt in one batched call.
  */
-import { checkInteger, checkKnownKeys, checkPositive } from "../core/validate";
+import { checkInteger, checkPositive, withDefaults } from "../core/validate";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -72,8 +72,7 @@ export interface EvalLearner {
 
 /** An evaluation protocol with defaults filled in; throws a fix-it error for a bad or unknown field. */
 export function evalProtocol(protocol: Partial<EvalProtocol> = {}): EvalProtocol {
-  checkKnownKeys("EvalProtocol", protocol, DEFAULT_PROTOCOL);
-  const p = { ...DEFAULT_PROTOCOL, ...protocol };
+  const p = withDefaults("EvalProtocol", protocol, DEFAULT_PROTOCOL, { name: "protocol" });
   const WHO = "EvalProtocol";
   checkInteger(WHO, "tasks", p.tasks);
   if (p.shots.length === 0) throw new Error("EvalProtocol shots must list at least one support size K, e.g. [5, 10, 20].");

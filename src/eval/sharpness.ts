@@ -10,7 +10,7 @@ import { summedTaskLoss } from "../models/losses";
 import type { TaskLoss } from "../tasks/task-family";
 import type { SupportSet } from "../learners/adapt-sgd";
 import type { TaskModel } from "../learners/model";
-import { checkBoolean, checkInteger, checkKnownKeys, checkObject, checkOneOf } from "../core/validate";
+import { checkBoolean, checkConfig, checkInteger, checkOneOf } from "../core/validate";
 
 /** Options of `supportSharpness`. */
 export interface SharpnessOptions {
@@ -32,8 +32,7 @@ const SHARPNESS_KEYS: Record<keyof SharpnessOptions, unknown> = {
 /** Checks `supportSharpness`'s options field by field (unknown keys are errors); returns them unchanged. */
 export function sharpnessOptions(o: SharpnessOptions = {}): SharpnessOptions {
   const WHO = "supportSharpness";
-  checkObject(WHO, "options", o, "Pass {} for the defaults.");
-  checkKnownKeys("supportSharpness options", o, SHARPNESS_KEYS);
+  checkConfig(WHO, o, SHARPNESS_KEYS, { hint: "Pass {} for the defaults.", keysWho: "supportSharpness options" });
   if (o.iterations !== undefined) checkInteger(WHO, "iterations", o.iterations, 1, "30 is plenty.");
   if (o.loss !== undefined) checkOneOf(WHO, "loss", o.loss, ["mse", "cross-entropy"] as const);
   if (o.taskBatched !== undefined) checkBoolean(WHO, "taskBatched", o.taskBatched);

@@ -9,7 +9,7 @@ import { perTaskLoss } from "../models/losses";
 import { disposeBatch, type TaskBatch, type TaskLoss } from "../tasks/task-family";
 import { mamlMetaGradient } from "../learners/maml";
 import { reptileDelta } from "../learners/reptile";
-import { checkInteger, checkKnownKeys, checkOneOf, checkPositive } from "../core/validate";
+import { checkInteger, checkOneOf, checkPositive, withDefaults } from "../core/validate";
 import { adaptSgd, type SupportSet } from "../learners/adapt-sgd";
 import type { TaskModel } from "../learners/model";
 
@@ -47,8 +47,7 @@ export interface StabilityRow {
 
 /** Runs SGD from `params` on every task for each α and records the support loss before and after. */
 export function sgdStability(params: Params, support: SupportSet, model: TaskModel, sharpness: ArrayLike<number>, options: Partial<StabilityOptions> = {}): StabilityRow[] {
-  checkKnownKeys("sgdStability options", options, DEFAULT_STABILITY);
-  const o = { ...DEFAULT_STABILITY, ...options };
+  const o = withDefaults("sgdStability", options, DEFAULT_STABILITY, { keysWho: "sgdStability options" });
   if (o.alphas.length === 0) throw new Error("sgdStability: give at least one step size in alphas, e.g. [0.01].");
   for (const a of o.alphas) checkPositive("sgdStability", "alphas entry", a);
   checkInteger("sgdStability", "steps", o.steps, 1);

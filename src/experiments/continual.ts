@@ -14,7 +14,7 @@ import { distillationLoss } from "../learners/distill";
 import { replayCounts } from "../learners/replay";
 import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
 import { BlobClassification, blobClassificationConfig, DEFAULT_BLOBS, oneHotLabels, type BlobClassificationConfig } from "../tasks/classification";
-import { checkInteger, checkKnownKeys, checkNonNegative, checkObject, checkOneOf, checkPositive, checkRange } from "../core/validate";
+import { checkInteger, checkNonNegative, checkOneOf, checkPositive, checkRange, withDefaults } from "../core/validate";
 import { runSteps } from "../learners/train";
 import { headFastPathReason, HeadTrainer, type HeadLoss, type HeadNetSpec, type HeadTerm } from "../learners/head-train";
 
@@ -140,9 +140,7 @@ const FORGETTING_KEYS: Record<keyof ForgettingConfig, unknown> = { ...DEFAULT_FO
 /** Fills in the defaults and checks every field (unknown keys are errors). */
 export function forgettingConfig(config: Partial<ForgettingConfig> = {}): ForgettingConfig {
   const WHO = "ForgettingConfig";
-  checkObject(WHO, "config", config, "Pass {} for the defaults.");
-  checkKnownKeys(WHO, config, FORGETTING_KEYS);
-  const c: ForgettingConfig = { ...DEFAULT_FORGETTING, ...config };
+  const c: ForgettingConfig = withDefaults(WHO, config, DEFAULT_FORGETTING, { name: "config", hint: "Pass {} for the defaults.", known: FORGETTING_KEYS });
   blobClassificationConfig(c.family, `${WHO}.family`);
   if (!Array.isArray(c.hidden) || c.hidden.some((h) => !Number.isInteger(h) || h < 1)) throw new Error(`${WHO} hidden must be a list of positive integers (hidden widths, e.g. [32, 32]), got ${JSON.stringify(c.hidden)}.`);
   checkInteger(WHO, "trainPerClass", c.trainPerClass, 1);

@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Params } from "../core/params";
 import { adaptSgd } from "../learners/adapt-sgd";
 import type { TaskModel } from "../learners/model";
-import { checkIntegerList, checkKnownKeys, checkNonNegative, checkObject } from "../core/validate";
+import { checkConfig, checkIntegerList, checkNonNegative, checkObject } from "../core/validate";
 
 /** One model to draw: its initialisation and how it is called. */
 export interface FitModel {
@@ -40,8 +40,7 @@ const FIT_ROWS_KEYS: Record<keyof FitRowsOptions, unknown> = { supportX: undefin
 /** Checks `fitRows`'s options field by field (unknown keys are errors); returns them unchanged. */
 export function fitRowsOptions(o: FitRowsOptions): FitRowsOptions {
   const WHO = "fitRows";
-  checkObject(WHO, "options", o, "Pass { supportX, supportY, grid, steps, lr }.");
-  checkKnownKeys("fitRows options", o, FIT_ROWS_KEYS);
+  checkConfig(WHO, o, FIT_ROWS_KEYS, { hint: "Pass { supportX, supportY, grid, steps, lr }.", keysWho: "fitRows options" });
   for (const k of ["supportX", "supportY", "grid"] as const) {
     if (!ArrayBuffer.isView(o[k])) throw new Error(`fitRows ${k} must be a Float32Array (one task's points, e.g. rng.uniformArray(10, -5, 5)), got ${String(o[k])}.`);
   }

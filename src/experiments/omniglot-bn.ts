@@ -8,7 +8,7 @@ import { DEFAULT_BN_MLP, type BnMlpConfig } from "../models/batchnorm";
 import { bnMamlEvaluate, bnMamlOptions, bnMamlStep, disposeBnMaml, initBnMaml, DEFAULT_BN_MAML, type BnEvalMode, type BnMamlOptions, type BnMamlState } from "../learners/bn-maml";
 import { trainLoop } from "../learners/train";
 import { batchSpec, disposeBatch, type BatchSpec } from "../tasks/task-family";
-import { checkInteger, checkIntegerList, checkKnownKeys, checkOneOf } from "../core/validate";
+import { checkInteger, checkIntegerList, checkOneOf, withDefaults } from "../core/validate";
 import type { OmniglotImages } from "../data/omniglot";
 import { OmniglotTasks, splitCharacters } from "../data/omniglot-tasks";
 
@@ -43,8 +43,7 @@ const BN_EVAL_MODES: readonly BnEvalMode[] = ["transductive", "per-example", "su
 /** The Omniglot BN-modes config with defaults filled in; throws a fix-it error for a bad or unknown field. */
 export function omniglotBnConfig(config: Partial<OmniglotBnConfig> = {}): OmniglotBnConfig {
   const WHO = "OmniglotBnConfig";
-  checkKnownKeys(WHO, config, DEFAULT_OMNIGLOT_BN);
-  const c = { ...DEFAULT_OMNIGLOT_BN, ...config };
+  const c = withDefaults(WHO, config, DEFAULT_OMNIGLOT_BN, { name: "config" });
   checkInteger(WHO, "ways", c.ways, 2, "Few-shot episodes need at least 2 classes; 5 is the common setting.");
   checkIntegerList(WHO, "hidden", c.hidden, 1, 1, "Example: [64, 64].");
   bnMamlOptions(c.maml);

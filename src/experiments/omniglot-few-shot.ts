@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { cloneParams, disposeParams, type Params } from "../core/params";
-import { checkInteger, checkIntegerList, checkKnownKeys, checkObject, checkOneOf, checkPositive } from "../core/validate";
+import { checkConfig, checkInteger, checkIntegerList, checkOneOf, checkPositive, withDefaults } from "../core/validate";
 import type { Rng } from "../core/random";
 import { ConvNet, convFeatures, type ConvNetConfig } from "../models/conv";
 import { Mlp, mlpFeatures } from "../models/mlp";
@@ -200,8 +200,7 @@ export interface FewShotCheckpoints {
 
 /** Fills in defaults and checks the fields a typo would break. */
 export function fewShotConfig(config: Partial<OmniglotFewShotConfig> = {}): OmniglotFewShotConfig {
-  checkKnownKeys("Omniglot few-shot config", config, DEFAULT_OMNIGLOT_FEW_SHOT);
-  const c = { ...DEFAULT_OMNIGLOT_FEW_SHOT, ...config };
+  const c = withDefaults("Omniglot few-shot", config, DEFAULT_OMNIGLOT_FEW_SHOT, { name: "config", keysWho: "Omniglot few-shot config" });
   const WHO = "Omniglot few-shot config";
   checkOneOf(WHO, "embedding", c.embedding, ["conv", "mlp"] as const);
   checkOneOf(WHO, "headInit", c.headInit, ["network", "zero"] as const);
@@ -209,8 +208,7 @@ export function fewShotConfig(config: Partial<OmniglotFewShotConfig> = {}): Omni
   for (const k of ["testInnerSteps", "probeSteps", "finetuneSteps"] as const) checkInteger(WHO, k, c[k], 0);
   for (const k of ["lr", "innerLr", "testInnerLr", "probeLr", "finetuneLr"] as const) checkPositive(WHO, k, c[k]);
   checkIntegerList(WHO, "mlpHidden", c.mlpHidden, 1, 1, "Example: [256, 128, 64, 64].");
-  checkObject(WHO, "net", c.net, "Pass a whole conv net config, e.g. DEFAULT_OMNIGLOT_FEW_SHOT.net with the fields you change.");
-  checkKnownKeys(`${WHO}.net`, c.net, DEFAULT_OMNIGLOT_FEW_SHOT.net);
+  checkConfig(WHO, c.net, DEFAULT_OMNIGLOT_FEW_SHOT.net, { name: "net", hint: "Pass a whole conv net config, e.g. DEFAULT_OMNIGLOT_FEW_SHOT.net with the fields you change.", keysWho: `${WHO}.net` });
   for (const k of ["imageSize", "inChannels", "kernel", "stride"] as const) checkInteger(`${WHO}.net`, k, c.net[k], 1, "Spread DEFAULT_OMNIGLOT_FEW_SHOT.net and change the fields you need.");
   checkIntegerList(`${WHO}.net`, "filters", c.net.filters, 1, 1, "Example: [32, 32, 32, 32].");
   checkOneOf(`${WHO}.net`, "norm", c.net.norm, ["none", "layer", "batch"] as const);

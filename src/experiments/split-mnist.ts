@@ -22,7 +22,7 @@ import { trainPhase } from "./continual";
 import { distillationLoss } from "../learners/distill";
 import { disposeAnchor, ewcPenalty, fisherDiagonal, mergeAnchors, type EwcAnchor } from "../learners/ewc";
 import { replayBatch } from "../learners/replay";
-import { checkInteger, checkIntegerList, checkKnownKeys, checkNonNegative, checkObject, checkOneOf, checkPositive, checkRange } from "../core/validate";
+import { checkConfig, checkInteger, checkIntegerList, checkNonNegative, checkOneOf, checkPositive, checkRange, withDefaults } from "../core/validate";
 import { MNIST_PIXELS, type MnistSet, type MnistSplit } from "../data/mnist";
 import { headFastPathReason, HeadTrainer, type HeadLoss, type HeadNetSpec, type HeadPick, type HeadTerm, type PackedEwc } from "../learners/head-train";
 
@@ -115,8 +115,7 @@ const PREPARE_KEYS: Record<keyof PrepareOptions, unknown> = { trainPerTask: unde
 /** Checks `prepareSplitMnist`'s options (unknown keys are errors); returns them unchanged. */
 export function prepareSplitMnistOptions(o: PrepareOptions): PrepareOptions {
   const WHO = "prepareSplitMnist";
-  checkObject(WHO, "options", o, "Pass {} for every image, or { trainPerTask: 400 }.");
-  checkKnownKeys(`${WHO} options`, o, PREPARE_KEYS);
+  checkConfig(WHO, o, PREPARE_KEYS, { hint: "Pass {} for every image, or { trainPerTask: 400 }.", keysWho: `${WHO} options` });
   if (o.trainPerTask !== undefined) checkInteger(WHO, "trainPerTask", o.trainPerTask, 2, "Leave it out for every image of the task.");
   if (o.testPerTask !== undefined) checkInteger(WHO, "testPerTask", o.testPerTask, 2, "Leave it out for every image of the task.");
   return o;
@@ -303,9 +302,7 @@ const SPLIT_MNIST_KEYS: Record<keyof SplitMnistConfig, unknown> = { ...DEFAULT_S
 /** Fills in the defaults and checks every field (unknown keys are errors). */
 export function splitMnistConfig(config: Partial<SplitMnistConfig> = {}): SplitMnistConfig {
   const WHO = "SplitMnistConfig";
-  checkObject(WHO, "config", config, "Pass {} for the defaults.");
-  checkKnownKeys(WHO, config, SPLIT_MNIST_KEYS);
-  const c: SplitMnistConfig = { ...DEFAULT_SPLIT_MNIST, ...config };
+  const c: SplitMnistConfig = withDefaults(WHO, config, DEFAULT_SPLIT_MNIST, { name: "config", hint: "Pass {} for the defaults.", known: SPLIT_MNIST_KEYS });
   checkOneOf(WHO, "scenario", c.scenario, SCENARIOS);
   checkOneOf(WHO, "method", c.method, CONTINUAL_METHODS);
   if (c.scenario === "domain" && c.method === "replay-heads") throw new Error(`"replay-heads" is not defined in the domain-incremental scenario: its one head is shared by every task, so it is "replay". Use methodsFor(scenario).`);

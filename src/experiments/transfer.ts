@@ -21,7 +21,7 @@ import { runSteps } from "../learners/train";
 import { loraConfig } from "../learners/lora";
 import { blobClassificationConfig, oneHotLabels } from "../tasks/classification";
 import { batchSpec } from "../tasks/task-family";
-import { checkFinite, checkInteger, checkKnownKeys, checkObject, checkOneOf, checkPositive, checkString } from "../core/validate";
+import { checkConfig, checkFinite, checkInteger, checkOneOf, checkPositive, checkString, withDefaults } from "../core/validate";
 import { headFastPathReason, HeadTrainer, type HeadNetSpec } from "../learners/head-train";
 
 /** Pretraining settings. */
@@ -54,8 +54,7 @@ const CLASSIFIER_PRETRAIN_KEYS: Record<keyof ClassifierPretrainConfig, unknown> 
 
 /** Checks a pretraining config field by field (unknown keys are errors); returns it unchanged. */
 export function classifierPretrainConfig(c: ClassifierPretrainConfig, who = "ClassifierPretrainConfig"): ClassifierPretrainConfig {
-  checkObject(who, "config", c, "Start from DEFAULT_CLASSIFIER_PRETRAIN: { ...DEFAULT_CLASSIFIER_PRETRAIN, steps: 300 }.");
-  checkKnownKeys(who, c, CLASSIFIER_PRETRAIN_KEYS);
+  checkConfig(who, c, CLASSIFIER_PRETRAIN_KEYS, { name: "config", hint: "Start from DEFAULT_CLASSIFIER_PRETRAIN: { ...DEFAULT_CLASSIFIER_PRETRAIN, steps: 300 }." });
   blobClassificationConfig(c.family, `${who}.family`);
   if (c.family.poolSize === 0) throw new Error(`${who}.family.poolSize must be > 0: pretraining learns the pool's classes. Keep DEFAULT_BLOBS's 64.`);
   checkIntegerListOf(who, "hidden", c.hidden);
@@ -201,9 +200,7 @@ const METHOD_SPEC_KEYS: Record<keyof AdaptationMethodSpec, unknown> = { name: ""
 /** Fills in the comparison's defaults and checks every field, nested ones too (unknown keys are errors). */
 export function adaptationComparisonConfig(config: Partial<AdaptationComparisonConfig> = {}): AdaptationComparisonConfig {
   const WHO = "AdaptationComparisonConfig";
-  checkObject(WHO, "config", config, "Pass {} for the defaults.");
-  checkKnownKeys(WHO, config, DEFAULT_ADAPTATION_COMPARISON);
-  const c: AdaptationComparisonConfig = { ...DEFAULT_ADAPTATION_COMPARISON, ...config };
+  const c: AdaptationComparisonConfig = withDefaults(WHO, config, DEFAULT_ADAPTATION_COMPARISON, { name: "config", hint: "Pass {} for the defaults." });
   classifierPretrainConfig(c.pretrain, `${WHO}.pretrain`);
   checkFinite(WHO, "novelPoolSeed", c.novelPoolSeed, "Use a seed other than the pretraining pool's.");
   batchSpec(c.tasks, `${WHO}.tasks`, true);
@@ -217,8 +214,7 @@ export function adaptationComparisonConfig(config: Partial<AdaptationComparisonC
   if (!Array.isArray(c.methods) || c.methods.length === 0) throw new Error(`${WHO} methods must list at least one method, e.g. DEFAULT_ADAPTATION_COMPARISON.methods.`);
   c.methods.forEach((m, i) => {
     const who = `${WHO}.methods[${i}]`;
-    checkObject(who, "entry", m, 'Pass { name, kind, headInit }, e.g. { name: "probe", kind: "probe", headInit: "zero" }.');
-    checkKnownKeys(who, m, METHOD_SPEC_KEYS);
+    checkConfig(who, m, METHOD_SPEC_KEYS, { name: "entry", hint: 'Pass { name, kind, headInit }, e.g. { name: "probe", kind: "probe", headInit: "zero" }.' });
     checkString(who, "name", m.name, "Name the row of the summary table.");
     checkOneOf(who, "kind", m.kind, ["probe", "finetune", "lpft", "lora", "prompt"] as const);
     checkOneOf(who, "headInit", m.headInit, ["random", "zero"] as const);

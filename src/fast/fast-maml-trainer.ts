@@ -8,6 +8,7 @@ import { Mlp, type MlpConfig } from "../models/mlp";
 import type { TaskBatch } from "../tasks/task-family";
 import { adamConfig, adamUpdate, type AdamConfig } from "../optim/adam";
 import { checkFastPath } from "./eligibility";
+import { fastMamlTrainerConfig } from "./fast-maml-config";
 import { flattenBatch, kernelFor, type FlatTaskBatch, type KernelBackend, type MlpMamlKernel } from "./mlp-maml";
 import type { FastLoss } from "./mlp-net";
 import { packParams, unpackParams } from "./pack";
@@ -42,9 +43,9 @@ export class FastMamlTrainer {
   private steps = 0;
 
   constructor(params: Params, config: FastMamlTrainerConfig) {
+    fastMamlTrainerConfig(config);
     const check = checkFastPath({ algorithm: "maml", model: new Mlp(config.model), params, loss: config.loss ?? "mse" });
     if (!check.ok) throw new Error(`FastMamlTrainer: ${check.reason}. Use the Maml learner, which falls back to the general tfjs path.`);
-    if (!Number.isInteger(config.innerSteps) || config.innerSteps < 0) throw new Error(`FastMamlTrainer: innerSteps must be a non-negative integer, got ${config.innerSteps}.`);
     this.config = config;
     this.kernel = kernelFor(config.model, config.loss ?? "mse", config.backend);
     this.theta = packParams(params, config.model.sizes);

@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { checkBoolean, checkConfig } from "../core/validate";
 import { serializeNotebook, writeNotebook } from "../notebook/ipynb";
 import { readAssignment, type Assignment } from "./assignment";
 import { bannedCalls } from "./banned";
@@ -44,8 +45,19 @@ export interface AssignReport {
   reference?: Reference;
 }
 
+/** The keys of `AssignOptions` (all optional): any other key is a typo and an error. */
+export const ASSIGN_OPTION_KEYS: { readonly [K in keyof AssignOptions]-?: true } = { checkSolutions: true, checkStudent: true, run: true, runKernel: true, sandbox: true };
+
+/** Checks `assign`'s options: unknown keys are errors, the switches are booleans. Returns them unchanged. */
+export function assignOptions(o: AssignOptions): AssignOptions {
+  checkConfig("assign", o, ASSIGN_OPTION_KEYS, { hint: "Pass e.g. { checkSolutions: true }.", keysWho: "assign options" });
+  for (const k of ["checkSolutions", "checkStudent"] as const) if (o[k] !== undefined) checkBoolean("assign", k, o[k]);
+  return o;
+}
+
 /** Validates, checks and releases one instructor notebook into `releaseDir/<name>.ipynb`. */
 export async function assign(instructorPath: string, releaseDir: string, opts: AssignOptions = {}): Promise<AssignReport> {
+  assignOptions(opts);
   const a = readAssignment(instructorPath);
   const limits = gradeLimits({ cellTimeoutMs: 60_000, timeoutMs: 600_000, ...opts.run });
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "metalab-assign-"));

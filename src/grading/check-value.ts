@@ -384,21 +384,19 @@ export function close(got: Num, want: Num, rtol: number, atol: number): boolean 
   return Math.abs(got - want) <= atol + rtol * Math.abs(want);
 }
 
+/** How both descriptions name a value whose kind says everything (no size, no keys). */
+const PLAIN_KINDS: Readonly<Record<"num" | "bool" | "str" | "bigint" | "null" | "undef", string>> = {
+  num: "a number",
+  bool: "a boolean",
+  str: "a string",
+  bigint: "a bigint",
+  null: "null",
+  undef: "undefined",
+};
+
 /** A short description of an expected value's structure: "a float32 tensor of shape [3,16]". */
 export function describe(e: Encoded): string {
   switch (e.t) {
-    case "num":
-      return "a number";
-    case "bool":
-      return "a boolean";
-    case "str":
-      return "a string";
-    case "bigint":
-      return "a bigint";
-    case "null":
-      return "null";
-    case "undef":
-      return "undefined";
     case "arr":
       return `an array of ${e.v.length}`;
     case "rec": {
@@ -412,24 +410,14 @@ export function describe(e: Encoded): string {
       return `a ${e.dtype} tensor of shape [${e.shape.join(",")}]`;
     case "unsupported":
       return e.what;
+    default:
+      return PLAIN_KINDS[e.t];
   }
 }
 
 /** A coarse description of a student's value (type only: nothing the student chose). */
 function kindOf(e: Encoded): string {
   switch (e.t) {
-    case "num":
-      return "a number";
-    case "bool":
-      return "a boolean";
-    case "str":
-      return "a string";
-    case "bigint":
-      return "a bigint";
-    case "null":
-      return "null";
-    case "undef":
-      return "undefined";
     case "arr":
       return "an array";
     case "rec":
@@ -440,6 +428,8 @@ function kindOf(e: Encoded): string {
       return `a ${e.dtype} tensor of rank ${Math.min(e.shape.length, 16)}`;
     case "unsupported":
       return e.what;
+    default:
+      return PLAIN_KINDS[e.t];
   }
 }
 

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { checkConfig, checkInteger, checkNonNegative } from "../core/validate";
 import { writeNotebook, type Notebook } from "../notebook/ipynb";
 import type { Assignment } from "./assignment";
 import { jsonDepth } from "./check-value";
@@ -178,8 +179,43 @@ function onInterrupt(cleanup: () => void): () => void {
   };
 }
 
+/** The keys of `BatchOptions` (all optional): any other key is a typo and an error. */
+export const BATCH_OPTION_KEYS: { readonly [K in keyof BatchOptions]-?: true } = {
+  cellTimeoutMs: true,
+  timeoutMs: true,
+  memoryMb: true,
+  maxOutputBytes: true,
+  nodeModulesDir: true,
+  kernelUser: true,
+  maxFileMb: true,
+  reference: true,
+  runKernel: true,
+  sandbox: true,
+  maxProcs: true,
+  fileLabel: true,
+  jobs: true,
+  resume: true,
+  workRoot: true,
+  onProgress: true,
+  canvasColumn: true,
+};
+
+/** Checks `gradeBatch`'s options: unknown keys are errors, limits are numbers in range. Returns them unchanged. */
+export function batchOptions(o: BatchOptions): BatchOptions {
+  const WHO = "gradeBatch";
+  checkConfig(WHO, o, BATCH_OPTION_KEYS, { hint: "Pass e.g. { jobs: 2, cellTimeoutMs: 60000 }.", keysWho: `${WHO} options` });
+  for (const k of ["cellTimeoutMs", "timeoutMs", "memoryMb", "maxOutputBytes", "maxFileMb"] as const) {
+    const v = o[k];
+    if (v !== undefined) checkNonNegative(WHO, k, v, "Leave it out for the default.");
+  }
+  if (o.jobs !== undefined) checkInteger(WHO, "jobs", o.jobs, 1, "Kernels run at once; 1 grades one student at a time.");
+  if (o.maxProcs !== undefined) checkInteger(WHO, "maxProcs", o.maxProcs, 1, "Leave it out for the default.");
+  return o;
+}
+
 /** Grades every submission in `submissionsDir` into `outDir`; see the file comment. */
 export async function gradeBatch(a: Assignment, submissionsDir: string, outDir: string, opts: BatchOptions = {}): Promise<BatchResult> {
+  batchOptions(opts);
   const t0 = Date.now();
   const outAbs = path.resolve(outDir);
   const subsAbs = path.resolve(submissionsDir);

@@ -2,6 +2,7 @@
  * Renders a ScalarGraph as a standalone SVG string: a layered left-to-right DAG (Sugiyama-style layers, barycentre
  * ordering), one box per node with its expression, value and adjoint, and arrows for edges. No browser, no dependencies.
  */
+import { checkBoolean, checkConfig, checkPositive } from "../core/validate";
 import { formatNumber, type ScalarGraph, type ScalarNode } from "./scalar-graph";
 
 /** Options of `graphToSvg`. */
@@ -105,8 +106,22 @@ function linesFor(n: ScalarNode, g: ScalarGraph, showGrads: boolean): Line[] {
   return lines;
 }
 
+/** Checks `graphToSvg`'s options: unknown keys are errors listing the known ones, sizes positive, switches booleans. */
+export function graphSvgOptions(o: GraphSvgOptions): GraphSvgOptions {
+  const WHO = "graphToSvg";
+  checkConfig(WHO, o, { title: true, showGrads: true, edgeLabels: true, fontSize: true, layerGap: true, rowGap: true } satisfies { readonly [K in keyof GraphSvgOptions]-?: true }, { hint: "Pass e.g. { showGrads: true }.", keysWho: `${WHO} options` });
+  if (o.title !== undefined && typeof o.title !== "string") throw new Error(`${WHO} title must be a string, got ${String(o.title)}.`);
+  for (const k of ["showGrads", "edgeLabels"] as const) if (o[k] !== undefined) checkBoolean(WHO, k, o[k]);
+  for (const k of ["fontSize", "layerGap", "rowGap"] as const) {
+    const v = o[k];
+    if (v !== undefined) checkPositive(WHO, k, v, "A size in pixels; leave it out for the default.");
+  }
+  return o;
+}
+
 /** Renders `g` as an SVG document string; identical input gives byte-identical output. */
 export function graphToSvg(g: ScalarGraph, options: GraphSvgOptions = {}): string {
+  graphSvgOptions(options);
   if (g.nodes.length === 0) throw new Error("graphToSvg: the graph is empty; build it with g.input(...) and operations first.");
   const fs = options.fontSize ?? 14;
   const edgeText = (to: ScalarNode, slot: number) => `∂${to.label}/∂${to.inputs[slot]!.label} = ${formatNumber(to.localGrads()[slot]!)}`;

@@ -10,7 +10,7 @@ import { splitParams, type TaskModel } from "./model";
 import { checkFastPath } from "../fast/eligibility";
 import { mlpLayout, packParams } from "../fast/pack";
 import { sgdCurveKernelFor } from "../fast/sgd-curves";
-import { checkBoolean, checkInteger, checkKnownKeys, checkNonNegative, checkObject, checkOneOf } from "../core/validate";
+import { checkBoolean, checkConfig, checkInteger, checkNonNegative, checkOneOf } from "../core/validate";
 
 /** Options of `adaptSgd`. */
 export interface AdaptSgdOptions {
@@ -50,8 +50,7 @@ const ADAPT_SGD_KEYS: Record<keyof AdaptSgdOptions, unknown> = {
 /** Checks `adaptSgd`'s options field by field (unknown keys are errors); returns them unchanged. */
 export function adaptSgdOptions(o: AdaptSgdOptions): AdaptSgdOptions {
   const WHO = "adaptSgd";
-  checkObject(WHO, "options", o, "Pass { steps, lr }.");
-  checkKnownKeys("adaptSgd options", o, ADAPT_SGD_KEYS);
+  checkConfig(WHO, o, ADAPT_SGD_KEYS, { hint: "Pass { steps, lr }.", keysWho: "adaptSgd options" });
   checkInteger(WHO, "steps", o.steps, 0, "Use 0 for no adaptation.");
   checkNonNegative(WHO, "lr", o.lr, "Finn et al. use 0.01 at test time.");
   if (o.loss !== undefined) checkOneOf(WHO, "loss", o.loss, ["mse", "cross-entropy"] as const);

@@ -12,7 +12,7 @@ import { bnMlpApply, initBnMlp, initBnMlpState, repeatTaskParams, type BnMlpConf
 import { meanTaskLoss, perTaskAccuracy, summedTaskLoss } from "../models/losses";
 import { adamStep, disposeAdam, initAdam, type AdamState } from "../optim/adam";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
-import { checkBoolean, checkInteger, checkKnownKeys, checkOneOf, checkPositive } from "../core/validate";
+import { checkBoolean, checkInteger, checkOneOf, checkPositive, withDefaults } from "../core/validate";
 import { checkBnFastPath, decideFastPath, fastPathMode, type FastPathMode, type FastPathReport, type ShapeRecord } from "../fast/eligibility";
 import { bnKernelFor } from "../fast/bn-maml";
 import { bnParamLayout, bnStateLayout } from "../fast/bn-mlp-net";
@@ -51,8 +51,7 @@ export const DEFAULT_BN_MAML: BnMamlOptions = {
 
 /** BN-MAML options with defaults filled in; throws a fix-it error for a bad or unknown option. */
 export function bnMamlOptions(options: Partial<BnMamlOptions> = {}): BnMamlOptions {
-  checkKnownKeys("BnMaml options", options, DEFAULT_BN_MAML);
-  const o = { ...DEFAULT_BN_MAML, ...options };
+  const o = withDefaults("BnMaml", options, DEFAULT_BN_MAML, { keysWho: "BnMaml options" });
   const WHO = "BnMaml";
   checkInteger(WHO, "innerSteps", o.innerSteps);
   checkPositive(WHO, "innerLr", o.innerLr, "Finn et al.'s Omniglot rate is 0.4.");

@@ -15,7 +15,7 @@ import { StepLearner } from "./learner";
 import { splitParams } from "./model";
 import { logisticNewtonSolve } from "./newton-head";
 import { bodyNames, ridgeSolve, withBias, type RidgeForm } from "./ridge";
-import { checkBoolean, checkInteger, checkKnownKeys, checkOneOf, checkPositive } from "../core/validate";
+import { checkBoolean, checkInteger, checkOneOf, checkPositive, withDefaults } from "../core/validate";
 
 /** Which convex problem the head solves on each task's support set. */
 export type HeadSolver = "ridge" | "logistic";
@@ -58,8 +58,7 @@ export const HEAD_BIAS = "head/bias";
 
 /** Fills in defaults and checks them. */
 export function convexHeadOptions(options: Partial<ConvexHeadOptions> = {}): ConvexHeadOptions {
-  checkKnownKeys("ConvexHead options", options, DEFAULT_CONVEX_HEAD);
-  const o = { ...DEFAULT_CONVEX_HEAD, ...options };
+  const o = withDefaults("ConvexHead", options, DEFAULT_CONVEX_HEAD, { keysWho: "ConvexHead options" });
   const WHO = "ConvexHead";
   checkOneOf(WHO, "solver", o.solver, ["ridge", "logistic"] as const);
   checkPositive(WHO, "lambda", o.lambda, "Try 1.");

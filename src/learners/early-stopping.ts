@@ -4,7 +4,7 @@
  * past the point where the new task stops improving only overwrites the old one.
  */
 
-import { checkKnownKeys, checkOneOf } from "../core/validate";
+import { checkOneOf, withDefaults } from "../core/validate";
 
 /** Options of `earlyStop`. */
 export interface EarlyStopOptions {
@@ -25,8 +25,7 @@ export const DEFAULT_EARLY_STOP: EarlyStopOptions = {
 
 /** Where training stops: the index it stops at (patience ran out, or the last) and the best index up to there. */
 export function earlyStop(scores: readonly number[], options: Partial<EarlyStopOptions> = {}): { stopIndex: number; bestIndex: number } {
-  checkKnownKeys("earlyStop options", options, DEFAULT_EARLY_STOP);
-  const o = { ...DEFAULT_EARLY_STOP, ...options };
+  const o = withDefaults("earlyStop", options, DEFAULT_EARLY_STOP, { keysWho: "earlyStop options" });
   checkOneOf("earlyStop", "mode", o.mode, ["max", "min"] as const);
   if (!Number.isInteger(o.patience) || o.patience < 1) throw new Error(`earlyStop: patience must be a positive integer, got ${o.patience}.`);
   if (!(o.minDelta >= 0)) throw new Error(`earlyStop: minDelta must be >= 0, got ${o.minDelta}.`);

@@ -8,7 +8,7 @@ import type { Params } from "../core/params";
 import type { Rng } from "../core/random";
 import { headNames, layerParamNames, mlpApply, type MlpConfig } from "../models/mlp";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
-import { checkInteger, checkIntegerList, checkKnownKeys, checkObject, checkPositive } from "../core/validate";
+import { checkConfig, checkInteger, checkIntegerList, checkPositive } from "../core/validate";
 import { adaptSgd } from "./adapt-sgd";
 import { checkAdapterBudget, evaluateAdapted, type AdaptationRow } from "./adaptation";
 
@@ -33,8 +33,7 @@ const LORA_KEYS: Record<keyof LoraConfig, unknown> = { ...DEFAULT_LORA, layers: 
 
 /** Checks adapter shapes field by field (unknown keys are errors); returns it unchanged. */
 export function loraConfig(lora: LoraConfig, who = "LoRA"): LoraConfig {
-  checkObject(who, "config", lora, "Pass { rank, alpha }, e.g. DEFAULT_LORA.");
-  checkKnownKeys(`${who} config`, lora, LORA_KEYS);
+  checkConfig(who, lora, LORA_KEYS, { name: "config", hint: "Pass { rank, alpha }, e.g. DEFAULT_LORA.", keysWho: `${who} config` });
   checkInteger(who, "rank", lora.rank, 1, "Hu et al. use 1 to 8.");
   checkPositive(who, "alpha", lora.alpha, "alpha = rank gives scale 1.");
   if (lora.layers !== undefined) checkIntegerList(who, "layers", lora.layers, 0, 1, "List weight indices (0 for w0), or leave it out for every hidden layer.");
@@ -53,8 +52,7 @@ const LORA_ADAPT_KEYS: Record<keyof LoraAdaptOptions, unknown> = {
 /** Checks `adaptLora`'s options field by field (unknown keys are errors); returns them unchanged. */
 export function loraAdaptOptions(o: LoraAdaptOptions): LoraAdaptOptions {
   const WHO = "adaptLora";
-  checkObject(WHO, "options", o, "Pass { steps, lr }.");
-  checkKnownKeys("adaptLora options", o, LORA_ADAPT_KEYS);
+  checkConfig(WHO, o, LORA_ADAPT_KEYS, { hint: "Pass { steps, lr }.", keysWho: "adaptLora options" });
   checkAdapterBudget(WHO, o);
   if (o.lora !== undefined) loraConfig(o.lora, "adaptLora lora");
   return o;

@@ -2,7 +2,7 @@
  * Baseline: joint (multi-task) pretraining on all tasks' points with one shared model.
  */
 import * as tf from "@tensorflow/tfjs";
-import { checkBoolean, checkInteger, checkKnownKeys, checkNonNegative, checkOneOf, checkPositive } from "../core/validate";
+import { checkBoolean, checkInteger, checkNonNegative, checkOneOf, checkPositive, withDefaults } from "../core/validate";
 import { cloneParams, disposeParams, type Params } from "../core/params";
 import { valueAndGrad } from "../autodiff/functional";
 import { meanTaskLoss } from "../models/losses";
@@ -46,8 +46,7 @@ export const DEFAULT_PRETRAIN: PretrainOptions = {
 
 /** Pretraining options with defaults filled in; throws a fix-it error for a bad or unknown option. */
 export function pretrainOptions(options: Partial<PretrainOptions> = {}): PretrainOptions {
-  checkKnownKeys("Pretrain options", options, DEFAULT_PRETRAIN);
-  const o = { ...DEFAULT_PRETRAIN, ...options };
+  const o = withDefaults("Pretrain", options, DEFAULT_PRETRAIN, { keysWho: "Pretrain options" });
   const WHO = "Pretrain";
   checkPositive(WHO, "lr", o.lr, "The reference uses 1e-3 (Adam).");
   checkBoolean(WHO, "useQuery", o.useQuery);

@@ -5,7 +5,7 @@
  * Generic over the embedding: an `Mlp`, a `ConvNet` with `outputs: 0`, or anything with `apply(params, x)`.
  */
 import * as tf from "@tensorflow/tfjs";
-import { checkKnownKeys, checkObject, checkOneOf, checkPositive } from "../core/validate";
+import { checkOneOf, checkPositive, withDefaults } from "../core/validate";
 import { cloneParams, disposeParams, type Params } from "../core/params";
 import { valueAndGrad } from "../autodiff/functional";
 import { meanTaskLoss, perTaskAccuracy } from "../models/losses";
@@ -38,9 +38,7 @@ export const DEFAULT_PROTONET: ProtoNetOptions = {
 /** Checks ProtoNet's options field by field over the defaults (unknown keys are errors). */
 export function protoNetOptions(options: Partial<ProtoNetOptions> = {}): ProtoNetOptions {
   const WHO = "ProtoNet";
-  checkObject(WHO, "options", options);
-  checkKnownKeys("ProtoNet options", options, DEFAULT_PROTONET);
-  const o = { ...DEFAULT_PROTONET, ...options };
+  const o = withDefaults(WHO, options, DEFAULT_PROTONET, { keysWho: "ProtoNet options" });
   checkPositive(WHO, "lr", o.lr, "Snell et al. use 1e-3.");
   checkOneOf(WHO, "distance", o.distance, ["squared-euclidean", "cosine"] as const);
   checkPositive(WHO, "scale", o.scale, "Use 1 for the paper's softmax.");

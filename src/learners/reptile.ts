@@ -3,7 +3,7 @@
  * adapted parameters. All tasks adapt in one batched call; each inner step may use a random minibatch of the task.
  */
 import * as tf from "@tensorflow/tfjs";
-import { checkBoolean, checkInteger, checkKnownKeys, checkOneOf, checkPositive } from "../core/validate";
+import { checkBoolean, checkInteger, checkOneOf, checkPositive, withDefaults } from "../core/validate";
 import { cloneParams, disposeParams, type Params } from "../core/params";
 import { meanTaskLoss } from "../models/losses";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
@@ -54,8 +54,7 @@ export const DEFAULT_REPTILE: ReptileOptions = {
 
 /** Reptile options with defaults filled in; throws a fix-it error for a bad or unknown option. */
 export function reptileOptions(options: Partial<ReptileOptions> = {}): ReptileOptions {
-  checkKnownKeys("Reptile options", options, DEFAULT_REPTILE);
-  const o = { ...DEFAULT_REPTILE, ...options };
+  const o = withDefaults("Reptile", options, DEFAULT_REPTILE, { keysWho: "Reptile options" });
   const WHO = "Reptile";
   if (!Number.isInteger(o.innerSteps) || o.innerSteps < 1) throw new Error(`Reptile innerSteps must be a positive integer, got ${o.innerSteps}.`);
   checkPositive(WHO, "innerLr", o.innerLr, "Nichol et al.'s sine demo uses 0.02.");

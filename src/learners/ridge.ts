@@ -19,7 +19,7 @@ import type { RidgeForm } from "../fast/ridge-solve";
 import { splitParams } from "./model";
 import type { SupportSet } from "./adapt-sgd";
 import { StepLearner } from "./learner";
-import { checkKnownKeys, checkOneOf, checkPositive } from "../core/validate";
+import { checkOneOf, checkPositive, withDefaults } from "../core/validate";
 
 /**
  * Solves A X = B for a batch of symmetric positive-definite A [tasks, n, n] and B [tasks, n, m] by Gauss-Jordan
@@ -93,8 +93,7 @@ export const DEFAULT_RIDGE: RidgeOptions = {
 
 /** Ridge-head options with defaults filled in; throws a fix-it error for a bad or unknown option. */
 export function ridgeOptions(options: Partial<RidgeOptions> = {}): RidgeOptions {
-  checkKnownKeys("RidgeHead options", options, DEFAULT_RIDGE);
-  const o = { ...DEFAULT_RIDGE, ...options };
+  const o = withDefaults("RidgeHead", options, DEFAULT_RIDGE, { keysWho: "RidgeHead options" });
   checkPositive("RidgeHead", "lambda", o.lambda, "It keeps the solve invertible; 0.1 suits sines.");
   checkOneOf("RidgeHead", "form", o.form, ["auto", "primal", "dual"] as const);
   checkPositive("RidgeHead", "outerLr", o.outerLr, "The default is 1e-3 (Adam).");

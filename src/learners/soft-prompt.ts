@@ -9,7 +9,7 @@ import { headNames, mlpApply, type MlpConfig } from "../models/mlp";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
 import { adaptSgd } from "./adapt-sgd";
 import { checkAdapterBudget, evaluateAdapted, type AdaptationRow } from "./adaptation";
-import { checkKnownKeys, checkObject } from "../core/validate";
+import { checkConfig } from "../core/validate";
 
 /** Name of the prompt tensor in the adapted record: [1, in] shared, [tasks, 1, in] task-batched. */
 export const PROMPT = "prompt";
@@ -56,8 +56,7 @@ const PROMPT_ADAPT_KEYS: Record<keyof PromptAdaptOptions, unknown> = {
 /** Checks `adaptPrompt`'s options field by field (unknown keys are errors); returns them unchanged. */
 export function promptAdaptOptions(o: PromptAdaptOptions): PromptAdaptOptions {
   const WHO = "adaptPrompt";
-  checkObject(WHO, "options", o, "Pass { steps, lr }.");
-  checkKnownKeys("adaptPrompt options", o, PROMPT_ADAPT_KEYS);
+  checkConfig(WHO, o, PROMPT_ADAPT_KEYS, { hint: "Pass { steps, lr }.", keysWho: "adaptPrompt options" });
   checkAdapterBudget(WHO, o);
   return o;
 }

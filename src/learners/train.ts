@@ -5,6 +5,7 @@
  */
 import { loopGuard, type LoopGuard } from "../core/interrupt";
 import type { Rng } from "../core/random";
+import { checkConfig, checkInteger, checkString } from "../core/validate";
 import { disposeBatch, type BatchSpec, type TaskBatch, type TaskFamily } from "../tasks/task-family";
 
 /** Progress callback: outer step (1-based), total steps, and that step's loss. */
@@ -28,6 +29,35 @@ export interface TrainOptions extends LoopOptions {
   readonly spec: BatchSpec;
 }
 
+/** The keys of `LoopOptions` (all optional): any other key is a typo and an error. */
+export const LOOP_OPTION_KEYS: { readonly [K in keyof LoopOptions]-?: true } = { label: true, onProgress: true, progressEvery: true };
+
+/** The keys of `TrainOptions`: `iterations` and `spec` are required, the loop's are optional. */
+export const TRAIN_OPTION_KEYS: { readonly [K in keyof TrainOptions]-?: true } = { ...LOOP_OPTION_KEYS, iterations: true, spec: true };
+
+/** Checks a loop's options field by field (unknown keys are errors); returns them unchanged. */
+export function loopOptions(options: LoopOptions, who = "training loop", known: object = LOOP_OPTION_KEYS): LoopOptions {
+  checkConfig(who, options, known, { hint: "Pass e.g. { label: \"training\", onProgress: (step, total, loss) => ... }.", keysWho: `${who} options` });
+  if (options.label !== undefined) checkString(who, "label", options.label, "Name what the loop does, e.g. \"meta-training\".");
+  if (options.onProgress !== undefined && typeof options.onProgress !== "function") throw new Error(`${who} onProgress must be a function (step, total, loss) => void, got ${String(options.onProgress)}. Leave it out for no callback.`);
+  if (options.progressEvery !== undefined) checkInteger(who, "progressEvery", options.progressEvery, 1, "Use 1 to report every step (the callback decides how often to redraw).");
+  return options;
+}
+
+/** Checks a training run's options field by field (unknown keys are errors); returns them unchanged. */
+export function trainOptions(options: TrainOptions, who = "train"): TrainOptions {
+  loopOptions(options, who, TRAIN_OPTION_KEYS);
+  checkIterations(options.iterations, who);
+  if (typeof options.spec !== "object" || options.spec === null) throw new Error(`${who} spec must be a meta-batch shape { tasks, shots, queries }, got ${String(options.spec)}. Example: FINN_SINE_BATCH.`);
+  return options;
+}
+
+/** Only the loop's own fields of `options` (a `TrainOptions` carries `iterations` and `spec` too). */
+function loopFields(options: LoopOptions): LoopOptions {
+  const { label, onProgress, progressEvery } = options;
+  return { ...(label !== undefined && { label }), ...(onProgress !== undefined && { onProgress }), ...(progressEvery !== undefined && { progressEvery }) };
+}
+
 /** Finn et al.'s (2017) sine meta-batch: 25 tasks, K = 10 support and 10 query points. */
 export const FINN_SINE_BATCH: BatchSpec = { tasks: 25, shots: 10, queries: 10 };
 
@@ -41,9 +71,9 @@ class StepRun {
   private readonly every: number;
 
   constructor(readonly total: number, private readonly options: LoopOptions) {
+    loopOptions(options, typeof options?.label === "string" && options.label ? options.label : "training");
     if (!Number.isInteger(total) || total < 0) throw new Error(`${options.label ?? "training"}: the number of steps must be a non-negative integer, got ${total}.`);
     this.every = options.progressEvery ?? 1;
-    if (!Number.isInteger(this.every) || this.every < 1) throw new Error(`progressEvery must be a positive integer, got ${this.every}.`);
     this.losses = new Float32Array(total);
     this.guard = loopGuard(options.label ?? "training", total, { note: KEPT });
   }
@@ -101,8 +131,8 @@ export async function runStepsAsync(
   return run.losses;
 }
 
-function checkIterations(n: number): void {
-  if (!Number.isInteger(n) || n < 0) throw new Error(`iterations must be a non-negative integer, got ${n}.`);
+function checkIterations(n: number, who: string): void {
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${who}: iterations must be a non-negative integer, got ${n}. Example: { iterations: 1000, spec: FINN_SINE_BATCH }.`);
 }
 
 /** A step on a fresh meta-batch from `family` (disposed after the step): the same batches for a seed in every loop. */
@@ -119,8 +149,8 @@ function onFreshBatch(family: TaskFamily, rng: Rng, spec: BatchSpec, step: (batc
 
 /** Runs `iterations` steps of `step` on fresh meta-batches from `family`; returns the per-step losses. */
 export function trainLoop(family: TaskFamily, rng: Rng, options: TrainOptions, step: (batch: TaskBatch) => number): Float32Array {
-  checkIterations(options.iterations);
-  return runSteps(options.iterations, onFreshBatch(family, rng, options.spec, step), options);
+  trainOptions(options);
+  return runSteps(options.iterations, onFreshBatch(family, rng, options.spec, step), loopFields(options));
 }
 
 /** `trainLoop` that awaits `between(i, loss)` after each step; used by `trainLive`. */
@@ -131,6 +161,6 @@ export function trainLoopAsync(
   step: (batch: TaskBatch) => number,
   between: (i: number, loss: number) => Promise<void>,
 ): Promise<Float32Array> {
-  checkIterations(options.iterations);
-  return runStepsAsync(options.iterations, onFreshBatch(family, rng, options.spec, step), between, options);
+  trainOptions(options);
+  return runStepsAsync(options.iterations, onFreshBatch(family, rng, options.spec, step), between, loopFields(options));
 }

@@ -7,7 +7,8 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Params } from "../core/params";
 import type { Rng } from "../core/random";
-import { activate, type ActivationName } from "../autodiff/activations";
+import { activate, ACTIVATIONS, type ActivationName } from "../autodiff/activations";
+import { checkBoolean, checkConfig, checkOneOf, checkPositive, checkRange } from "../core/validate";
 import { dense, layerParamNames, parseLayerParam } from "./mlp";
 
 /** Mean and (biased) variance, either per task [tasks, 1, features] or shared [features]. */
@@ -74,11 +75,24 @@ export interface BatchNormOptions {
   readonly support?: tf.Tensor;
 }
 
+/** The keys of `BatchNormOptions`: any other key is a typo and an error. */
+export const BATCH_NORM_KEYS: { readonly [K in keyof BatchNormOptions]-?: true } = { mode: true, momentum: true, eps: true, support: true };
+
+/** Checks the single-layer `batchNorm`'s options field by field (unknown keys are errors); returns them unchanged. */
+export function batchNormOptions(o: BatchNormOptions): BatchNormOptions {
+  checkConfig("batchNorm", o, BATCH_NORM_KEYS, { hint: 'Pass e.g. { mode: "train" }.', keysWho: "batchNorm options" });
+  checkOneOf("batchNorm", "mode", o.mode, ["train", "transductive", "running", "support"] as const);
+  if (o.momentum !== undefined) checkRange("batchNorm", "momentum", o.momentum, 0, 1, { lo: true }, "PyTorch's default is 0.1.");
+  if (o.eps !== undefined) checkPositive("batchNorm", "eps", o.eps, "PyTorch's default is 1e-5.");
+  return o;
+}
+
 /**
  * One BN layer on x [tasks, points, features] with gamma and beta [features] (or [tasks, features]). Pure: returns
  * the output and the running state to use next (new tensors in "train" mode, the same state otherwise).
  */
 export function batchNorm(params: { readonly gamma: tf.Tensor; readonly beta: tf.Tensor }, state: BatchNormState, x: tf.Tensor, options: BatchNormOptions): { y: tf.Tensor; state: BatchNormState } {
+  batchNormOptions(options);
   const eps = options.eps ?? 1e-5;
   let stats: BnStats;
   if (options.mode === "running") {
@@ -156,7 +170,21 @@ export function bnStateNames(l: number, s: number): { mean: string; variance: st
   return { mean: `mean${l}_s${s}`, variance: `var${l}_s${s}` };
 }
 
+/** The keys of `BnMlpConfig`: any other key is a typo and an error. */
+export const BN_MLP_KEYS: { readonly [K in keyof BnMlpConfig]-?: true } = { sizes: true, activation: true, eps: true, momentum: true, statSets: true, perStepAffine: true };
+
+/** Checks a BN-MLP's config field by field (unknown keys are errors); returns it unchanged. Called where the net is built. */
+export function bnMlpConfig(config: BnMlpConfig): BnMlpConfig {
+  validate(config);
+  return config;
+}
+
 function validate(config: BnMlpConfig): void {
+  checkConfig("BN-MLP", config, BN_MLP_KEYS, { name: "config", hint: "Start from DEFAULT_BN_MLP: { ...DEFAULT_BN_MLP, sizes: [8, 64, 5] }.", keysWho: "BN-MLP config" });
+  if (!Array.isArray(config.sizes)) throw new Error(`BN-MLP sizes must be a list of layer widths, got ${String(config.sizes)}. Example: [8, 32, 32, 5].`);
+  checkOneOf("BN-MLP", "activation", config.activation, ACTIVATIONS);
+  checkPositive("BN-MLP", "eps", config.eps, "PyTorch's default is 1e-5.");
+  checkBoolean("BN-MLP", "perStepAffine", config.perStepAffine);
   if (config.sizes.length < 3 || config.sizes.some((s) => !Number.isInteger(s) || s < 1)) {
     throw new Error(`BN-MLP sizes need at least one hidden layer (three positive integers), got [${config.sizes}]. Example: [8, 32, 32, 5].`);
   }

@@ -7,6 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Params } from "../core/params";
 import type { Rng } from "../core/random";
+import { checkConfig } from "../core/validate";
 import { dense } from "./mlp";
 import { conv2dSame } from "./conv-op";
 
@@ -47,7 +48,18 @@ export const OMNIGLOT_CONV: ConvNetConfig = {
   outputs: 5, // 5-way
 };
 
+/** The keys of `ConvNetConfig`: any other key is a typo and an error. */
+export const CONV_NET_KEYS: { readonly [K in keyof ConvNetConfig]-?: true } = { imageSize: true, inChannels: true, filters: true, kernel: true, stride: true, norm: true, outputs: true };
+
+/** Checks a conv net's config field by field (unknown keys are errors); returns it unchanged. Called where the net is built. */
+export function convNetConfig(c: ConvNetConfig): ConvNetConfig {
+  validate(c);
+  return c;
+}
+
 function validate(c: ConvNetConfig): void {
+  checkConfig("ConvNet", c, CONV_NET_KEYS, { name: "config", hint: "Start from OMNIGLOT_CONV: { ...OMNIGLOT_CONV, filters: [32, 32] }.", keysWho: "ConvNet config" });
+  if (!Array.isArray(c.filters)) throw new Error(`ConvNet filters must be a list of output channels per block, got ${String(c.filters)}. Example: [64, 64, 64, 64].`);
   const ints = [c.imageSize, c.inChannels, c.kernel, c.stride, ...c.filters];
   if (ints.some((v) => !Number.isInteger(v) || v < 1) || c.filters.length < 1) {
     throw new Error(`ConvNet: imageSize, inChannels, kernel, stride and every filters entry must be positive integers (got ${JSON.stringify(c)}). Example: OMNIGLOT_CONV.`);

@@ -5,7 +5,8 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../core/random";
 import type { Params } from "../core/params";
-import { activate, type ActivationName } from "../autodiff/activations";
+import { activate, ACTIVATIONS, type ActivationName } from "../autodiff/activations";
+import { checkConfig, checkOneOf } from "../core/validate";
 
 /** Shape and activation of an MLP. */
 export interface MlpConfig {
@@ -67,10 +68,21 @@ export function initMlp(rng: Rng, config: MlpConfig): Params {
   return p;
 }
 
-function validateMlp(config: MlpConfig): void {
-  if (config.sizes.length < 2 || config.sizes.some((s) => !Number.isInteger(s) || s < 1)) {
-    throw new Error(`MLP sizes must be at least two positive integers, got [${config.sizes}]. Example: [1, 40, 40, 1].`);
+/** The keys of `MlpConfig`: any other key is a typo and an error. */
+export const MLP_CONFIG_KEYS: { readonly [K in keyof MlpConfig]-?: true } = { sizes: true, activation: true };
+
+/** Checks an MLP's config field by field (unknown keys are errors); returns it unchanged. Called where an MLP is built. */
+export function mlpConfig(config: MlpConfig, who = "MLP"): MlpConfig {
+  checkConfig(who, config, MLP_CONFIG_KEYS, { name: "config", hint: 'Example: { sizes: [1, 40, 40, 1], activation: "relu" } (FINN_SINE_MLP).', keysWho: `${who} config` });
+  if (!Array.isArray(config.sizes) || config.sizes.length < 2 || config.sizes.some((s) => !Number.isInteger(s) || s < 1)) {
+    throw new Error(`${who} sizes must be at least two positive integers, got ${Array.isArray(config.sizes) ? `[${config.sizes}]` : String(config.sizes)}. Example: [1, 40, 40, 1].`);
   }
+  checkOneOf(who, "activation", config.activation, ACTIVATIONS);
+  return config;
+}
+
+function validateMlp(config: MlpConfig): void {
+  mlpConfig(config);
 }
 
 /** One dense layer; `x` is [tasks, n, in]; `w` is [in, out] (shared) or [tasks, in, out] (per task). */

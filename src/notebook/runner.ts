@@ -3,6 +3,7 @@
  * the notebook with its outputs (nbformat 4.5) plus a per-cell verdict from `judgeExecution`.
  */
 import { readFileSync } from "fs";
+import { checkConfig, checkInteger, checkNonNegative } from "../core/validate";
 import { judgeExecution } from "./failure";
 import { cloneNotebook, ensureCellIds, joinSource, type Notebook } from "./ipynb";
 import type { Transport } from "../jupyter/connection";
@@ -94,8 +95,45 @@ export function processCpuMs(pid: number | undefined): number | undefined {
   }
 }
 
+/** The keys of `RunOptions` (all optional): any other key is a typo and an error. */
+export const RUN_OPTION_KEYS: { readonly [K in keyof RunOptions]-?: true } = {
+  kernelName: true,
+  kernelSpec: true,
+  cwd: true,
+  env: true,
+  cellTimeoutMs: true,
+  timeoutMs: true,
+  onCell: true,
+  onProgress: true,
+  allowErrors: true,
+  memoryMb: true,
+  maxOutputBytes: true,
+  startTimeoutMs: true,
+  uid: true,
+  gid: true,
+  maxFileBytes: true,
+  transport: true,
+  wrapKernel: true,
+};
+
+/** Checks `runNotebook`'s options: unknown keys are errors, limits and ids are numbers in range. Returns them unchanged. */
+export function runOptions(o: RunOptions): RunOptions {
+  const WHO = "runNotebook";
+  checkConfig(WHO, o, RUN_OPTION_KEYS, { hint: "Pass e.g. { cellTimeoutMs: 60000 }.", keysWho: `${WHO} options` });
+  for (const k of ["cellTimeoutMs", "timeoutMs", "memoryMb", "maxOutputBytes", "startTimeoutMs", "maxFileBytes"] as const) {
+    const v = o[k];
+    if (v !== undefined) checkNonNegative(WHO, k, v, "Leave it out for the default.");
+  }
+  for (const k of ["uid", "gid"] as const) {
+    const v = o[k];
+    if (v !== undefined) checkInteger(WHO, k, v, 0, "A numeric user or group id.");
+  }
+  return o;
+}
+
 /** Runs every non-empty code cell of `nb` in a fresh kernel; never throws for notebook-side failures. */
 export async function runNotebook(nb: Notebook, opts: RunOptions = {}): Promise<RunResult> {
+  runOptions(opts);
   const t0 = Date.now();
   const out = ensureCellIds(cloneNotebook(nb));
   const kernelName = opts.kernelName ?? out.metadata.kernelspec?.name ?? "tslab";

@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { mapParams, assertSameKeys, type Params } from "../core/params";
-import { checkKnownKeys, checkNonNegative, checkPositive, checkRange } from "../core/validate";
+import { checkNonNegative, checkPositive, checkRange, withDefaults } from "../core/validate";
 
 /** Adam hyper-parameters. */
 export interface AdamConfig {
@@ -24,8 +24,7 @@ export const DEFAULT_ADAM: AdamConfig = { lr: 1e-3, beta1: 0.9, beta2: 0.999, ep
 
 /** Adam's config with defaults filled in; throws a fix-it error for an unknown key or a value out of range. */
 export function adamConfig(config: Partial<AdamConfig> = {}): AdamConfig {
-  checkKnownKeys("Adam config", config, DEFAULT_ADAM);
-  const c = { ...DEFAULT_ADAM, ...config };
+  const c = withDefaults("Adam", config, DEFAULT_ADAM, { name: "config", keysWho: "Adam config" });
   checkNonNegative("Adam", "lr", c.lr, "The usual value is 1e-3 (0 only at the end of an annealed schedule)."); // a schedule may reach 0
   checkRange("Adam", "beta1", c.beta1, 0, 1, { hi: true }, "The paper's value is 0.9.");
   checkRange("Adam", "beta2", c.beta2, 0, 1, { hi: true }, "The paper's value is 0.999.");

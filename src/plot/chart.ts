@@ -4,6 +4,7 @@
 import type { Config, TopLevelSpec as Chart } from "vega-lite";
 import type { LayerSpec, NonNormalizedSpec } from "vega-lite/build/src/spec";
 import type { Field } from "vega-lite/build/src/channeldef";
+import { checkConfig, checkInteger, checkPositive } from "../core/validate";
 
 /**
  * A figure: a Vega-Lite v5 top-level spec (plain JSON, so it can be saved, diffed and sent to Jupyter as is).
@@ -114,6 +115,26 @@ export interface ConcatOptions {
   readonly independentColors?: boolean;
 }
 
+/** The keys every chart builder takes (`FrameOptions`). */
+export const FRAME_KEYS: { readonly [K in keyof FrameOptions]-?: true } = { title: true, width: true, height: true, measured: true };
+
+/**
+ * Checks a chart builder's options: unknown keys are errors listing `known`, a title is a string, sizes are positive,
+ * `columns` (where taken) a positive integer. A mistyped option would otherwise be silently ignored.
+ */
+export function checkChartOptions(who: string, o: object, known: object): void {
+  checkConfig(who, o, known, { hint: 'Pass e.g. { x: "step", y: "loss", title: "Training loss" }.', keysWho: `${who} options` });
+  const r = o as { title?: unknown; width?: unknown; height?: unknown; size?: unknown; cell?: unknown; scale?: unknown; columns?: unknown };
+  if (r.title !== undefined && typeof r.title !== "string") throw new Error(`${who} title must be a string, got ${String(r.title)}.`);
+  for (const k of ["width", "height", "size", "cell", "scale"] as const) {
+    const v = r[k];
+    if (v !== undefined) checkPositive(who, k, v as number, "A size in pixels; leave it out for the default.");
+  }
+  if (r.columns !== undefined) checkInteger(who, "columns", r.columns as number, 1, "Charts or panels per row.");
+}
+
+const AXES = { x: true, y: true, color: true } as const;
+
 /** Converts any data input into JSON-safe rows (NaN and ±Infinity become null, bigint becomes number, 6 significant digits). */
 export function toRows(data: DataInput): Row[] {
   const records: readonly object[] = isFrame(data) ? data.toRecords() : data;
@@ -194,6 +215,7 @@ export function isMeasured(chart: Chart): boolean {
 
 /** A line chart, one line per `color` series; invalid (null) values break the line. */
 export function lineChart(data: DataInput, o: LineOptions): Chart {
+  checkChartOptions("lineChart", o, { ...FRAME_KEYS, ...AXES, points: true });
   return {
     ...topLevel(o),
     data: { values: toRows(data) },
@@ -206,6 +228,7 @@ export function lineChart(data: DataInput, o: LineOptions): Chart {
 
 /** A scatter plot of filled circles. */
 export function scatterChart(data: DataInput, o: ScatterOptions): Chart {
+  checkChartOptions("scatterChart", o, { ...FRAME_KEYS, ...AXES, size: true });
   return {
     ...topLevel(o),
     data: { values: toRows(data) },
@@ -218,6 +241,7 @@ export function scatterChart(data: DataInput, o: ScatterOptions): Chart {
 
 /** A bar chart; with `color`, bars of each series sit side by side within a category. */
 export function barChart(data: DataInput, o: BarOptions): Chart {
+  checkChartOptions("barChart", o, { ...FRAME_KEYS, ...AXES });
   const x = axis(o.x);
   const color = o.color === undefined ? undefined : typeof o.color === "string" ? { field: o.color } : o.color;
   return {
@@ -237,6 +261,7 @@ export function barChart(data: DataInput, o: BarOptions): Chart {
 
 /** Few-shot regression fits: one line per series (true function, models) plus the support points in black. */
 export function fitsChart(o: FitsOptions): Chart {
+  checkChartOptions("fitsChart", o, FITS_KEYS);
   const xField = o.x ?? "x";
   const yField = o.y ?? "y";
   const series = typeof o.series === "string" || o.series === undefined ? { field: o.series ?? "series" } : o.series;
@@ -274,11 +299,28 @@ export function fitsChart(o: FitsOptions): Chart {
   };
 }
 
+/** The keys of `FitsOptions`. */
+const FITS_KEYS: { readonly [K in keyof FitsOptions]-?: true } = {
+  ...FRAME_KEYS,
+  curves: true,
+  support: true,
+  x: true,
+  y: true,
+  series: true,
+  panel: true,
+  columns: true,
+  panelSort: true,
+  yDomain: true,
+  xTitle: true,
+  yTitle: true,
+};
+
 /** Field that marks a fits-chart row as a curve point or a support point. */
 const FIT_KIND = "_kind";
 
 /** Places charts side by side (or in a grid with `columns`), each keeping its own data and scales. */
 export function concatCharts(charts: readonly Chart[], o: ConcatOptions = {}): Chart {
+  checkChartOptions("concatCharts", o, { title: true, columns: true, independentColors: true });
   if (charts.length === 0) throw new Error("concatCharts needs at least one chart; pass e.g. [lineChart(...), lineChart(...)].");
   const inner: NonNormalizedSpec[] = charts.map(stripTopLevel);
   return {

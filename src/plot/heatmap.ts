@@ -2,7 +2,7 @@
  * Grids of rectangles as Vega-Lite charts: a heat map of (x, y, value) rows (e.g. a confusion matrix), and a gallery
  * of small grey-level images (e.g. Omniglot drawings), drawn as one rectangle per inked pixel on white.
  */
-import { type Chart, type DataInput, toRows } from "./chart";
+import { checkChartOptions, type Chart, type DataInput, toRows } from "./chart";
 
 const VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
 
@@ -31,6 +31,7 @@ export interface HeatmapOptions {
 
 /** A heat map: one square per row at (x, y), coloured by `value` (missing cells are blank). */
 export function heatmapChart(data: DataInput, o: HeatmapOptions): Chart {
+  checkChartOptions("heatmapChart", o, { x: true, y: true, value: true, xTitle: true, yTitle: true, valueTitle: true, title: true, cell: true, domain: true } satisfies { readonly [K in keyof HeatmapOptions]-?: true });
   const cell = o.cell ?? 14;
   const rows = toRows(data);
   const domain = o.domain ? [...o.domain] : [...new Set(rows.flatMap((r) => [r[o.x], r[o.y]]))].sort((a, b) => Number(a) - Number(b));
@@ -73,6 +74,7 @@ export interface GalleryOptions {
 
 /** A gallery of small images in a grid with their captions below them. */
 export function imageGalleryChart(images: readonly GalleryImage[], o: GalleryOptions): Chart {
+  checkChartOptions("imageGalleryChart", o, { size: true, columns: true, scale: true, title: true, threshold: true } satisfies { readonly [K in keyof GalleryOptions]-?: true });
   const cols = Math.min(o.columns ?? 10, Math.max(images.length, 1));
   const rowsOfImages = Math.ceil(images.length / cols);
   const scale = o.scale ?? 2;

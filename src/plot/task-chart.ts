@@ -2,7 +2,7 @@
  * One regression task drawn as its true function with the support points (what the learner sees) and the query
  * points (what it is scored on) on top: the picture of a task's split.
  */
-import type { Chart, FrameOptions } from "./chart";
+import { checkChartOptions, FRAME_KEYS, type Chart, type FrameOptions } from "./chart";
 
 const VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
 const SIZE = { width: 360, height: 220 } as const; // the other builders' default size
@@ -21,6 +21,7 @@ const num = (v: number): number | null => (Number.isFinite(v) ? Number(v.toPreci
 
 /** A line for the true function and two marker sets (filled black support points, open orange query points). */
 export function taskChart(o: TaskChartOptions): Chart {
+  checkChartOptions("taskChart", o, { ...FRAME_KEYS, curve: true, support: true, query: true, names: true } satisfies { readonly [K in keyof TaskChartOptions]-?: true });
   const curveName = o.names?.curve ?? "true function";
   const supportName = o.names?.support ?? `support set (K = ${o.support.length})`;
   const queryName = o.names?.query ?? `query set (${o.query.length})`;

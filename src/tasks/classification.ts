@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../core/random";
-import { checkFinite, checkInteger, checkKnownKeys, checkNonNegative, checkObject, checkPositive } from "../core/validate";
+import { checkConfig, checkFinite, checkInteger, checkNonNegative, checkPositive } from "../core/validate";
 import { batchSpec, type BatchSpec, type TaskBatch, type TaskFamily } from "./task-family";
 
 /** Shape of the blob family. */
@@ -38,8 +38,7 @@ export const DEFAULT_BLOBS: BlobClassificationConfig = {
 
 /** Checks a blob family's config field by field (unknown keys are errors); returns it unchanged. */
 export function blobClassificationConfig(c: BlobClassificationConfig, who = "BlobClassification"): BlobClassificationConfig {
-  checkObject(who, "config", c, "Start from DEFAULT_BLOBS: { ...DEFAULT_BLOBS, ways: 5 }.");
-  checkKnownKeys(`${who} config`, c, DEFAULT_BLOBS);
+  checkConfig(who, c, DEFAULT_BLOBS, { name: "config", hint: "Start from DEFAULT_BLOBS: { ...DEFAULT_BLOBS, ways: 5 }.", keysWho: `${who} config` });
   checkInteger(who, "ways", c.ways, 2, "A task needs at least two classes.");
   checkInteger(who, "dim", c.dim, 1);
   if (c.poolSize !== 0) checkInteger(who, "poolSize", c.poolSize, c.ways, "Use 0 for fresh prototypes per task, or a pool of at least `ways` prototypes.");
