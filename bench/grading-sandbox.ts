@@ -1,6 +1,6 @@
 /**
  * Sandbox overhead: time per submission for `gradeBatch` without a sandbox (the reference, measured in the same run)
- * and in the bubblewrap sandbox, on the same generated class, rounds interleaved; the median round is reported.
+ * and in the bubblewrap sandbox, one submission at a time in pairs (order alternating); the median paired ratio is reported.
  * The reference (the solution's values) is built once beforehand, so only grading is timed.
  *
  *   npm run build && node dist/bench/grading-sandbox.js --n 6 --repeat 3
@@ -52,23 +52,35 @@ async function main(): Promise<void> {
   const reference = await referenceFor(a, { workRoot: path.join(tmp, "ref"), cellTimeoutMs: 120_000, sandbox: "none" });
   console.log(`sandbox overhead: ${n} solved submissions of ${path.basename(values.notebook)}, --jobs ${jobs}, ${os.cpus().length} CPUs, Node ${process.version}`);
   const times: Record<SandboxKind, number[]> = { none: [], bubblewrap: [] };
+  const ratios: number[] = [];
+  // Pairs of one submission each, the order alternating, so a change of load hits both sides of a pair alike.
   for (let round = 0; round < Number(values.repeat); round++) {
-    for (const sandbox of ["none", "bubblewrap"] as const) {
-      const t0 = Date.now();
-      const res = await gradeBatch(a, subs, path.join(tmp, `out-${sandbox}-${round}`), { jobs, cellTimeoutMs: 120_000, reference, sandbox });
-      const perSub = (Date.now() - t0) / 1000 / n;
-      const bad = res.results.filter((r) => r.score !== r.maxScore);
-      if (bad.length > 0) throw new Error(`unexpected results: ${bad.map((r) => `${r.student}=${r.status} ${r.score}`).join(", ")}`);
-      times[sandbox].push(perSub);
-      console.log(`  round ${round + 1}, sandbox ${sandbox}: ${perSub.toFixed(2)} s per submission, load ${os.loadavg()[0]?.toFixed(1)}`);
+    for (let i = 0; i < n; i++) {
+      const one = path.join(tmp, `one-${round}-${i}`);
+      fs.mkdirSync(one);
+      fs.copyFileSync(path.join(subs, `s${i}.ipynb`), path.join(one, `s${i}.ipynb`));
+      const order = (round * n + i) % 2 === 0 ? (["none", "bubblewrap"] as const) : (["bubblewrap", "none"] as const);
+      const pair: Partial<Record<SandboxKind, number>> = {};
+      for (const sandbox of order) {
+        const t0 = process.hrtime.bigint();
+        const res = await gradeBatch(a, one, path.join(tmp, `out-${sandbox}-${round}-${i}`), { jobs, cellTimeoutMs: 120_000, reference, sandbox });
+        const s = Number(process.hrtime.bigint() - t0) / 1e9;
+        const bad = res.results.filter((r) => r.score !== r.maxScore);
+        if (bad.length > 0) throw new Error(`unexpected results: ${bad.map((r) => `${r.student}=${r.status} ${r.score}`).join(", ")}`);
+        pair[sandbox] = s;
+        times[sandbox].push(s);
+      }
+      ratios.push((pair.bubblewrap ?? NaN) / (pair.none ?? NaN));
+      console.log(`  pair ${ratios.length}: none ${pair.none?.toFixed(2)} s, bubblewrap ${pair.bubblewrap?.toFixed(2)} s, load ${os.loadavg()[0]?.toFixed(1)}`);
     }
   }
   fs.rmSync(tmp, { recursive: true, force: true });
   const none = median(times.none);
   const bwrap = median(times.bubblewrap);
-  console.log(`\n| sandbox | s per submission (median of ${times.none.length}) | vs none |\n|---|---:|---:|`);
+  const r = median(ratios);
+  console.log(`\n| sandbox | s per submission (median of ${times.none.length}) | vs none (median of paired ratios) |\n|---|---:|---:|`);
   console.log(`| none | ${none.toFixed(2)} | 1.00 |`);
-  console.log(`| bubblewrap | ${bwrap.toFixed(2)} | ${(bwrap / none).toFixed(3)} (${(((bwrap - none) / none) * 100).toFixed(1)}% overhead) |`);
+  console.log(`| bubblewrap | ${bwrap.toFixed(2)} | ${r.toFixed(3)} (${((r - 1) * 100).toFixed(1)}% overhead; ${ratios.length} pairs) |`);
 }
 
 main().catch((e: unknown) => {
