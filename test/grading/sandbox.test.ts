@@ -71,6 +71,8 @@ describe.skipIf(sandboxProblem() !== null || !fs.existsSync(path.join(ROOT, "dis
             'require("child_process").spawn("/bin/sleep", ["300"], { detached: true, stdio: "ignore" }).unref();',
             // 700 MB reserved, untouched: committed memory, under its bound (twice --memory), so no kill.
             'const reserved = new Uint8Array(7e8); console.log("reserved", reserved.length);',
+            // Held for 2 s (20 polls at 100 ms) so a loaded grader's watchdog still samples it before the run ends.
+            "await new Promise((r) => setTimeout(r, 2000));",
           ].join("\n"),
           "probe",
         ),
