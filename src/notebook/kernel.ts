@@ -235,7 +235,8 @@ export class KernelClient {
     const deadline = Date.now() + timeoutMs;
     // kernel_info on shell proves the kernel is up; a status on iopub proves our subscription is live
     // (a SUB socket misses messages published before it joined).
-    while (Date.now() < deadline) {
+    // The barrier's wait doubles from 100 ms to 1 s: a subscription that joined late costs one short retry, not 1 s.
+    for (let attempt = 0; Date.now() < deadline; attempt++) {
       if (this.dead) throw new Error(`kernel "${this.spec.name}" failed to start: ${this.deathReport()}`);
       try {
         await this.request("kernel_info_request", {}, Math.min(3000, Math.max(1, deadline - Date.now())));
@@ -243,7 +244,7 @@ export class KernelClient {
         if (this.dead) throw new Error(`kernel "${this.spec.name}" failed to start: ${this.deathReport()}`);
         continue;
       }
-      if (await this.barrier(1000)) return;
+      if (await this.barrier(Math.min(1000, 100 * 2 ** attempt))) return;
     }
     throw new Error(
       `kernel "${this.spec.name}" did not answer within ${timeoutMs} ms (${this.spec.argv.join(" ")}); ` +
