@@ -1,0 +1,99 @@
+/**
+ * The entry of a MAML worker thread (started by worker-pool.ts from dist): builds its own kernel, then loops on its
+ * GO word, running its block of tasks for each step and writing each task's contribution into the shared buffers.
+ */
+import { receiveMessageOnPort, workerData } from "node:worker_threads";
+import { MlpMamlKernel, type FlatTaskBatch, type MamlKernelOptions } from "./mlp-maml";
+import {
+  bufferLayout, CMD_CONFIGURE, CMD_QUIT, CTRL_CMD, CTRL_DONE, CTRL_GO, CTRL_READY, CTRL_STRIDE, DONE_ERROR,
+  S_ALPHA, S_FIRST_ORDER, S_LOWEST_LAYER, S_WEIGHTED, type WorkerConfigure, type WorkerInit,
+} from "./worker-protocol";
+
+/** The views one configuration gives a worker, and the step it runs over them. */
+interface Views {
+  readonly config: WorkerConfigure;
+  readonly theta: Float32Array | Float64Array;
+  readonly rates: Float32Array | Float64Array | null;
+  readonly batch: FlatTaskBatch;
+  readonly v: Float32Array | Float64Array;
+  readonly rate: Float32Array | Float64Array | null;
+  readonly scalars: Float64Array;
+  readonly losses: Float64Array;
+  readonly weights: Float64Array;
+  /** A rate-gradient buffer of the right length: the kernel checks it, the rate terms go to `rate` per task. */
+  readonly rateGrad: Float32Array | null;
+}
+
+/** Views over the shared buffers for a configuration. */
+function viewsOf(c: WorkerConfigure): Views {
+  const s = c.shape;
+  const L = bufferLayout(s);
+  const Arr = s.f64 ? Float64Array : Float32Array;
+  const at = (off: number, n: number) => new Arr(c.data, off * Arr.BYTES_PER_ELEMENT, n);
+  const { tasks: T, shots: nS, queries: nQ, innerSteps: K, numParams: P, din, dout } = s;
+  const n = c.to - c.from;
+  const scalars = new Float64Array(c.scalars);
+  return {
+    config: c,
+    theta: at(L.theta, P),
+    rates: s.vector ? at(L.rates, K * P) : null,
+    batch: { supportX: at(L.supportX, T * nS * din), supportY: at(L.supportY, T * nS * dout), queryX: at(L.queryX, T * nQ * din), queryY: at(L.queryY, T * nQ * dout), tasks: T, shots: nS, queries: nQ },
+    v: at(L.v + c.from * P, n * P),
+    rate: s.learn ? at(L.rate + c.from * K * P, n * K * P) : null,
+    scalars,
+    losses: scalars.subarray(L.losses + c.from * Math.max(K, 1), L.losses + c.to * Math.max(K, 1)),
+    weights: scalars.subarray(L.weights, L.weights + K),
+    rateGrad: s.learn ? new Float32Array(K * P) : null,
+  };
+}
+
+/** One step over this worker's tasks. */
+function step(kernel: MlpMamlKernel, w: Views): void {
+  const s = w.config.shape;
+  const K = s.innerSteps;
+  const sc = w.scalars;
+  const options: MamlKernelOptions = {
+    innerSteps: K,
+    rates: s.vector ? { uniform: null, perParam: w.rates!, lowestLayer: sc[S_LOWEST_LAYER]! } : { uniform: sc[S_ALPHA]! },
+    firstOrder: sc[S_FIRST_ORDER] === 1,
+    stepWeights: sc[S_WEIGHTED] === 1 ? Array.from(w.weights) : null,
+    ...(w.rateGrad ? { rateGrad: w.rateGrad } : {}),
+  };
+  kernel.taskContributions(w.theta, w.batch, options, w.config.from, w.config.to, w.v, w.rate, w.losses);
+}
+
+/** The worker's loop: wait for GO, run the command, report DONE. */
+function main(init: WorkerInit): void {
+  const kernel = new MlpMamlKernel(init.sizes, init.activation, init.loss, init.backend);
+  const ctrl = new Int32Array(init.ctrl);
+  const base = init.slot * CTRL_STRIDE;
+  Atomics.store(ctrl, base + CTRL_READY, 1);
+  Atomics.notify(ctrl, base + CTRL_READY);
+  let seen = 0;
+  let views: Views | null = null;
+  for (;;) {
+    Atomics.wait(ctrl, base + CTRL_GO, seen);
+    seen = Atomics.load(ctrl, base + CTRL_GO);
+    const cmd = Atomics.load(ctrl, base + CTRL_CMD);
+    if (cmd === CMD_QUIT) break;
+    let done = seen;
+    try {
+      if (cmd === CMD_CONFIGURE) {
+        const m = receiveMessageOnPort(init.port);
+        if (!m) throw new Error("CONFIGURE without a configuration message on the port.");
+        views = viewsOf(m.message as WorkerConfigure);
+      } else {
+        if (!views) throw new Error("STEP before CONFIGURE.");
+        step(kernel, views);
+      }
+    } catch (e) {
+      init.port.postMessage({ error: e instanceof Error ? e.stack ?? e.message : String(e) });
+      done = DONE_ERROR;
+    }
+    Atomics.store(ctrl, base + CTRL_DONE, done);
+    Atomics.notify(ctrl, base + CTRL_DONE);
+  }
+  init.port.close();
+}
+
+main(workerData as WorkerInit);
