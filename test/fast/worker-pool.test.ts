@@ -1,0 +1,187 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import * as tf from "@tensorflow/tfjs";
+import { Rng } from "../../src/core/random";
+import { disposeParams, type Params } from "../../src/core/params";
+import { initMlp, Mlp, type MlpConfig } from "../../src/models/mlp";
+import { SineFamily } from "../../src/tasks/regression";
+import { BlobClassification } from "../../src/tasks/classification";
+import { disposeBatch, type TaskBatch, type TaskFamily } from "../../src/tasks/task-family";
+import { FastMamlTrainer } from "../../src/fast/fast-maml-trainer";
+import { fastMamlTrainerConfig } from "../../src/fast/fast-maml-config";
+import { flattenBatch, type FlatTaskBatch, type KernelBackend } from "../../src/fast/mlp-maml";
+import { disposeWorkerPools, MamlWorkerPool, workerScript } from "../../src/fast/worker-pool";
+import { Maml, mamlOptions, type MamlOptions } from "../../src/learners/maml";
+
+// The worker threads load the compiled dist/src/fast/maml-worker.js (and through it dist's kernels), so these tests
+// need `npm run build` to be current; without a build they are skipped, like the other tests that run dist.
+const ROOT = path.resolve(__dirname, "..", "..");
+const built = fs.existsSync(path.join(ROOT, "dist", "src", "fast", "maml-worker.js"));
+
+afterAll(() => disposeWorkerPools());
+
+/** The bytes of a float32 array, for bit-for-bit comparison. */
+function bytes(a: Float32Array): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** Fixed flat sine batches (7 tasks: blocks of 2/2/3 and 3/4 tasks, not a multiple of 2 or 3). */
+function sineBatches(n: number, tasks = 7): FlatTaskBatch[] {
+  const rng = new Rng(11);
+  const family = new SineFamily();
+  return Array.from({ length: n }, () => {
+    const b = family.sample(rng, { tasks, shots: 5, queries: 6 });
+    const f = flattenBatch(b);
+    disposeBatch(b);
+    return f;
+  });
+}
+
+/** θ after `steps` meta-steps of a FastMamlTrainer with `workers` threads. */
+function trainerTheta(model: MlpConfig, workers: number, innerSteps: number, firstOrder: boolean, batches: FlatTaskBatch[], backend?: KernelBackend): { theta: Float32Array; losses: number[] } {
+  const init = initMlp(new Rng(0), model);
+  const t = new FastMamlTrainer(init, { model, innerSteps, innerLr: 0.05, firstOrder, workers, ...(backend ? { backend } : {}) });
+  disposeParams(init);
+  const losses = batches.map((b) => t.metaStep(b));
+  const theta = t.theta.slice();
+  t.dispose();
+  return { theta, losses };
+}
+
+describe.skipIf(!built)("FastMamlTrainer with workers (needs npm run build)", () => {
+  const model: MlpConfig = { sizes: [1, 20, 20, 1], activation: "relu" };
+  const batches = sineBatches(3);
+  for (const firstOrder of [false, true]) {
+    for (const innerSteps of [1, 5]) {
+      it(`1, 2 and 3 threads give the same bits (${firstOrder ? "first" : "second"} order, ${innerSteps} inner steps)`, () => {
+        const one = trainerTheta(model, 1, innerSteps, firstOrder, batches);
+        for (const workers of [2, 3]) {
+          const r = trainerTheta(model, workers, innerSteps, firstOrder, batches);
+          expect(bytes(r.theta).equals(bytes(one.theta)), `workers ${workers}: rebuild dist (npm run build) if the kernels changed`).toBe(true);
+          expect(r.losses).toEqual(one.losses);
+        }
+      });
+    }
+  }
+
+  it("the JavaScript (float64) kernels split with the same bits too", () => {
+    const one = trainerTheta(model, 1, 2, false, batches, "js");
+    const two = trainerTheta(model, 2, 2, false, batches, "js");
+    expect(bytes(two.theta).equals(bytes(one.theta))).toBe(true);
+    expect(two.losses).toEqual(one.losses);
+  });
+
+  it("more threads than tasks, and a batch shape that changes between steps", () => {
+    const mixed = [...sineBatches(1, 2), ...sineBatches(1, 9), ...sineBatches(1, 1)];
+    const one = trainerTheta(model, 1, 1, false, mixed);
+    const four = trainerTheta(model, 4, 1, false, mixed);
+    expect(bytes(four.theta).equals(bytes(one.theta))).toBe(true);
+  });
+
+  it("dispose() ends the worker threads and the trainer cannot step afterwards", () => {
+    const init = initMlp(new Rng(0), model);
+    const t = new FastMamlTrainer(init, { model, innerSteps: 1, innerLr: 0.01, firstOrder: false, workers: 2 });
+    disposeParams(init);
+    t.metaStep(batches[0]!);
+    t.dispose();
+    expect(() => t.metaStep(batches[0]!)).toThrow(/after dispose/);
+    const pool = new MamlWorkerPool({ model, workers: 3 });
+    expect(pool.running).toBe(0); // started lazily
+    const g = new Float32Array(pool.numParams);
+    pool.metaGradient(new Float32Array(pool.numParams).fill(0.1), batches[0]!, { innerSteps: 1, rates: { uniform: 0.01 }, firstOrder: false }, g);
+    expect(pool.running).toBe(2);
+    pool.dispose();
+    expect(pool.running).toBe(0);
+  });
+});
+
+/** Trains a Maml learner for `steps` steps on fixed batches; returns θ (and the learned rates) as bytes. */
+function learnerBits(model: Mlp, family: TaskFamily, options: Partial<MamlOptions>, steps: number): { theta: Buffer[]; rates: Buffer[]; losses: number[] } {
+  const rng = new Rng(5);
+  const init = model.init(rng.fork("init"));
+  const learner = new Maml(model, init, options);
+  disposeParams(init);
+  const losses: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const b: TaskBatch = family.sample(rng, { tasks: 5, shots: 4, queries: 4 });
+    losses.push(learner.step(b));
+    disposeBatch(b);
+  }
+  expect(learner.lastPath).toEqual({ fast: true, reason: null });
+  const dump = (p: Params | null) => (p ? Object.keys(p).sort().map((k) => Buffer.from(p[k]!.dataSync().slice().buffer)) : []);
+  const out = { theta: dump(learner.params), rates: dump(learner.innerLrTensors()), losses };
+  learner.dispose();
+  return out;
+}
+
+describe.skipIf(!built)("the Maml learner with workers (needs npm run build)", () => {
+  const sine = new SineFamily();
+  const sineModel = new Mlp({ sizes: [1, 16, 16, 1], activation: "tanh" });
+  const variants: [string, Partial<MamlOptions>][] = [
+    ["MAML, second order", { innerSteps: 2 }],
+    ["first-order MAML", { innerSteps: 2, firstOrder: true }],
+    ["first order then second (firstOrderUntil)", { innerSteps: 1, firstOrderUntil: 2 }],
+    ["ANIL (head only)", { innerSteps: 2, adapt: "head" }],
+    ["MAML++ LSLR with the multi-step loss", { innerSteps: 3, learnInnerLr: true, multiStepLoss: true, multiStepAnneal: 2 }],
+    ["Meta-SGD (per-parameter rates)", { innerSteps: 2, learnInnerLr: true, innerLrPer: "parameter" }],
+    ["clipped meta-gradient", { innerSteps: 1, clipNorm: 0.1 }],
+  ];
+  for (const [name, o] of variants) {
+    it(`${name}: 1, 2 and 3 threads give the same bits`, () => {
+      const before = tf.memory().numTensors;
+      const one = learnerBits(sineModel, sine, { ...o, workers: 1 }, 3);
+      for (const workers of [2, 3]) {
+        const r = learnerBits(sineModel, sine, { ...o, workers }, 3);
+        expect(r.theta.every((b, i) => b.equals(one.theta[i]!)), `workers ${workers}`).toBe(true);
+        expect(r.rates.every((b, i) => b.equals(one.rates[i]!))).toBe(true);
+        expect(r.losses).toEqual(one.losses);
+      }
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+
+  it("cross-entropy classification: 1 and 2 threads give the same bits", () => {
+    const family = new BlobClassification();
+    const model = new Mlp({ sizes: [8, 16, 5], activation: "relu" });
+    const one = learnerBits(model, family, { loss: "cross-entropy", workers: 1 }, 3);
+    const two = learnerBits(model, family, { loss: "cross-entropy", workers: 2 }, 3);
+    expect(two.theta.every((b, i) => b.equals(one.theta[i]!))).toBe(true);
+    expect(two.losses).toEqual(one.losses);
+  });
+});
+
+describe("workers validation", () => {
+  it("MAML workers is an integer from 1 to 64, default 1", () => {
+    expect(mamlOptions().workers).toBe(1);
+    for (const bad of [0, 65, 1.5, -1, NaN, "2" as never]) expect(() => mamlOptions({ workers: bad })).toThrow(/MAML workers must be an integer from 1 to 64, got .*Use 1 for one thread/);
+    expect(mamlOptions({ workers: 64 }).workers).toBe(64);
+  });
+
+  it("workers > 1 needs the fast path: off, checkpoint, innerBatch and a non-Mlp model are errors, not silently one thread", () => {
+    expect(() => mamlOptions({ workers: 2, fastPath: "off" })).toThrow(/fastPath is "off".*Use workers: 1/);
+    expect(() => mamlOptions({ workers: 2, fastPath: false })).toThrow(/fastPath is "off"/);
+    expect(() => mamlOptions({ workers: 2, checkpoint: true })).toThrow(/checkpoint is on.*Use workers: 1/);
+    expect(() => mamlOptions({ workers: 2, innerBatch: 3 })).toThrow(/innerBatch is on.*Use workers: 1/);
+    const model = new Mlp({ sizes: [1, 8, 1], activation: "relu" });
+    const init = model.init(new Rng(0));
+    const notMlp = { apply: (p: Params, x: tf.Tensor) => model.apply(p, x) };
+    expect(() => new Maml(notMlp, init, { workers: 2 })).toThrow(/workers: 2 splits the fast path's tasks.*not an Mlp.*Use workers: 1/);
+    disposeParams(init);
+  });
+
+  it("FastMamlTrainer and MamlWorkerPool check workers", () => {
+    const model: MlpConfig = { sizes: [1, 8, 1], activation: "relu" };
+    expect(() => fastMamlTrainerConfig({ model, innerSteps: 1, innerLr: 0.01, firstOrder: false, workers: 0 })).toThrow(/FastMamlTrainer workers must be an integer from 1 to 64/);
+    expect(() => new MamlWorkerPool({ model, workers: 100 })).toThrow(/MamlWorkerPool workers must be an integer from 1 to 64/);
+  });
+
+  it("finds the built worker script from src or dist, and says when there is none", () => {
+    expect(workerScript(path.join(fs.mkdtempSync(path.join(os.tmpdir(), "no-build-")), "src", "fast"))).toBeNull();
+    if (built) {
+      expect(workerScript(path.join(ROOT, "src", "fast"))).toBe(path.join(ROOT, "dist", "src", "fast", "maml-worker.js"));
+      expect(workerScript(path.join(ROOT, "dist", "src", "fast"))).toBe(path.join(ROOT, "dist", "src", "fast", "maml-worker.js"));
+    }
+  });
+});
