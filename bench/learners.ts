@@ -6,6 +6,7 @@
  *   npm run bench                                 # all rows; PyTorch from $METALAB_PYTHON (else /usr/bin/python3)
  *   node dist/bench/learners.js --scaling         # how the MAML fast path and PyTorch grow with tasks, shots, steps, width
  *   node dist/bench/learners.js --memory          # 10,000 steps per row: RSS and tensor count must not grow
+ *   node dist/bench/learners.js --workers=1,2     # the MAML rows with their tasks split over 1 and 2 threads (--rounds=3)
  *   options: --quick, --rows=so1,anil (ids), --no-torch, --no-general, --threads=1,2 (PyTorch), --forms=batched,func,compile
  *   A second PyTorch column (e.g. Debian's 1.13) is added when /usr/bin/python3 has torch and differs from
  *   $METALAB_PYTHON; --second-python=PATH names another, --no-second skips it.
@@ -13,6 +14,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -40,8 +42,8 @@ interface Row {
   readonly family: "sine" | "blobs";
   readonly spec: BatchSpec;
   readonly sizes: readonly number[];
-  /** Builds the public learner; `fastPath` is "auto" (the default) or "off" (the general tfjs path). */
-  readonly make: (model: Mlp, init: ReturnType<Mlp["init"]>, fastPath: "auto" | "off") => { step: (b: ReturnType<TaskFamily["sample"]>) => number; dispose: () => void; lastPath: () => unknown };
+  /** Builds the public learner; `fastPath` is "auto" (the default) or "off" (the general tfjs path); `workers` is MAML's thread count (MAML rows only). */
+  readonly make: (model: Mlp, init: ReturnType<Mlp["init"]>, fastPath: "auto" | "off", workers?: number) => Handle;
   /** PyTorch's equivalent (bench/torch_bench.py), or null when no PyTorch form is written. */
   readonly torch: Record<string, unknown> | null;
 }
@@ -50,9 +52,22 @@ const SINE: BatchSpec = { tasks: 25, shots: 10, queries: 10 };
 const FINN = [1, 40, 40, 1];
 const BLOBS: BatchSpec = { tasks: 8, shots: 1, queries: 5 };
 
-const maml = (o: Partial<MamlOptions>) => (model: Mlp, init: ReturnType<Mlp["init"]>, fastPath: "auto" | "off") => {
-  const m = new Maml(model, init, { ...o, fastPath });
-  return { step: (b: ReturnType<TaskFamily["sample"]>) => m.step(b), dispose: () => m.dispose(), lastPath: () => m.lastPath };
+/** A learner as a row runs it; `bits` hashes its parameters (MAML rows), to check that thread counts agree. */
+interface Handle {
+  step: (b: ReturnType<TaskFamily["sample"]>) => number;
+  dispose: () => void;
+  lastPath: () => unknown;
+  bits?: () => string;
+}
+
+const maml = (o: Partial<MamlOptions>) => (model: Mlp, init: ReturnType<Mlp["init"]>, fastPath: "auto" | "off", workers = 1): Handle => {
+  const m = new Maml(model, init, { ...o, fastPath, workers });
+  const bits = () => {
+    const h = createHash("sha256");
+    for (const k of Object.keys(m.params).sort()) h.update(m.params[k]!.dataSync() as Float32Array);
+    return h.digest("hex").slice(0, 16);
+  };
+  return { step: (b) => m.step(b), dispose: () => m.dispose(), lastPath: () => m.lastPath, bits };
 };
 const torchMaml = (extra: Record<string, unknown>) => ({ algo: "maml", loss: "mse", sizes: FINN, ...SINE, steps: 1, firstOrder: false, innerLr: 0.01, ...extra });
 
@@ -127,6 +142,10 @@ interface Timing {
   readonly rssGrowthMb?: number;
   readonly rssAt1kMb?: number;
   readonly rssAtEndMb?: number;
+  /** CPU time (user + system, all threads) per timed step. */
+  readonly cpuMs?: number;
+  /** Hash of the parameters after the warm-up steps (MAML rows), the same for every thread count. */
+  readonly warmBits?: string;
 }
 
 function familyOf(row: { family: "sine" | "blobs" }): TaskFamily {
@@ -145,11 +164,12 @@ async function child(rowId: string, pathName: string): Promise<void> {
   const memory = pathName === "memory";
   const fast = pathName !== "general";
   const isTrainer = pathName === "trainer";
-  let h: { step: (b: ReturnType<TaskFamily["sample"]>) => number; dispose: () => void; lastPath: () => unknown };
+  const workers = pathName.startsWith("workers") ? Number(pathName.slice("workers".length)) : 1;
+  let h: Handle;
   if (isTrainer) {
     const t = new FastMamlTrainer(init, { model: model.config, innerSteps: 1, innerLr: 0.01, firstOrder: false });
     h = { step: (b) => t.metaStep(b), dispose: () => undefined, lastPath: () => ({ fast: true, reason: null }) };
-  } else h = row.make(model, init, fast ? "auto" : "off");
+  } else h = row.make(model, init, fast ? "auto" : "off", workers);
   disposeParams(init);
   const one = () => {
     const b = family.sample(rng, row.spec);
@@ -161,9 +181,11 @@ async function child(rowId: string, pathName: string): Promise<void> {
   const iters = memory ? (QUICK ? 2000 : 10_000) : general ? (QUICK ? 10 : 40) : QUICK ? 100 : 400;
   const maxS = memory ? 1e9 : QUICK ? 1 : 3;
   for (let i = 0; i < warm; i++) one();
+  const warmBits = h.bits?.();
   const tensors = tf.memory().numTensors;
   const ts: number[] = [];
   let rss1k = 0;
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   while (ts.length < iters && (performance.now() - start < maxS * 1000 || ts.length < 3)) {
     const t0 = performance.now();
@@ -174,6 +196,7 @@ async function child(rowId: string, pathName: string): Promise<void> {
       rss1k = process.memoryUsage().rss;
     }
   }
+  const cpu = process.cpuUsage(cpu0);
   if (memory) global.gc?.();
   const rssEnd = process.memoryUsage().rss;
   const leaked = tf.memory().numTensors - tensors;
@@ -182,6 +205,7 @@ async function child(rowId: string, pathName: string): Promise<void> {
   ts.sort((a, b) => a - b);
   const out: Timing = {
     ms: ts[Math.floor(ts.length / 2)]!, msMin: ts[0]!, iters: ts.length, peakRssMb: process.resourceUsage().maxRSS / 1024, tensorsLeaked: leaked, path: lastPath,
+    cpuMs: (cpu.user + cpu.system) / 1000 / ts.length, ...(warmBits ? { warmBits } : {}),
     ...(memory ? { rssAt1kMb: rss1k / 2 ** 20, rssAtEndMb: rssEnd / 2 ** 20, rssGrowthMb: (rssEnd - rss1k) / 2 ** 20 } : {}),
   };
   console.log(JSON.stringify(out));
@@ -258,6 +282,8 @@ async function main(): Promise<void> {
   const only = opt("--rows")?.split(",");
   const rows = ROWS.filter((r) => !only || only.includes(r.id));
   if (flag("--memory")) return memory(rows);
+  const workerCounts = opt("--workers");
+  if (workerCounts) return workersBench(rows, workerCounts.split(",").map(Number));
   const threads = (opt("--threads") ?? "1,2").split(",").map(Number);
   const forms = (opt("--forms") ?? "batched,func,compile").split(",");
   const primary = process.env.METALAB_PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
@@ -313,6 +339,42 @@ async function main(): Promise<void> {
   console.log(`Rows above 0.5× PyTorch on medians: ${misses.length ? misses.map((t) => t.row.id).join(", ") : "none"}.`);
   const leaks = table.filter((t) => "ms" in t.learner && (t.learner as Timing).tensorsLeaked !== 0);
   if (leaks.length) throw new Error(`Tensor leak in: ${leaks.map((t) => t.row.id).join(", ")}.`);
+}
+
+/**
+ * --workers=1,2: each MAML row with its tasks split over each thread count, in its own child process, `--rounds`
+ * times with the order alternating (the load drifts); per count the median of the rounds' medians and the least
+ * minimum, the ratios to the first count, and whether the parameters after the warm-up steps have the same bits.
+ */
+async function workersBench(rows: readonly Row[], counts: readonly number[]): Promise<void> {
+  const mamlRows = rows.filter((r) => ["so1", "fo1", "so5", "anil", "lslr", "metasgd", "ce2"].includes(r.id));
+  const rounds = Number(opt("--rounds") ?? (QUICK ? 1 : 3));
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const cols = counts.map((n) => `${n} thread${n > 1 ? "s" : ""} ms (median / min)`);
+  const ratios = counts.slice(1).map((n) => `${n} vs ${counts[0]} (medians / mins / paired)`);
+  console.log(`\n| row (tasks) | ${cols.join(" | ")} | ${ratios.join(" | ")} | CPU ms per step | same bits | load |`);
+  console.log(`|---|${counts.map(() => "---:|").join("")}${ratios.map(() => "---:|").join("")}---:|---|---:|`);
+  for (const row of mamlRows) {
+    const loads: number[] = [];
+    const runs = new Map<number, Timing[]>(counts.map((n) => [n, []]));
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 === 0 ? counts : [...counts].reverse();
+      for (const n of order) {
+        loads.push(os.loadavg()[0]!);
+        const t = runChild(row.id, `workers${n}`);
+        if (!("ms" in t)) throw new Error(`${row.id} with ${n} threads: ${t.error}`);
+        runs.get(n)!.push(t);
+      }
+    }
+    const med = (n: number) => median(runs.get(n)!.map((t) => t.ms));
+    const min = (n: number) => Math.min(...runs.get(n)!.map((t) => t.msMin));
+    const paired = (n: number) => median(runs.get(n)!.map((t, i) => t.ms / runs.get(counts[0]!)![i]!.ms));
+    const bits = new Set(counts.flatMap((n) => runs.get(n)!.map((t) => t.warmBits)));
+    const cells = counts.map((n) => `${fmt(med(n))} / ${fmt(min(n))}`);
+    const rc = counts.slice(1).map((n) => `${(med(n) / med(counts[0]!)).toFixed(2)} / ${(min(n) / min(counts[0]!)).toFixed(2)} / ${paired(n).toFixed(2)}`);
+    const cpu = counts.map((n) => fmt(median(runs.get(n)!.map((t) => t.cpuMs ?? NaN)))).join(" / ");
+    console.log(`| ${row.label} (${row.spec.tasks}) | ${cells.join(" | ")} | ${rc.join(" | ")} | ${cpu} | ${bits.size === 1 ? "yes" : `NO (${[...bits].join(", ")})`} | ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} |`);
+  }
 }
 
 /** --memory: 10,000 steps per row on its default path; RSS after 1,000 and after 10,000 steps, and tensors. */
