@@ -6,7 +6,7 @@ import { receiveMessageOnPort, workerData } from "node:worker_threads";
 import { MlpMamlKernel, type FlatTaskBatch, type MamlKernelOptions } from "./mlp-maml";
 import {
   bufferLayout, CMD_CONFIGURE, CMD_QUIT, CTRL_CMD, CTRL_DONE, CTRL_GO, CTRL_READY, CTRL_STRIDE, DONE_ERROR,
-  S_ALPHA, S_FIRST_ORDER, S_LOWEST_LAYER, S_WEIGHTED, type WorkerConfigure, type WorkerInit,
+  S_ALPHA, S_FIRST_ORDER, SPINS, spinWhile, S_LOWEST_LAYER, S_WEIGHTED, type WorkerConfigure, type WorkerInit,
 } from "./worker-protocol";
 
 /** The views one configuration gives a worker, and the step it runs over them. */
@@ -72,7 +72,7 @@ function main(init: WorkerInit): void {
   let seen = 0;
   let views: Views | null = null;
   for (;;) {
-    Atomics.wait(ctrl, base + CTRL_GO, seen);
+    if (!spinWhile(ctrl, base + CTRL_GO, seen, SPINS)) Atomics.wait(ctrl, base + CTRL_GO, seen);
     seen = Atomics.load(ctrl, base + CTRL_GO);
     const cmd = Atomics.load(ctrl, base + CTRL_CMD);
     if (cmd === CMD_QUIT) break;

@@ -127,6 +127,9 @@ export class MlpMamlKernel {
   private sy = 0;
   private qx = 0;
   private qy = 0;
+  /** Heap room for other threads' task contributions (`addContributions`), and its size in elements. */
+  private inbox = 0;
+  private inboxSize = 0;
 
   constructor(sizes: readonly number[], activation: ActivationName, loss: FastLoss = "mse", backend: KernelBackend = defaultKernelBackend()) {
     this.ops = opsFor(backend);
@@ -160,6 +163,7 @@ export class MlpMamlKernel {
     this.sy = ops.alloc(tasks * shots * sizes[L]!);
     this.qx = ops.alloc(tasks * queries * sizes[0]!);
     this.qy = ops.alloc(tasks * queries * sizes[L]!);
+    this.inboxSize = 0;
     this.shapeKey = key;
   }
 
@@ -188,6 +192,28 @@ export class MlpMamlKernel {
       ops.axpy(this.meta, this.v, 1, this.meta, P);
     }
     return lossSums;
+  }
+
+  /**
+   * Adds `tasks` other tasks' contributions (as `taskContributions` writes them: v_t rows, and the rate terms when the
+   * rates are learned) onto the sums left by `partialMetaGradient`, in order, with the same adds as `metaGradient`.
+   */
+  addContributions(v: Float32Array | Float64Array, rate: Float32Array | Float64Array | null, tasks: number): void {
+    const { ops, numParams: P } = this;
+    const KP = rate ? rate.length / tasks : 0;
+    const need = tasks * (P + KP);
+    if (need > this.inboxSize) {
+      this.inbox = ops.alloc(need);
+      this.inboxSize = need;
+    }
+    const h = ops.heap();
+    h.set(v.subarray(0, tasks * P), this.inbox);
+    for (let t = 0; t < tasks; t++) ops.axpy(this.meta, this.inbox + t * P, 1, this.meta, P);
+    if (rate) {
+      const r = this.inbox + tasks * P;
+      h.set(rate.subarray(0, tasks * KP), r);
+      for (let t = 0; t < tasks; t++) ops.axpy(this.rateAcc, r + t * KP, 1, this.rateAcc, KP);
+    }
   }
 
   /** Copies the sums left by `partialMetaGradient` (heap precision) into `gradOut` and, when given, `rateOut`. */

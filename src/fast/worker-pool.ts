@@ -2,7 +2,7 @@
  * MAML meta-gradients with a meta-batch's tasks split over threads: the calling thread runs the first block of tasks
  * on its own kernel and `workers − 1` worker threads (maml-worker.js, started lazily) run the other contiguous
  * blocks on theirs. Each worker writes each task's own contribution into shared memory and the calling thread adds
- * them in task order onto its partial sums in the kernels' precision, which is the order and rounding of the
+ * them in task order onto its partial sums with its kernel's own adds, which is the order and rounding of the
  * single-threaded `meta += v_t`: the result has the same bits as one thread's for any number of workers.
  */
 import { existsSync } from "node:fs";
@@ -13,7 +13,7 @@ import { defaultKernelBackend, metaLossOf, MlpMamlKernel, type FlatTaskBatch, ty
 import type { FastLoss } from "./mlp-net";
 import {
   bufferLayout, CMD_CONFIGURE, CMD_QUIT, CMD_STEP, CTRL_CMD, CTRL_DONE, CTRL_GO, CTRL_READY, CTRL_STRIDE, DONE_ERROR,
-  S_ALPHA, S_FIRST_ORDER, S_LOWEST_LAYER, S_WEIGHTED, type BatchShape, type BufferLayout, type WorkerConfigure, type WorkerFailure, type WorkerInit,
+  S_ALPHA, S_FIRST_ORDER, SPINS, spinWhile, S_LOWEST_LAYER, S_WEIGHTED, type BatchShape, type BufferLayout, type WorkerConfigure, type WorkerFailure, type WorkerInit,
 } from "./worker-protocol";
 
 /** The most threads a pool takes. */
@@ -63,8 +63,6 @@ interface Shared {
   readonly scalars: Float64Array;
   /** Task bounds of the blocks: block b is tasks [bounds[b], bounds[b + 1]); block 0 is the calling thread's. */
   readonly bounds: readonly number[];
-  readonly acc: Float32Array | Float64Array;
-  readonly rateAcc: Float32Array | Float64Array | null;
 }
 
 /** A MAML kernel whose meta-gradient splits the tasks over `workers` threads; `dispose()` ends the worker threads. */
@@ -116,25 +114,18 @@ export class MamlWorkerPool {
     for (let b = 1; b < n; b++) this.command(this.threads[b - 1]!, CMD_STEP, seq);
     // The calling thread's block, summed in its heap; then every later task's contribution, in task order.
     const sums = this.kernel.partialMetaGradient(theta, batch, options, sh.bounds[1]!);
-    const { acc, rateAcc, layout: L, data, scalars } = sh;
-    this.kernel.readSums(acc, rateAcc ?? undefined);
+    const { layout: L, data, scalars } = sh;
     const nL = Math.max(K, 1);
     const KP = K * P;
     for (let b = 1; b < n; b++) {
       this.waitDone(this.threads[b - 1]!, seq);
-      for (let t = sh.bounds[b]!; t < sh.bounds[b + 1]!; t++) {
-        const vo = L.v + t * P;
-        for (let j = 0; j < P; j++) acc[j] += data[vo + j]!;
-        if (rateAcc) {
-          const ro = L.rate + t * KP;
-          for (let j = 0; j < KP; j++) rateAcc[j] += data[ro + j]!;
-        }
-        const lo = L.losses + t * nL;
-        for (let k = 0; k < nL; k++) sums[k] += scalars[lo + k]!;
-      }
+      const from = sh.bounds[b]!;
+      const to = sh.bounds[b + 1]!;
+      const rate = sh.shape.learn ? data.subarray(L.rate + from * KP, L.rate + to * KP) : null;
+      this.kernel.addContributions(data.subarray(L.v + from * P, L.v + to * P), rate, to - from);
+      for (let t = from; t < to; t++) for (let k = 0; k < nL; k++) sums[k] += scalars[L.losses + t * nL + k]!;
     }
-    gradOut.set(acc);
-    if (rateAcc) options.rateGrad!.set(rateAcc);
+    this.kernel.readSums(gradOut, options.rateGrad);
     return metaLossOf(sums, options.stepWeights ?? null, K, T);
   }
 
@@ -183,10 +174,7 @@ export class MamlWorkerPool {
       this.command(th, CMD_CONFIGURE, seq);
     }
     for (let b = 1; b < n; b++) this.waitDone(this.threads[b - 1]!, seq);
-    this.shared = {
-      key, shape, layout, data: new Arr(dataBuf), scalars: new Float64Array(scalarBuf), bounds,
-      acc: new Arr(P), rateAcc: shape.learn ? new Arr(options.innerSteps * P) : null,
-    };
+    this.shared = { key, shape, layout, data: new Arr(dataBuf), scalars: new Float64Array(scalarBuf), bounds };
     return this.shared;
   }
 
@@ -246,6 +234,7 @@ export class MamlWorkerPool {
         this.dispose();
         throw new Error(`MamlWorkerPool: worker ${th.slot + 1} failed: ${m?.error ?? "no message"}`);
       }
+      if (spinWhile(this.ctrl, base + CTRL_DONE, d, SPINS)) continue;
       const waited = Atomics.wait(this.ctrl, base + CTRL_DONE, d, 1000);
       if (waited === "timed-out" && Atomics.load(this.ctrl, base + CTRL_READY) !== 1 && Date.now() - t0 > START_TIMEOUT_MS) {
         this.dispose();

@@ -126,3 +126,21 @@ export interface WorkerConfigure {
 export interface WorkerFailure {
   readonly error: string;
 }
+
+/**
+ * Loads `spinWhile` makes before a thread sleeps: 0 (sleep at once) unless `METALAB_WORKER_SPIN` is a non-negative
+ * integer. Spinning shortens the wake-up on a free core but, on a loaded one, takes time other threads need.
+ */
+export const SPINS = spinsOf(process.env.METALAB_WORKER_SPIN);
+
+/** The spin count an environment value asks for: a non-negative integer, else 0. */
+export function spinsOf(env: string | undefined): number {
+  const n = Number(env);
+  return env !== undefined && env !== "" && Number.isInteger(n) && n >= 0 ? n : 0;
+}
+
+/** Spins up to `spins` loads while `ctrl[index] === value`, then returns whether it changed (the caller then sleeps with `Atomics.wait`). */
+export function spinWhile(ctrl: Int32Array, index: number, value: number, spins: number): boolean {
+  for (let i = 0; i < spins; i++) if (Atomics.load(ctrl, index) !== value) return true;
+  return false;
+}
