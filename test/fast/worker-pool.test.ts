@@ -13,6 +13,7 @@ import { FastMamlTrainer } from "../../src/fast/fast-maml-trainer";
 import { fastMamlTrainerConfig } from "../../src/fast/fast-maml-config";
 import { flattenBatch, type FlatTaskBatch, type KernelBackend } from "../../src/fast/mlp-maml";
 import { disposeWorkerPools, MamlWorkerPool, workerScript } from "../../src/fast/worker-pool";
+import { spinsOf } from "../../src/fast/worker-protocol";
 import { Maml, mamlOptions, type MamlOptions } from "../../src/learners/maml";
 
 // The worker threads load the compiled dist/src/fast/maml-worker.js (and through it dist's kernels), so these tests
@@ -175,6 +176,13 @@ describe("workers validation", () => {
     const model: MlpConfig = { sizes: [1, 8, 1], activation: "relu" };
     expect(() => fastMamlTrainerConfig({ model, innerSteps: 1, innerLr: 0.01, firstOrder: false, workers: 0 })).toThrow(/FastMamlTrainer workers must be an integer from 1 to 64/);
     expect(() => new MamlWorkerPool({ model, workers: 100 })).toThrow(/MamlWorkerPool workers must be an integer from 1 to 64/);
+  });
+
+  it("METALAB_WORKER_SPIN takes a non-negative integer and falls back to 0 (sleep at once)", () => {
+    expect(spinsOf(undefined)).toBe(0);
+    expect(spinsOf("")).toBe(0);
+    expect(spinsOf("20000")).toBe(20000);
+    for (const bad of ["-1", "1.5", "lots"]) expect(spinsOf(bad)).toBe(0);
   });
 
   it("finds the built worker script from src or dist, and says when there is none", () => {
