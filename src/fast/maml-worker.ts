@@ -1,15 +1,15 @@
 /**
  * The entry of a MAML worker thread (started by worker-pool.ts from dist): builds its own kernel, then loops on its
- * GO word, running its block of tasks for each step and writing each task's contribution into the shared buffers.
+ * GO word, claiming tasks of each step and writing each one's contribution into the shared buffers.
  */
 import { receiveMessageOnPort, workerData } from "node:worker_threads";
 import { MlpMamlKernel, type FlatTaskBatch, type MamlKernelOptions } from "./mlp-maml";
 import {
-  bufferLayout, CMD_CONFIGURE, CMD_QUIT, CTRL_CMD, CTRL_DONE, CTRL_GO, CTRL_READY, CTRL_STRIDE, DONE_ERROR,
+  bufferLayout, claimTask, CMD_CONFIGURE, CMD_QUIT, CTRL_CMD, CTRL_DONE, CTRL_GO, CTRL_READY, CTRL_STRIDE, DONE_ERROR,
   S_ALPHA, S_FIRST_ORDER, SPINS, spinWhile, S_LOWEST_LAYER, S_WEIGHTED, type WorkerConfigure, type WorkerInit,
 } from "./worker-protocol";
 
-/** The views one configuration gives a worker, and the step it runs over them. */
+/** The views one configuration gives a worker. */
 interface Views {
   readonly config: WorkerConfigure;
   readonly theta: Float32Array | Float64Array;
@@ -20,6 +20,8 @@ interface Views {
   readonly scalars: Float64Array;
   readonly losses: Float64Array;
   readonly weights: Float64Array;
+  readonly done: Int32Array;
+  readonly claim: BigInt64Array;
   /** A rate-gradient buffer of the right length: the kernel checks it, the rate terms go to `rate` per task. */
   readonly rateGrad: Float32Array | null;
 }
@@ -31,26 +33,30 @@ function viewsOf(c: WorkerConfigure): Views {
   const Arr = s.f64 ? Float64Array : Float32Array;
   const at = (off: number, n: number) => new Arr(c.data, off * Arr.BYTES_PER_ELEMENT, n);
   const { tasks: T, shots: nS, queries: nQ, innerSteps: K, numParams: P, din, dout } = s;
-  const n = c.to - c.from;
   const scalars = new Float64Array(c.scalars);
   return {
     config: c,
     theta: at(L.theta, P),
     rates: s.vector ? at(L.rates, K * P) : null,
     batch: { supportX: at(L.supportX, T * nS * din), supportY: at(L.supportY, T * nS * dout), queryX: at(L.queryX, T * nQ * din), queryY: at(L.queryY, T * nQ * dout), tasks: T, shots: nS, queries: nQ },
-    v: at(L.v + c.from * P, n * P),
-    rate: s.learn ? at(L.rate + c.from * K * P, n * K * P) : null,
+    v: at(L.v, T * P),
+    rate: s.learn ? at(L.rate, T * K * P) : null,
     scalars,
-    losses: scalars.subarray(L.losses + c.from * Math.max(K, 1), L.losses + c.to * Math.max(K, 1)),
+    losses: scalars.subarray(L.losses, L.losses + T * Math.max(K, 1)),
     weights: scalars.subarray(L.weights, L.weights + K),
+    done: new Int32Array(c.done),
+    claim: new BigInt64Array(c.claim),
     rateGrad: s.learn ? new Float32Array(K * P) : null,
   };
 }
 
-/** One step over this worker's tasks. */
-function step(kernel: MlpMamlKernel, w: Views): void {
+/** Step `seq`: claims tasks until none is left, writing each one's contribution and marking it done. */
+function step(kernel: MlpMamlKernel, w: Views, seq: number): void {
   const s = w.config.shape;
-  const K = s.innerSteps;
+  const { tasks: T, innerSteps: K, numParams: P } = s;
+  let t = claimTask(w.claim, seq, T);
+  if (t < 0) return; // the other threads took every task before this one woke
+  // The claim holds the step open until task t is done, so these inputs are step seq's.
   const sc = w.scalars;
   const options: MamlKernelOptions = {
     innerSteps: K,
@@ -59,7 +65,13 @@ function step(kernel: MlpMamlKernel, w: Views): void {
     stepWeights: sc[S_WEIGHTED] === 1 ? Array.from(w.weights) : null,
     ...(w.rateGrad ? { rateGrad: w.rateGrad } : {}),
   };
-  kernel.taskContributions(w.theta, w.batch, options, w.config.from, w.config.to, w.v, w.rate, w.losses);
+  kernel.startSplit(w.theta, w.batch, options);
+  const nL = Math.max(K, 1);
+  for (; t >= 0; t = claimTask(w.claim, seq, T)) {
+    kernel.taskOut(t, w.v.subarray(t * P, (t + 1) * P), w.rate ? w.rate.subarray(t * K * P, (t + 1) * K * P) : null, w.losses.subarray(t * nL, (t + 1) * nL));
+    Atomics.store(w.done, t, seq);
+    Atomics.notify(w.done, t);
+  }
 }
 
 /** The worker's loop: wait for GO, run the command, report DONE. */
@@ -84,7 +96,7 @@ function main(init: WorkerInit): void {
         views = viewsOf(m.message as WorkerConfigure);
       } else {
         if (!views) throw new Error("STEP before CONFIGURE.");
-        step(kernel, views);
+        step(kernel, views, seen);
       }
     } catch (e) {
       init.port.postMessage({ error: e instanceof Error ? e.stack ?? e.message : String(e) });

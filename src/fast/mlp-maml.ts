@@ -127,9 +127,11 @@ export class MlpMamlKernel {
   private sy = 0;
   private qx = 0;
   private qy = 0;
-  /** Heap room for other threads' task contributions (`addContributions`), and its size in elements. */
+  /** Heap room for tasks kept out of order (`taskKept`, `addTask`): v_t rows, then rate rows; its size in elements. */
   private inbox = 0;
   private inboxSize = 0;
+  private keptLoss = new Float64Array(0);
+  private split: TaskContext | null = null;
 
   constructor(sizes: readonly number[], activation: ActivationName, loss: FastLoss = "mse", backend: KernelBackend = defaultKernelBackend()) {
     this.ops = opsFor(backend);
@@ -181,42 +183,97 @@ export class MlpMamlKernel {
 
   /**
    * The first `upTo` tasks of `metaGradient`, summed in task order in the heap: returns the per-step loss sums and
-   * leaves the partial sums for `readSums` (the worker pool adds the other tasks' contributions after them).
+   * leaves the partial sums for `readSums`.
    */
   partialMetaGradient(theta: ArrayLike<number>, batch: FlatTaskBatch, options: MamlKernelOptions, upTo: number): Float64Array {
-    const c = this.begin(theta, batch, options);
-    const { ops, numParams: P } = this;
-    const lossSums = new Float64Array(Math.max(c.K, 1));
-    for (let t = 0; t < upTo; t++) {
-      this.runTask(c, t, lossSums);
-      ops.axpy(this.meta, this.v, 1, this.meta, P);
-    }
+    this.startSplit(theta, batch, options);
+    const lossSums = new Float64Array(Math.max(options.innerSteps, 1));
+    for (let t = 0; t < upTo; t++) this.taskInOrder(t, lossSums);
     return lossSums;
   }
 
   /**
-   * Adds `tasks` other tasks' contributions (as `taskContributions` writes them: v_t rows, and the rate terms when the
-   * rates are learned) onto the sums left by `partialMetaGradient`, in order, with the same adds as `metaGradient`.
+   * Starts a meta-gradient whose tasks run in any order and on any thread (worker-pool.ts): copies the inputs and
+   * zeroes the sums. Then each task is either run next in order (`taskInOrder`), run now and kept for later
+   * (`taskKept`, then `addKept`), run for another thread (`taskOut`), or taken from another thread (`addTask`); the
+   * sums, added in task order with the kernels' own adds, have the bits of `metaGradient`.
    */
-  addContributions(v: Float32Array | Float64Array, rate: Float32Array | Float64Array | null, tasks: number): void {
-    const { ops, numParams: P } = this;
-    const KP = rate ? rate.length / tasks : 0;
-    const need = tasks * (P + KP);
-    if (need > this.inboxSize) {
-      this.inbox = ops.alloc(need);
-      this.inboxSize = need;
-    }
-    const h = ops.heap();
-    h.set(v.subarray(0, tasks * P), this.inbox);
-    for (let t = 0; t < tasks; t++) ops.axpy(this.meta, this.inbox + t * P, 1, this.meta, P);
-    if (rate) {
-      const r = this.inbox + tasks * P;
-      h.set(rate.subarray(0, tasks * KP), r);
-      for (let t = 0; t < tasks; t++) ops.axpy(this.rateAcc, r + t * KP, 1, this.rateAcc, KP);
-    }
+  startSplit(theta: ArrayLike<number>, batch: FlatTaskBatch, options: MamlKernelOptions): void {
+    this.split = this.begin(theta, batch, options);
   }
 
-  /** Copies the sums left by `partialMetaGradient` (heap precision) into `gradOut` and, when given, `rateOut`. */
+  /** Room for every task's kept contribution, made on first use (one thread never needs it). */
+  private ensureInbox(c: TaskContext): void {
+    const need = c.T * (this.numParams + c.K * this.numParams);
+    if (need > this.inboxSize) {
+      this.inbox = this.ops.alloc(need);
+      this.inboxSize = need;
+    }
+    const nL = Math.max(c.K, 1);
+    if (this.keptLoss.length < c.T * nL) this.keptLoss = new Float64Array(c.T * nL);
+  }
+
+  /** Runs task t and adds it onto the sums (every task before t has been added). */
+  taskInOrder(t: number, lossSums: Float64Array): void {
+    const c = this.current();
+    this.runTask(c, t, lossSums, this.rateAcc);
+    this.ops.axpy(this.meta, this.v, 1, this.meta, this.numParams);
+  }
+
+  /** Runs task t and keeps its contribution in the heap until `addKept(t)`. */
+  taskKept(t: number): void {
+    const c = this.current();
+    this.ensureInbox(c);
+    const { numParams: P, ops } = this;
+    const nL = Math.max(c.K, 1);
+    const loss = this.keptLoss.subarray(t * nL, (t + 1) * nL);
+    const r = this.inboxRate(c, t);
+    if (c.learn) ops.heap().fill(0, r, r + c.K * P);
+    loss.fill(0);
+    this.runTask(c, t, loss, r);
+    const h = ops.heap();
+    h.copyWithin(this.inbox + t * P, this.v, this.v + P);
+  }
+
+  /** Adds task t's kept contribution (from `taskKept`) onto the sums. */
+  addKept(t: number, lossSums: Float64Array): void {
+    const c = this.current();
+    const { numParams: P, ops } = this;
+    const nL = Math.max(c.K, 1);
+    ops.axpy(this.meta, this.inbox + t * P, 1, this.meta, P);
+    if (c.learn) ops.axpy(this.rateAcc, this.inboxRate(c, t), 1, this.rateAcc, c.K * P);
+    for (let k = 0; k < nL; k++) lossSums[k] += this.keptLoss[t * nL + k]!;
+  }
+
+  /**
+   * Runs task t for another thread: v_t into `vOut` [P], −g_i ⊙ v_{i+1} into `rateOut` [innerSteps, P] when the
+   * rates are learned, and its per-step query-loss terms into `lossOut` [max(innerSteps, 1)], in heap precision.
+   */
+  taskOut(t: number, vOut: Float32Array | Float64Array, rateOut: Float32Array | Float64Array | null, lossOut: Float64Array): void {
+    const c = this.current();
+    const { numParams: P } = this;
+    this.taskKept(t);
+    const h = this.ops.heap();
+    vOut.set(h.subarray(this.inbox + t * P, this.inbox + (t + 1) * P));
+    const r = this.inboxRate(c, t);
+    if (c.learn) rateOut!.set(h.subarray(r, r + c.K * P));
+    const nL = Math.max(c.K, 1);
+    lossOut.set(this.keptLoss.subarray(t * nL, (t + 1) * nL));
+  }
+
+  /** Adds task t as another thread computed it (`taskOut`'s outputs) onto the sums. */
+  addTask(t: number, v: Float32Array | Float64Array, rate: Float32Array | Float64Array | null, loss: Float64Array, lossSums: Float64Array): void {
+    const c = this.current();
+    this.ensureInbox(c);
+    const P = this.numParams;
+    const h = this.ops.heap();
+    h.set(v, this.inbox + t * P);
+    if (c.learn) h.set(rate!, this.inboxRate(c, t));
+    this.keptLoss.set(loss, t * Math.max(c.K, 1));
+    this.addKept(t, lossSums);
+  }
+
+  /** Copies the sums (heap precision) into `gradOut` and, when given, `rateOut`. */
   readSums(gradOut: Float64Array | Float32Array, rateOut?: Float32Array | Float64Array): void {
     const h = this.ops.heap();
     const P = this.numParams;
@@ -224,28 +281,16 @@ export class MlpMamlKernel {
     if (rateOut) for (let j = 0; j < rateOut.length; j++) rateOut[j] = h[this.rateAcc + j]!;
   }
 
-  /**
-   * Each task's own contribution for tasks [from, to), in heap precision: v_t (the task's term of the meta-gradient)
-   * into `vOut` [to − from, P], −g_i ⊙ v_{i+1} into `rateOut` [to − from, innerSteps, P] when the rates are learned,
-   * and its per-step query-loss terms into `lossOut` [to − from, max(innerSteps, 1)]. Adding them in task order onto
-   * the sums of the tasks before gives the bits of `metaGradient`.
-   */
-  taskContributions(theta: ArrayLike<number>, batch: FlatTaskBatch, options: MamlKernelOptions, from: number, to: number, vOut: Float32Array | Float64Array, rateOut: Float32Array | Float64Array | null, lossOut: Float64Array): void {
-    const c = this.begin(theta, batch, options);
-    const { ops, numParams: P } = this;
-    const KP = c.K * P;
-    const nL = Math.max(c.K, 1);
-    const lossTask = new Float64Array(nL);
-    for (let t = from; t < to; t++) {
-      const h = ops.heap();
-      if (c.learn) h.fill(0, this.rateAcc, this.rateAcc + KP);
-      lossTask.fill(0);
-      this.runTask(c, t, lossTask);
-      const k = t - from;
-      vOut.set(h.subarray(this.v, this.v + P), k * P);
-      if (c.learn) rateOut!.set(h.subarray(this.rateAcc, this.rateAcc + KP), k * KP);
-      lossOut.set(lossTask, k * nL);
-    }
+  /** The split started by `startSplit`. */
+  private current(): TaskContext {
+    if (!this.split) throw new Error("MlpMamlKernel: call startSplit before running split tasks.");
+    return this.split;
+  }
+
+  /** Heap offset of task t's kept rate terms. */
+  private inboxRate(c: TaskContext, t: number): number {
+    const P = this.numParams;
+    return this.inbox + c.T * P + t * c.K * P;
   }
 
   /** Checks the arguments, sizes the buffers and copies θ, the batch and the rates into the heap. */
@@ -284,8 +329,8 @@ export class MlpMamlKernel {
     return { T, nS, nQ, K, din, dout, lo, vector, learn, firstOrder, weights, alpha: rates.uniform ?? 0, cS: sS.factor / sS.divisor, sQ };
   }
 
-  /** One task of the contract: leaves v_t in `this.v`, subtracts g_i ⊙ v_{i+1} from the rate sums and adds its query losses to `lossSums`. */
-  private runTask(c: TaskContext, t: number, lossSums: Float64Array): void {
+  /** One task of the contract: leaves v_t in `this.v`, subtracts g_i ⊙ v_{i+1} from the rate sums at `rateAcc` and adds its query losses to `lossSums`. */
+  private runTask(c: TaskContext, t: number, lossSums: Float64Array, rateAcc: number): void {
     const { numParams: P, ops, net } = this;
     const { T, nS, nQ, K, din, dout, lo, vector, learn, firstOrder, weights, alpha, cS, sQ } = c;
     const thetas = this.thetas;
@@ -311,7 +356,7 @@ export class MlpMamlKernel {
     lossSums[Math.max(K - 1, 0)] += net.backward(thetas[K]!, qp, qys, cQ(weights ? weights[K - 1]! : 1), v) / sQ.divisor;
     for (let i = K - 1; i >= 0; i--) {
       // v is the adjoint of θ_{i+1} here.
-      if (learn) ops.subMul(this.rateAcc + i * P, this.grads[i]!, v, this.rateAcc + i * P, P);
+      if (learn) ops.subMul(rateAcc + i * P, this.grads[i]!, v, rateAcc + i * P, P);
       if (!firstOrder) {
         const pass = this.supportPasses[i]!;
         if (vector) {

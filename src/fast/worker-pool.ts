@@ -1,9 +1,10 @@
 /**
- * MAML meta-gradients with a meta-batch's tasks split over threads: the calling thread runs the first block of tasks
- * on its own kernel and `workers − 1` worker threads (maml-worker.js, started lazily) run the other contiguous
- * blocks on theirs. Each worker writes each task's own contribution into shared memory and the calling thread adds
- * them in task order onto its partial sums with its kernel's own adds, which is the order and rounding of the
- * single-threaded `meta += v_t`: the result has the same bits as one thread's for any number of workers.
+ * MAML meta-gradients with a meta-batch's tasks split over threads: the calling thread and `workers − 1` worker
+ * threads (maml-worker.js, started lazily) each run their own kernel and claim tasks one at a time until none is
+ * left (worker-protocol.ts), so a thread that a loaded machine keeps waiting takes fewer tasks. Each worker writes
+ * each task's own contribution into shared memory and the calling thread adds every task in task order with its
+ * kernel's own adds, which is the order and rounding of the single-threaded `meta += v_t`: the result has the same
+ * bits as one thread's for any number of workers and any split.
  */
 import { existsSync } from "node:fs";
 import * as path from "node:path";
@@ -12,7 +13,7 @@ import type { MlpConfig } from "../models/mlp";
 import { defaultKernelBackend, metaLossOf, MlpMamlKernel, type FlatTaskBatch, type KernelBackend, type MamlKernelOptions } from "./mlp-maml";
 import type { FastLoss } from "./mlp-net";
 import {
-  bufferLayout, CMD_CONFIGURE, CMD_QUIT, CMD_STEP, CTRL_CMD, CTRL_DONE, CTRL_GO, CTRL_READY, CTRL_STRIDE, DONE_ERROR,
+  bufferLayout, claimTask, CMD_CONFIGURE, openClaims, CMD_QUIT, CMD_STEP, CTRL_CMD, CTRL_DONE, CTRL_GO, CTRL_READY, CTRL_STRIDE, DONE_ERROR,
   S_ALPHA, S_FIRST_ORDER, SPINS, spinWhile, S_LOWEST_LAYER, S_WEIGHTED, type BatchShape, type BufferLayout, type WorkerConfigure, type WorkerFailure, type WorkerInit,
 } from "./worker-protocol";
 
@@ -54,15 +55,19 @@ interface Thread {
   failure: string | null;
 }
 
-/** The shared buffers of one batch shape, and the block bounds they were handed out with. */
+/** The shared buffers of one batch shape and the calling thread's per-step bookkeeping. */
 interface Shared {
   readonly key: string;
   readonly shape: BatchShape;
   readonly layout: BufferLayout;
   readonly data: Float32Array | Float64Array;
   readonly scalars: Float64Array;
-  /** Task bounds of the blocks: block b is tasks [bounds[b], bounds[b + 1]); block 0 is the calling thread's. */
-  readonly bounds: readonly number[];
+  /** Per task, the step whose contribution a worker has written (Int32 [tasks]). */
+  readonly done: Int32Array;
+  /** The claim word (see `claimTask`). */
+  readonly claim: BigInt64Array;
+  /** Per task, 1 when the calling thread ran it out of order and kept it (this step). */
+  readonly kept: Uint8Array;
 }
 
 /** A MAML kernel whose meta-gradient splits the tasks over `workers` threads; `dispose()` ends the worker threads. */
@@ -108,24 +113,41 @@ export class MamlWorkerPool {
     const P = this.kernel.numParams;
     if (theta.length !== P || gradOut.length !== P) throw new Error(`metaGradient: theta and gradOut need ${P} entries for MLP [${this.kernel.sizes}], got ${theta.length} and ${gradOut.length}.`);
     const K = options.innerSteps;
+    const nL = Math.max(K, 1);
+    const KP = K * P;
     const sh = this.prepare(batch, options, n);
     this.writeInputs(sh, theta, batch, options);
     const seq = this.nextSeq();
+    openClaims(sh.claim, seq);
     for (let b = 1; b < n; b++) this.command(this.threads[b - 1]!, CMD_STEP, seq);
-    // The calling thread's block, summed in its heap; then every later task's contribution, in task order.
-    const sums = this.kernel.partialMetaGradient(theta, batch, options, sh.bounds[1]!);
-    const { layout: L, data, scalars } = sh;
-    const nL = Math.max(K, 1);
-    const KP = K * P;
-    for (let b = 1; b < n; b++) {
-      this.waitDone(this.threads[b - 1]!, seq);
-      const from = sh.bounds[b]!;
-      const to = sh.bounds[b + 1]!;
-      const rate = sh.shape.learn ? data.subarray(L.rate + from * KP, L.rate + to * KP) : null;
-      this.kernel.addContributions(data.subarray(L.v + from * P, L.v + to * P), rate, to - from);
-      for (let t = from; t < to; t++) for (let k = 0; k < nL; k++) sums[k] += scalars[L.losses + t * nL + k]!;
+    const k = this.kernel;
+    k.startSplit(theta, batch, options);
+    const sums = new Float64Array(nL);
+    const { layout: L, data, scalars, done, kept } = sh;
+    kept.fill(0);
+    // Add every finished task in task order; between, claim and run tasks like the workers do.
+    for (let next = 0; next < T; ) {
+      if (kept[next] === 1) {
+        k.addKept(next, sums);
+        next++;
+        continue;
+      }
+      if (Atomics.load(done, next) === seq) {
+        const rate = sh.shape.learn ? data.subarray(L.rate + next * KP, L.rate + (next + 1) * KP) : null;
+        k.addTask(next, data.subarray(L.v + next * P, L.v + (next + 1) * P), rate, scalars.subarray(L.losses + next * nL, L.losses + (next + 1) * nL), sums);
+        next++;
+        continue;
+      }
+      const t = claimTask(sh.claim, seq, T);
+      if (t === next) {
+        k.taskInOrder(t, sums);
+        next++;
+      } else if (t >= 0) {
+        k.taskKept(t);
+        kept[t] = 1;
+      } else this.waitTask(done, next, seq);
     }
-    this.kernel.readSums(gradOut, options.rateGrad);
+    k.readSums(gradOut, options.rateGrad);
     return metaLossOf(sums, options.stepWeights ?? null, K, T);
   }
 
@@ -165,16 +187,17 @@ export class MamlWorkerPool {
     const Arr = shape.f64 ? Float64Array : Float32Array;
     const dataBuf = new SharedArrayBuffer(Math.max(layout.dataSize, 1) * Arr.BYTES_PER_ELEMENT);
     const scalarBuf = new SharedArrayBuffer(layout.scalarSize * Float64Array.BYTES_PER_ELEMENT);
-    const bounds = Array.from({ length: n + 1 }, (_, b) => Math.floor((b * shape.tasks) / n));
+    const doneBuf = new SharedArrayBuffer(shape.tasks * Int32Array.BYTES_PER_ELEMENT);
+    const claimBuf = new SharedArrayBuffer(BigInt64Array.BYTES_PER_ELEMENT);
     const seq = this.nextSeq();
     for (let b = 1; b < n; b++) {
       const th = this.threads[b - 1]!;
-      const msg: WorkerConfigure = { shape, data: dataBuf, scalars: scalarBuf, from: bounds[b]!, to: bounds[b + 1]! };
+      const msg: WorkerConfigure = { shape, data: dataBuf, scalars: scalarBuf, done: doneBuf, claim: claimBuf };
       th.port.postMessage(msg);
       this.command(th, CMD_CONFIGURE, seq);
     }
     for (let b = 1; b < n; b++) this.waitDone(this.threads[b - 1]!, seq);
-    this.shared = { key, shape, layout, data: new Arr(dataBuf), scalars: new Float64Array(scalarBuf), bounds };
+    this.shared = { key, shape, layout, data: new Arr(dataBuf), scalars: new Float64Array(scalarBuf), done: new Int32Array(doneBuf), claim: new BigInt64Array(claimBuf), kept: new Uint8Array(shape.tasks) };
     return this.shared;
   }
 
@@ -220,6 +243,26 @@ export class MamlWorkerPool {
     Atomics.store(this.ctrl, base + CTRL_CMD, cmd);
     Atomics.store(this.ctrl, base + CTRL_GO, seq);
     Atomics.notify(this.ctrl, base + CTRL_GO);
+  }
+
+  /** Blocks until a worker has marked task t done for step `seq`; throws a worker's error (and disposes the pool). */
+  private waitTask(done: Int32Array, t: number, seq: number): void {
+    for (;;) {
+      const d = Atomics.load(done, t);
+      if (d === seq) return;
+      if (spinWhile(done, t, d, SPINS)) continue;
+      if (Atomics.wait(done, t, d, 100) === "timed-out") this.throwFailure();
+    }
+  }
+
+  /** Throws the first worker failure, if any (disposing the pool). */
+  private throwFailure(): void {
+    for (const th of this.threads) {
+      if (Atomics.load(this.ctrl, th.slot * CTRL_STRIDE + CTRL_DONE) !== DONE_ERROR && th.failure === null) continue;
+      const m = receiveMessageOnPort(th.port)?.message as WorkerFailure | undefined;
+      this.dispose();
+      throw new Error(`MamlWorkerPool: worker ${th.slot + 1} failed: ${m?.error ?? th.failure ?? "no message"}`);
+    }
   }
 
   /** Blocks until a thread has finished command `seq`; throws its error (and disposes the pool) if it failed. */

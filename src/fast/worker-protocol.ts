@@ -3,9 +3,12 @@
  * `Atomics.wait`, the message that hands a worker its buffers, and the layout of those shared buffers.
  *
  * Per meta-step the main thread writes θ, the rates and the batch into the shared data buffer and the step's scalars
- * into the shared float64 buffer, bumps each worker's GO word and notifies; a worker runs its tasks [from, to), writes
- * each task's own contribution (v_t, the rate terms, the losses) into its rows of the same buffers, and stores the
- * step number in its DONE word (or DONE_ERROR after posting the error on its port).
+ * into the shared float64 buffer, opens the step's claims, bumps each worker's GO word and notifies. Then every thread,
+ * the main one included, claims tasks one at a time (`claimTask`) until none is left; a worker writes each task's own
+ * contribution (v_t, the rate terms, the losses) into that task's rows of the shared buffers and marks it done, and
+ * the main thread adds every task in task order. A worker that wakes late finds fewer tasks (or none) to claim, so a
+ * loaded core slows a step by at most the task it holds. A command's end is stored in the worker's DONE word (or
+ * DONE_ERROR after posting the error on its port).
  */
 import type { MessagePort } from "node:worker_threads";
 import type { ActivationName } from "../autodiff/activations";
@@ -113,13 +116,35 @@ export function bufferLayout(s: BatchShape): BufferLayout {
   return { dataSize, theta, rates, supportX, supportY, queryX, queryY, v, rate, scalarSize: losses + T * Math.max(K, 1), weights, losses };
 }
 
-/** Hands a worker its buffers and its tasks [from, to). */
+/** Hands a worker its buffers. */
 export interface WorkerConfigure {
   readonly shape: BatchShape;
   readonly data: SharedArrayBuffer;
   readonly scalars: SharedArrayBuffer;
-  readonly from: number;
-  readonly to: number;
+  /** Int32 [tasks]: the step whose contribution of task t is in the buffers (set after writing it). */
+  readonly done: SharedArrayBuffer;
+  /** BigInt64 [1]: the claim word, step << 32 | next task (see `claimTask`). */
+  readonly claim: SharedArrayBuffer;
+}
+
+/** The claim word that opens step `seq` (no task claimed yet). */
+export function openClaims(claim: BigInt64Array, seq: number): void {
+  Atomics.store(claim, 0, BigInt(seq) << 32n);
+}
+
+/**
+ * Claims the next task of step `seq`: its index, or −1 when every task is taken or the step is no longer `seq`.
+ * A successful claim keeps the step open until that task is done, so inputs read before it were that step's.
+ */
+export function claimTask(claim: BigInt64Array, seq: number, tasks: number): number {
+  const tag = BigInt(seq);
+  for (;;) {
+    const w = Atomics.load(claim, 0);
+    if (w >> 32n !== tag) return -1;
+    const t = Number(w & 0xffffffffn);
+    if (t >= tasks) return -1;
+    if (Atomics.compareExchange(claim, 0, w, w + 1n) === w) return t;
+  }
 }
 
 /** What a worker posts when a command fails. */
