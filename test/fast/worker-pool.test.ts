@@ -11,7 +11,7 @@ import { BlobClassification } from "../../src/tasks/classification";
 import { disposeBatch, type TaskBatch, type TaskFamily } from "../../src/tasks/task-family";
 import { FastMamlTrainer } from "../../src/fast/fast-maml-trainer";
 import { fastMamlTrainerConfig } from "../../src/fast/fast-maml-config";
-import { flattenBatch, type FlatTaskBatch, type KernelBackend } from "../../src/fast/mlp-maml";
+import { flattenBatch, MlpMamlKernel, type FlatTaskBatch, type KernelBackend, type MamlKernelOptions } from "../../src/fast/mlp-maml";
 import { disposeWorkerPools, MamlWorkerPool, workerScript } from "../../src/fast/worker-pool";
 import { spinsOf } from "../../src/fast/worker-protocol";
 import { Maml, mamlOptions, type MamlOptions } from "../../src/learners/maml";
@@ -151,6 +151,62 @@ describe.skipIf(!built)("the Maml learner with workers (needs npm run build)", (
     expect(two.theta.every((b, i) => b.equals(one.theta[i]!))).toBe(true);
     expect(two.losses).toEqual(one.losses);
   });
+});
+
+describe("the kernel's split API (no threads, runs without a build)", () => {
+  const model: MlpConfig = { sizes: [2, 12, 3], activation: "tanh" };
+  const P = 2 * 12 + 12 + 12 * 3 + 3;
+  const batch = (() => {
+    const rng = new Rng(3);
+    const T = 6;
+    const arr = (n: number) => Float32Array.from({ length: n }, () => rng.uniform(-1, 1));
+    return { supportX: arr(T * 4 * 2), supportY: arr(T * 4 * 3), queryX: arr(T * 5 * 2), queryY: arr(T * 5 * 3), tasks: T, shots: 4, queries: 5 };
+  })();
+  const theta = Float32Array.from({ length: P }, (_, i) => Math.sin(i) * 0.3);
+  const cases: [string, KernelBackend, MamlKernelOptions][] = [
+    ["uniform rate, second order", "wasm-simd", { innerSteps: 2, rates: { uniform: 0.1 }, firstOrder: false }],
+    ["learned per-parameter rates, multi-step loss", "wasm-simd", { innerSteps: 3, rates: { uniform: null, perParam: new Float32Array(3 * P).fill(0.05) }, firstOrder: false, stepWeights: [0.2, 0.3, 0.5], rateGrad: new Float32Array(3 * P) }],
+    ["float64 JavaScript kernels, learned rates", "js", { innerSteps: 2, rates: { uniform: null, perParam: new Float32Array(2 * P).fill(0.05), lowestLayer: 1 }, firstOrder: true, rateGrad: new Float32Array(2 * P) }],
+  ];
+  for (const [name, backend, o] of cases) {
+    it(`tasks run in order, kept, or on another kernel, added in task order, give metaGradient's bits (${name})`, () => {
+      const ref = new MlpMamlKernel(model.sizes, model.activation, "mse", backend);
+      const g1 = new Float32Array(P);
+      const l1 = ref.metaGradient(theta, batch, o, g1);
+      const r1 = o.rateGrad ? o.rateGrad.slice() : null;
+      const main = new MlpMamlKernel(model.sizes, model.activation, "mse", backend);
+      const other = new MlpMamlKernel(model.sizes, model.activation, "mse", backend);
+      main.startSplit(theta, batch, o);
+      other.startSplit(theta, batch, o);
+      const K = o.innerSteps;
+      const f64 = backend === "js";
+      const out = (n: number) => (f64 ? new Float64Array(n) : new Float32Array(n));
+      const sums = new Float64Array(K);
+      // Task 0 in order; 3 and 1 kept out of order; 2, 4 and 5 from the other kernel.
+      main.taskInOrder(0, sums);
+      main.taskKept(3);
+      main.taskKept(1);
+      const far = [2, 4, 5].map((t) => {
+        const v = out(P);
+        const r = o.rateGrad ? out(K * P) : null;
+        const l = new Float64Array(K);
+        other.taskOut(t, v, r, l);
+        return { t, v, r, l };
+      });
+      main.addKept(1, sums);
+      main.addTask(2, far[0]!.v, far[0]!.r, far[0]!.l, sums);
+      main.addKept(3, sums);
+      for (const f of far.slice(1)) main.addTask(f.t, f.v, f.r, f.l, sums);
+      const g2 = new Float32Array(P);
+      const r2 = o.rateGrad ? new Float32Array(o.rateGrad.length) : undefined;
+      main.readSums(g2, r2);
+      expect(bytes(g2).equals(bytes(g1))).toBe(true);
+      if (r1) expect(bytes(r2!).equals(bytes(r1))).toBe(true);
+      const w = o.stepWeights ?? null;
+      const l2 = w ? w.reduce((a, wk, s) => a + (wk * sums[s]!) / batch.tasks, 0) : sums[K - 1]! / batch.tasks;
+      expect(l2).toBe(l1);
+    });
+  }
 });
 
 describe("workers validation", () => {
