@@ -6,7 +6,7 @@ import { receiveMessageOnPort, workerData } from "node:worker_threads";
 import { MlpMamlKernel, type FlatTaskBatch, type MamlKernelOptions } from "./mlp-maml";
 import {
   bufferLayout, claimTask, CMD_CONFIGURE, CMD_QUIT, CTRL_CMD, CTRL_DONE, CTRL_GO, CTRL_READY, CTRL_STRIDE, DONE_ERROR,
-  S_ALPHA, S_FIRST_ORDER, SPINS, spinWhile, S_LOWEST_LAYER, S_WEIGHTED, type WorkerConfigure, type WorkerInit,
+  S_ALPHA, S_FIRST_ORDER, SPINS, spinWhile, TASK_WRITING, S_LOWEST_LAYER, S_WEIGHTED, type WorkerConfigure, type WorkerInit,
 } from "./worker-protocol";
 
 /** The views one configuration gives a worker. */
@@ -68,7 +68,12 @@ function step(kernel: MlpMamlKernel, w: Views, seq: number): void {
   kernel.startSplit(w.theta, w.batch, options);
   const nL = Math.max(K, 1);
   for (; t >= 0; t = claimTask(w.claim, seq, T)) {
-    kernel.taskOut(t, w.v.subarray(t * P, (t + 1) * P), w.rate ? w.rate.subarray(t * K * P, (t + 1) * K * P) : null, w.losses.subarray(t * nL, (t + 1) * nL));
+    const before = Atomics.load(w.done, t);
+    if (before === -seq) continue; // the calling thread took it back already
+    kernel.taskKept(t);
+    // Publish unless it was taken back meanwhile: only the winner of this exchange writes the task's rows.
+    if (Atomics.compareExchange(w.done, t, before, TASK_WRITING) !== before) continue;
+    kernel.readKept(t, w.v.subarray(t * P, (t + 1) * P), w.rate ? w.rate.subarray(t * K * P, (t + 1) * K * P) : null, w.losses.subarray(t * nL, (t + 1) * nL));
     Atomics.store(w.done, t, seq);
     Atomics.notify(w.done, t);
   }

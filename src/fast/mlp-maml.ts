@@ -250,9 +250,14 @@ export class MlpMamlKernel {
    * rates are learned, and its per-step query-loss terms into `lossOut` [max(innerSteps, 1)], in heap precision.
    */
   taskOut(t: number, vOut: Float32Array | Float64Array, rateOut: Float32Array | Float64Array | null, lossOut: Float64Array): void {
+    this.taskKept(t);
+    this.readKept(t, vOut, rateOut, lossOut);
+  }
+
+  /** Copies task t's kept contribution (from `taskKept`) out, as `taskOut` writes it. */
+  readKept(t: number, vOut: Float32Array | Float64Array, rateOut: Float32Array | Float64Array | null, lossOut: Float64Array): void {
     const c = this.current();
     const { numParams: P } = this;
-    this.taskKept(t);
     const h = this.ops.heap();
     vOut.set(h.subarray(this.inbox + t * P, this.inbox + (t + 1) * P));
     const r = this.inboxRate(c, t);

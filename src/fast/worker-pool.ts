@@ -14,7 +14,7 @@ import { defaultKernelBackend, metaLossOf, MlpMamlKernel, type FlatTaskBatch, ty
 import type { FastLoss } from "./mlp-net";
 import {
   bufferLayout, claimTask, CMD_CONFIGURE, openClaims, CMD_QUIT, CMD_STEP, CTRL_CMD, CTRL_DONE, CTRL_GO, CTRL_READY, CTRL_STRIDE, DONE_ERROR,
-  S_ALPHA, S_FIRST_ORDER, SPINS, spinWhile, S_LOWEST_LAYER, S_WEIGHTED, type BatchShape, type BufferLayout, type WorkerConfigure, type WorkerFailure, type WorkerInit,
+  S_ALPHA, S_FIRST_ORDER, SPINS, spinWhile, TASK_WRITING, S_LOWEST_LAYER, S_WEIGHTED, type BatchShape, type BufferLayout, type WorkerConfigure, type WorkerFailure, type WorkerInit,
 } from "./worker-protocol";
 
 /** The most threads a pool takes. */
@@ -80,6 +80,7 @@ export class MamlWorkerPool {
   private shared: Shared | null = null;
   private seq = 0;
   private disposed = false;
+  private readonly counts = { steps: 0, fromWorkers: 0, kept: 0, takenBack: 0 };
 
   constructor(readonly config: WorkerPoolConfig) {
     checkWorkers("MamlWorkerPool", config.workers);
@@ -97,6 +98,11 @@ export class MamlWorkerPool {
   /** Whether `dispose()` ran (or a worker failed, which disposes the pool). */
   get isDisposed(): boolean {
     return this.disposed;
+  }
+
+  /** Split steps so far, and how many tasks came from workers, were run out of order and kept, or were taken back from a worker. */
+  get stats(): { readonly steps: number; readonly fromWorkers: number; readonly kept: number; readonly takenBack: number } {
+    return { ...this.counts };
   }
 
   /** Worker threads running now (started on the first split step). */
@@ -134,6 +140,7 @@ export class MamlWorkerPool {
       }
       if (Atomics.load(done, next) === seq) {
         const rate = sh.shape.learn ? data.subarray(L.rate + next * KP, L.rate + (next + 1) * KP) : null;
+        this.counts.fromWorkers++;
         k.addTask(next, data.subarray(L.v + next * P, L.v + (next + 1) * P), rate, scalars.subarray(L.losses + next * nL, L.losses + (next + 1) * nL), sums);
         next++;
         continue;
@@ -145,8 +152,19 @@ export class MamlWorkerPool {
       } else if (t >= 0) {
         k.taskKept(t);
         kept[t] = 1;
-      } else this.waitTask(done, next, seq);
+        this.counts.kept++;
+      } else {
+        // No task left to claim and a worker holds this one: take it back and run it, unless it is being written.
+        const cur = Atomics.load(done, next);
+        if (cur === TASK_WRITING) this.waitTask(done, next, seq);
+        else if (cur !== seq && Atomics.compareExchange(done, next, cur, -seq) === cur) {
+          k.taskInOrder(next, sums);
+          next++;
+          this.counts.takenBack++;
+        }
+      }
     }
+    this.counts.steps++;
     k.readSums(gradOut, options.rateGrad);
     return metaLossOf(sums, options.stepWeights ?? null, K, T);
   }

@@ -6,8 +6,9 @@
  * into the shared float64 buffer, opens the step's claims, bumps each worker's GO word and notifies. Then every thread,
  * the main one included, claims tasks one at a time (`claimTask`) until none is left; a worker writes each task's own
  * contribution (v_t, the rate terms, the losses) into that task's rows of the shared buffers and marks it done, and
- * the main thread adds every task in task order. A worker that wakes late finds fewer tasks (or none) to claim, so a
- * loaded core slows a step by at most the task it holds. A command's end is stored in the worker's DONE word (or
+ * the main thread adds every task in task order. A worker that wakes late finds fewer tasks (or none) to claim; when
+ * the main thread runs out of tasks while a worker still holds one, it takes the task back (marks it −step) and runs
+ * it itself, so a worker that a loaded core has descheduled never holds a step up (its late result is dropped). A command's end is stored in the worker's DONE word (or
  * DONE_ERROR after posting the error on its port).
  */
 import type { MessagePort } from "node:worker_threads";
@@ -116,12 +117,18 @@ export function bufferLayout(s: BatchShape): BufferLayout {
   return { dataSize, theta, rates, supportX, supportY, queryX, queryY, v, rate, scalarSize: losses + T * Math.max(K, 1), weights, losses };
 }
 
+/** A `done` word while a worker copies its task's contribution out (the calling thread cannot take the task back then). */
+export const TASK_WRITING = -0x7fffffff;
+
 /** Hands a worker its buffers. */
 export interface WorkerConfigure {
   readonly shape: BatchShape;
   readonly data: SharedArrayBuffer;
   readonly scalars: SharedArrayBuffer;
-  /** Int32 [tasks]: the step whose contribution of task t is in the buffers (set after writing it). */
+  /**
+   * Int32 [tasks]: the step whose contribution of task t is in the buffers (set after writing it), −step when the
+   * calling thread took the task back in that step (it ran it itself), or `TASK_WRITING`.
+   */
   readonly done: SharedArrayBuffer;
   /** BigInt64 [1]: the claim word, step << 32 | next task (see `claimTask`). */
   readonly claim: SharedArrayBuffer;

@@ -24,7 +24,7 @@ const built = fs.existsSync(path.join(ROOT, "dist", "src", "fast", "maml-worker.
 afterAll(() => disposeWorkerPools());
 
 /** The bytes of a float32 array, for bit-for-bit comparison. */
-function bytes(a: Float32Array): Buffer {
+function bytes(a: Float32Array | Float64Array): Buffer {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }
 
