@@ -33,6 +33,7 @@ import { bnMamlStep, disposeBnMaml, initBnMaml, DEFAULT_BN_MAML } from "../src/l
 import { DEFAULT_BN_MLP } from "../src/models/batchnorm";
 import { defaultKernelBackend } from "../src/fast/mlp-maml";
 import { FastMamlTrainer } from "../src/fast/fast-maml-trainer";
+import { cachedWorkerPools } from "../src/fast/worker-pool";
 
 /** One row: a learner and setting a lab uses, and the same work as a PyTorch row spec. */
 interface Row {
@@ -146,6 +147,9 @@ interface Timing {
   readonly cpuMs?: number;
   /** Hash of the parameters after the warm-up steps (MAML rows), the same for every thread count. */
   readonly warmBits?: string;
+  /** With workers: the share of tasks a worker thread computed, and of tasks taken back from a worker. */
+  readonly workerShare?: number;
+  readonly takenBackShare?: number;
 }
 
 function familyOf(row: { family: "sine" | "blobs" }): TaskFamily {
@@ -202,10 +206,13 @@ async function child(rowId: string, pathName: string): Promise<void> {
   const leaked = tf.memory().numTensors - tensors;
   const lastPath = h.lastPath();
   h.dispose();
+  const st = cachedWorkerPools().map((p) => p.stats).find((x) => x.steps > 0);
+  const tasksRun = st ? st.steps * row.spec.tasks : 0;
   ts.sort((a, b) => a - b);
   const out: Timing = {
     ms: ts[Math.floor(ts.length / 2)]!, msMin: ts[0]!, iters: ts.length, peakRssMb: process.resourceUsage().maxRSS / 1024, tensorsLeaked: leaked, path: lastPath,
     cpuMs: (cpu.user + cpu.system) / 1000 / ts.length, ...(warmBits ? { warmBits } : {}),
+    ...(st ? { workerShare: st.fromWorkers / tasksRun, takenBackShare: st.takenBack / tasksRun } : {}),
     ...(memory ? { rssAt1kMb: rss1k / 2 ** 20, rssAtEndMb: rssEnd / 2 ** 20, rssGrowthMb: (rssEnd - rss1k) / 2 ** 20 } : {}),
   };
   console.log(JSON.stringify(out));
@@ -347,13 +354,18 @@ async function main(): Promise<void> {
  * minimum, the ratios to the first count, and whether the parameters after the warm-up steps have the same bits.
  */
 async function workersBench(rows: readonly Row[], counts: readonly number[]): Promise<void> {
+  const calibrate = async (when: string) => {
+    const cal = await secondCore();
+    console.log(`second core ${when}: a fixed loop takes ${cal.alone.toFixed(0)} ms alone and ${cal.together.toFixed(0)} ms wall on 2 threads at once, i.e. 2 threads get ${((2 * cal.alone) / cal.together).toFixed(2)}× one thread's throughput (2.00 on a free second core); load ${os.loadavg()[0]!.toFixed(1)}`);
+  };
+  await calibrate("before");
   const mamlRows = rows.filter((r) => ["so1", "fo1", "so5", "anil", "lslr", "metasgd", "ce2"].includes(r.id));
   const rounds = Number(opt("--rounds") ?? (QUICK ? 1 : 3));
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const cols = counts.map((n) => `${n} thread${n > 1 ? "s" : ""} ms (median / min)`);
   const ratios = counts.slice(1).map((n) => `${n} vs ${counts[0]} (medians / mins / paired)`);
-  console.log(`\n| row (tasks) | ${cols.join(" | ")} | ${ratios.join(" | ")} | CPU ms per step | same bits | load |`);
-  console.log(`|---|${counts.map(() => "---:|").join("")}${ratios.map(() => "---:|").join("")}---:|---|---:|`);
+  console.log(`\n| row (tasks) | ${cols.join(" | ")} | ${ratios.join(" | ")} | CPU ms per step | tasks on workers / taken back | same bits | load |`);
+  console.log(`|---|${counts.map(() => "---:|").join("")}${ratios.map(() => "---:|").join("")}---:|---:|---|---:|`);
   for (const row of mamlRows) {
     const loads: number[] = [];
     const runs = new Map<number, Timing[]>(counts.map((n) => [n, []]));
@@ -373,8 +385,31 @@ async function workersBench(rows: readonly Row[], counts: readonly number[]): Pr
     const cells = counts.map((n) => `${fmt(med(n))} / ${fmt(min(n))}`);
     const rc = counts.slice(1).map((n) => `${(med(n) / med(counts[0]!)).toFixed(2)} / ${(min(n) / min(counts[0]!)).toFixed(2)} / ${paired(n).toFixed(2)}`);
     const cpu = counts.map((n) => fmt(median(runs.get(n)!.map((t) => t.cpuMs ?? NaN)))).join(" / ");
-    console.log(`| ${row.label} (${row.spec.tasks}) | ${cells.join(" | ")} | ${rc.join(" | ")} | ${cpu} | ${bits.size === 1 ? "yes" : `NO (${[...bits].join(", ")})`} | ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} |`);
+    const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+    const share = counts.filter((n) => n > 1).map((n) => `${pct(median(runs.get(n)!.map((t) => t.workerShare ?? 0)))} / ${pct(median(runs.get(n)!.map((t) => t.takenBackShare ?? 0)))}`).join("; ");
+    console.log(`| ${row.label} (${row.spec.tasks}) | ${cells.join(" | ")} | ${rc.join(" | ")} | ${cpu} | ${share} | ${bits.size === 1 ? "yes" : `NO (${[...bits].join(", ")})`} | ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} |`);
   }
+  await calibrate("after");
+}
+
+/** How much a second thread gets now: wall time of a fixed float loop alone, and on this thread and a worker at once. */
+async function secondCore(): Promise<{ alone: number; together: number }> {
+  const loop = "let x = 1; for (let i = 0; i < 1e8; i++) x = x * 1.0000001 + 1e-9;";
+  const run = new Function(`${loop} return x;`) as () => number;
+  const t0 = performance.now();
+  run();
+  const alone = performance.now() - t0;
+  const { Worker } = await import("node:worker_threads");
+  const w = new Worker(`const { parentPort } = require("node:worker_threads"); parentPort.once("message", () => { ${loop} parentPort.postMessage(x); });`, { eval: true });
+  await new Promise((r) => w.once("online", r));
+  const done = new Promise((r) => w.once("message", r));
+  const t1 = performance.now();
+  w.postMessage("go");
+  run();
+  await done;
+  const together = performance.now() - t1;
+  await w.terminate();
+  return { alone, together };
 }
 
 /** --memory: 10,000 steps per row on its default path; RSS after 1,000 and after 10,000 steps, and tensors. */

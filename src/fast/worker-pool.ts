@@ -318,6 +318,11 @@ export function workerPoolFor(model: MlpConfig, loss: FastLoss, workers: number,
   return p;
 }
 
+/** The cached pools (for benches that report where tasks ran). */
+export function cachedWorkerPools(): readonly MamlWorkerPool[] {
+  return [...pools.values()];
+}
+
 /** Ends every cached pool's worker threads (they are unref'd, so a process exits without this; it frees them sooner). */
 export function disposeWorkerPools(): void {
   for (const p of pools.values()) p.dispose();
