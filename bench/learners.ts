@@ -31,9 +31,10 @@ import { Pretrain } from "../src/learners/pretrain";
 import { RidgeHead } from "../src/learners/ridge";
 import { bnMamlStep, disposeBnMaml, initBnMaml, DEFAULT_BN_MAML } from "../src/learners/bn-maml";
 import { DEFAULT_BN_MLP } from "../src/models/batchnorm";
-import { defaultKernelBackend } from "../src/fast/mlp-maml";
+import { defaultKernelBackend, flattenBatch } from "../src/fast/mlp-maml";
 import { FastMamlTrainer } from "../src/fast/fast-maml-trainer";
-import { cachedWorkerPools } from "../src/fast/worker-pool";
+import { cachedWorkerPools, MamlWorkerPool } from "../src/fast/worker-pool";
+import { mlpLayout, pack } from "../src/fast/pack";
 
 /** One row: a learner and setting a lab uses, and the same work as a PyTorch row spec. */
 interface Row {
@@ -389,7 +390,48 @@ async function workersBench(rows: readonly Row[], counts: readonly number[]): Pr
     const share = counts.filter((n) => n > 1).map((n) => `${pct(median(runs.get(n)!.map((t) => t.workerShare ?? 0)))} / ${pct(median(runs.get(n)!.map((t) => t.takenBackShare ?? 0)))}`).join("; ");
     console.log(`| ${row.label} (${row.spec.tasks}) | ${cells.join(" | ")} | ${rc.join(" | ")} | ${cpu} | ${share} | ${bits.size === 1 ? "yes" : `NO (${[...bits].join(", ")})`} | ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} |`);
   }
+  await kernelOnly(counts, rounds);
   await calibrate("after");
+}
+
+/**
+ * The meta-gradient alone (no sampling, no Adam) of the Finn batch (25 tasks, 10 + 10 points, [1, 40, 40, 1]) through
+ * `MamlWorkerPool` at 1 and 5 inner steps: rounds of 200 calls per thread count, alternating, in this process.
+ */
+async function kernelOnly(counts: readonly number[], rounds: number): Promise<void> {
+  const model: MlpConfig = { sizes: FINN, activation: "relu" };
+  const rng = new Rng(1);
+  const b = new SineFamily().sample(rng, SINE);
+  const flat = flattenBatch(b);
+  disposeBatch(b);
+  const init = new Mlp(model).init(new Rng(0));
+  const theta = pack(init, mlpLayout(FINN));
+  disposeParams(init);
+  console.log(`\nThe meta-gradient alone (MamlWorkerPool.metaGradient on one Finn batch, 25 tasks), ${rounds} rounds of 200 calls, order alternating:\n`);
+  console.log(`| inner steps | ${counts.map((n) => `${n} thread${n > 1 ? "s" : ""} µs (median / min)`).join(" | ")} | ${counts.slice(1).map((n) => `${n} vs ${counts[0]} (medians / mins)`).join(" | ")} | load |`);
+  console.log(`|---:|${counts.map(() => "---:|").join("")}${counts.slice(1).map(() => "---:|").join("")}---:|`);
+  for (const K of [1, 5]) {
+    const pools = new Map(counts.map((n) => [n, new MamlWorkerPool({ model, workers: n })]));
+    const ts = new Map<number, number[]>(counts.map((n) => [n, []]));
+    const g = new Float32Array(theta.length);
+    const o = { innerSteps: K, rates: { uniform: 0.01 }, firstOrder: false };
+    const load = os.loadavg()[0]!;
+    for (const n of counts) for (let i = 0; i < 20; i++) pools.get(n)!.metaGradient(theta, flat, o, g);
+    for (let r = 0; r < rounds; r++) {
+      for (const n of r % 2 === 0 ? counts : [...counts].reverse()) {
+        const p = pools.get(n)!;
+        for (let i = 0; i < 200; i++) {
+          const t0 = performance.now();
+          p.metaGradient(theta, flat, o, g);
+          ts.get(n)!.push((performance.now() - t0) * 1000);
+        }
+      }
+    }
+    for (const p of pools.values()) p.dispose();
+    const med = (n: number) => [...ts.get(n)!].sort((a, c) => a - c)[Math.floor(ts.get(n)!.length / 2)]!;
+    const min = (n: number) => Math.min(...ts.get(n)!);
+    console.log(`| ${K} | ${counts.map((n) => `${med(n).toFixed(0)} / ${min(n).toFixed(0)}`).join(" | ")} | ${counts.slice(1).map((n) => `${(med(n) / med(counts[0]!)).toFixed(2)} / ${(min(n) / min(counts[0]!)).toFixed(2)}`).join(" | ")} | ${load.toFixed(1)} |`);
+  }
 }
 
 /** How much a second thread gets now: wall time of a fixed float loop alone, and on this thread and a worker at once. */
