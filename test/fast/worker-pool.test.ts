@@ -13,7 +13,7 @@ import { FastMamlTrainer } from "../../src/fast/fast-maml-trainer";
 import { fastMamlTrainerConfig } from "../../src/fast/fast-maml-config";
 import { flattenBatch, MlpMamlKernel, type FlatTaskBatch, type KernelBackend, type MamlKernelOptions } from "../../src/fast/mlp-maml";
 import { disposeWorkerPools, MamlWorkerPool, workerScript } from "../../src/fast/worker-pool";
-import { spinsOf } from "../../src/fast/worker-protocol";
+import { claimTask, openClaims, spinsOf } from "../../src/fast/worker-protocol";
 import { Maml, mamlOptions, type MamlOptions } from "../../src/learners/maml";
 
 // The worker threads load the compiled dist/src/fast/maml-worker.js (and through it dist's kernels), so these tests
@@ -79,6 +79,21 @@ describe.skipIf(!built)("FastMamlTrainer with workers (needs npm run build)", ()
     const one = trainerTheta(model, 1, 1, false, mixed);
     const four = trainerTheta(model, 4, 1, false, mixed);
     expect(bytes(four.theta).equals(bytes(one.theta))).toBe(true);
+  });
+
+  it("many small steps: the same bits, and every task accounted for (in order, kept, from a worker or taken back)", () => {
+    const many = sineBatches(40, 4);
+    const one = trainerTheta(model, 1, 1, true, many);
+    const two = trainerTheta(model, 2, 1, true, many);
+    expect(bytes(two.theta).equals(bytes(one.theta))).toBe(true);
+    const pool = new MamlWorkerPool({ model, workers: 2 });
+    const g = new Float32Array(pool.numParams);
+    const th = new Float32Array(pool.numParams).fill(0.05);
+    for (const b of many) pool.metaGradient(th, b, { innerSteps: 1, rates: { uniform: 0.01 }, firstOrder: true }, g);
+    const st = pool.stats;
+    expect(st.steps).toBe(40);
+    expect(st.fromWorkers + st.kept + st.takenBack).toBeLessThanOrEqual(40 * 4);
+    pool.dispose();
   });
 
   it("dispose() ends the worker threads and the trainer cannot step afterwards", () => {
@@ -232,6 +247,19 @@ describe("workers validation", () => {
     const model: MlpConfig = { sizes: [1, 8, 1], activation: "relu" };
     expect(() => fastMamlTrainerConfig({ model, innerSteps: 1, innerLr: 0.01, firstOrder: false, workers: 0 })).toThrow(/FastMamlTrainer workers must be an integer from 1 to 64/);
     expect(() => new MamlWorkerPool({ model, workers: 100 })).toThrow(/MamlWorkerPool workers must be an integer from 1 to 64/);
+  });
+
+  it("claims hand out each task of the open step once, and none of another step", () => {
+    const claim = new BigInt64Array(new SharedArrayBuffer(8));
+    openClaims(claim, 7);
+    expect(claimTask(claim, 6, 3)).toBe(-1); // a late worker from step 6
+    expect([claimTask(claim, 7, 3), claimTask(claim, 7, 3), claimTask(claim, 7, 3)]).toEqual([0, 1, 2]);
+    expect(claimTask(claim, 7, 3)).toBe(-1); // all taken
+    openClaims(claim, 8);
+    expect(claimTask(claim, 7, 3)).toBe(-1);
+    expect(claimTask(claim, 8, 3)).toBe(0);
+    openClaims(claim, 0x3fffffff);
+    expect(claimTask(claim, 0x3fffffff, 1)).toBe(0);
   });
 
   it("METALAB_WORKER_SPIN takes a non-negative integer and falls back to 0 (sleep at once)", () => {
