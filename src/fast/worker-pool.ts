@@ -121,13 +121,13 @@ export class MamlWorkerPool {
     const K = options.innerSteps;
     const nL = Math.max(K, 1);
     const KP = K * P;
+    const k = this.kernel;
+    k.startSplit(theta, batch, options); // checks the batch and options before anything is shared
     const sh = this.prepare(batch, options, n);
     this.writeInputs(sh, theta, batch, options);
     const seq = this.nextSeq();
     openClaims(sh.claim, seq);
     for (let b = 1; b < n; b++) this.command(this.threads[b - 1]!, CMD_STEP, seq);
-    const k = this.kernel;
-    k.startSplit(theta, batch, options);
     const sums = new Float64Array(nL);
     const { layout: L, data, scalars, done, kept } = sh;
     kept.fill(0);

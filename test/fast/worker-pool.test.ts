@@ -108,6 +108,8 @@ describe.skipIf(!built)("FastMamlTrainer with workers (needs npm run build)", ()
     const g = new Float32Array(pool.numParams);
     pool.metaGradient(new Float32Array(pool.numParams).fill(0.1), batches[0]!, { innerSteps: 1, rates: { uniform: 0.01 }, firstOrder: false }, g);
     expect(pool.running).toBe(2);
+    const bad = { ...batches[0]!, supportX: Array.from(batches[0]!.supportX).slice(1) };
+    expect(() => pool.metaGradient(new Float32Array(pool.numParams), bad, { innerSteps: 1, rates: { uniform: 0.01 }, firstOrder: false }, g)).toThrow(/batch arrays do not match/);
     pool.dispose();
     expect(pool.running).toBe(0);
   });
