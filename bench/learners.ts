@@ -6,6 +6,7 @@
  *   npm run bench                                 # all rows; PyTorch from $METALAB_PYTHON (else /usr/bin/python3)
  *   node dist/bench/learners.js --scaling         # how the MAML fast path and PyTorch grow with tasks, shots, steps, width
  *   node dist/bench/learners.js --memory          # 10,000 steps per row: RSS and tensor count must not grow
+ *   node dist/bench/learners.js --workers=1,2     # the MAML rows with their tasks split over 1 and 2 threads (--rounds=3)
  *   options: --quick, --rows=so1,anil (ids), --no-torch, --no-general, --threads=1,2 (PyTorch), --forms=batched,func,compile
  *   A second PyTorch column (e.g. Debian's 1.13) is added when /usr/bin/python3 has torch and differs from
  *   $METALAB_PYTHON; --second-python=PATH names another, --no-second skips it.
@@ -13,6 +14,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -29,8 +31,10 @@ import { Pretrain } from "../src/learners/pretrain";
 import { RidgeHead } from "../src/learners/ridge";
 import { bnMamlStep, disposeBnMaml, initBnMaml, DEFAULT_BN_MAML } from "../src/learners/bn-maml";
 import { DEFAULT_BN_MLP } from "../src/models/batchnorm";
-import { defaultKernelBackend } from "../src/fast/mlp-maml";
+import { defaultKernelBackend, flattenBatch } from "../src/fast/mlp-maml";
 import { FastMamlTrainer } from "../src/fast/fast-maml-trainer";
+import { cachedWorkerPools, MamlWorkerPool } from "../src/fast/worker-pool";
+import { mlpLayout, pack } from "../src/fast/pack";
 
 /** One row: a learner and setting a lab uses, and the same work as a PyTorch row spec. */
 interface Row {
@@ -40,8 +44,8 @@ interface Row {
   readonly family: "sine" | "blobs";
   readonly spec: BatchSpec;
   readonly sizes: readonly number[];
-  /** Builds the public learner; `fastPath` is "auto" (the default) or "off" (the general tfjs path). */
-  readonly make: (model: Mlp, init: ReturnType<Mlp["init"]>, fastPath: "auto" | "off") => { step: (b: ReturnType<TaskFamily["sample"]>) => number; dispose: () => void; lastPath: () => unknown };
+  /** Builds the public learner; `fastPath` is "auto" (the default) or "off" (the general tfjs path); `workers` is MAML's thread count (MAML rows only). */
+  readonly make: (model: Mlp, init: ReturnType<Mlp["init"]>, fastPath: "auto" | "off", workers?: number) => Handle;
   /** PyTorch's equivalent (bench/torch_bench.py), or null when no PyTorch form is written. */
   readonly torch: Record<string, unknown> | null;
 }
@@ -50,9 +54,22 @@ const SINE: BatchSpec = { tasks: 25, shots: 10, queries: 10 };
 const FINN = [1, 40, 40, 1];
 const BLOBS: BatchSpec = { tasks: 8, shots: 1, queries: 5 };
 
-const maml = (o: Partial<MamlOptions>) => (model: Mlp, init: ReturnType<Mlp["init"]>, fastPath: "auto" | "off") => {
-  const m = new Maml(model, init, { ...o, fastPath });
-  return { step: (b: ReturnType<TaskFamily["sample"]>) => m.step(b), dispose: () => m.dispose(), lastPath: () => m.lastPath };
+/** A learner as a row runs it; `bits` hashes its parameters (MAML rows), to check that thread counts agree. */
+interface Handle {
+  step: (b: ReturnType<TaskFamily["sample"]>) => number;
+  dispose: () => void;
+  lastPath: () => unknown;
+  bits?: () => string;
+}
+
+const maml = (o: Partial<MamlOptions>) => (model: Mlp, init: ReturnType<Mlp["init"]>, fastPath: "auto" | "off", workers = 1): Handle => {
+  const m = new Maml(model, init, { ...o, fastPath, workers });
+  const bits = () => {
+    const h = createHash("sha256");
+    for (const k of Object.keys(m.params).sort()) h.update(m.params[k]!.dataSync() as Float32Array);
+    return h.digest("hex").slice(0, 16);
+  };
+  return { step: (b) => m.step(b), dispose: () => m.dispose(), lastPath: () => m.lastPath, bits };
 };
 const torchMaml = (extra: Record<string, unknown>) => ({ algo: "maml", loss: "mse", sizes: FINN, ...SINE, steps: 1, firstOrder: false, innerLr: 0.01, ...extra });
 
@@ -127,6 +144,13 @@ interface Timing {
   readonly rssGrowthMb?: number;
   readonly rssAt1kMb?: number;
   readonly rssAtEndMb?: number;
+  /** CPU time (user + system, all threads) per timed step. */
+  readonly cpuMs?: number;
+  /** Hash of the parameters after the warm-up steps (MAML rows), the same for every thread count. */
+  readonly warmBits?: string;
+  /** With workers: the share of tasks a worker thread computed, and of tasks taken back from a worker. */
+  readonly workerShare?: number;
+  readonly takenBackShare?: number;
 }
 
 function familyOf(row: { family: "sine" | "blobs" }): TaskFamily {
@@ -145,11 +169,12 @@ async function child(rowId: string, pathName: string): Promise<void> {
   const memory = pathName === "memory";
   const fast = pathName !== "general";
   const isTrainer = pathName === "trainer";
-  let h: { step: (b: ReturnType<TaskFamily["sample"]>) => number; dispose: () => void; lastPath: () => unknown };
+  const workers = pathName.startsWith("workers") ? Number(pathName.slice("workers".length)) : 1;
+  let h: Handle;
   if (isTrainer) {
     const t = new FastMamlTrainer(init, { model: model.config, innerSteps: 1, innerLr: 0.01, firstOrder: false });
     h = { step: (b) => t.metaStep(b), dispose: () => undefined, lastPath: () => ({ fast: true, reason: null }) };
-  } else h = row.make(model, init, fast ? "auto" : "off");
+  } else h = row.make(model, init, fast ? "auto" : "off", workers);
   disposeParams(init);
   const one = () => {
     const b = family.sample(rng, row.spec);
@@ -161,9 +186,11 @@ async function child(rowId: string, pathName: string): Promise<void> {
   const iters = memory ? (QUICK ? 2000 : 10_000) : general ? (QUICK ? 10 : 40) : QUICK ? 100 : 400;
   const maxS = memory ? 1e9 : QUICK ? 1 : 3;
   for (let i = 0; i < warm; i++) one();
+  const warmBits = h.bits?.();
   const tensors = tf.memory().numTensors;
   const ts: number[] = [];
   let rss1k = 0;
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   while (ts.length < iters && (performance.now() - start < maxS * 1000 || ts.length < 3)) {
     const t0 = performance.now();
@@ -174,14 +201,19 @@ async function child(rowId: string, pathName: string): Promise<void> {
       rss1k = process.memoryUsage().rss;
     }
   }
+  const cpu = process.cpuUsage(cpu0);
   if (memory) global.gc?.();
   const rssEnd = process.memoryUsage().rss;
   const leaked = tf.memory().numTensors - tensors;
   const lastPath = h.lastPath();
   h.dispose();
+  const st = cachedWorkerPools().map((p) => p.stats).find((x) => x.steps > 0);
+  const tasksRun = st ? st.steps * row.spec.tasks : 0;
   ts.sort((a, b) => a - b);
   const out: Timing = {
     ms: ts[Math.floor(ts.length / 2)]!, msMin: ts[0]!, iters: ts.length, peakRssMb: process.resourceUsage().maxRSS / 1024, tensorsLeaked: leaked, path: lastPath,
+    cpuMs: (cpu.user + cpu.system) / 1000 / ts.length, ...(warmBits ? { warmBits } : {}),
+    ...(st ? { workerShare: st.fromWorkers / tasksRun, takenBackShare: st.takenBack / tasksRun } : {}),
     ...(memory ? { rssAt1kMb: rss1k / 2 ** 20, rssAtEndMb: rssEnd / 2 ** 20, rssGrowthMb: (rssEnd - rss1k) / 2 ** 20 } : {}),
   };
   console.log(JSON.stringify(out));
@@ -258,6 +290,8 @@ async function main(): Promise<void> {
   const only = opt("--rows")?.split(",");
   const rows = ROWS.filter((r) => !only || only.includes(r.id));
   if (flag("--memory")) return memory(rows);
+  const workerCounts = opt("--workers");
+  if (workerCounts) return workersBench(rows, workerCounts.split(",").map(Number));
   const threads = (opt("--threads") ?? "1,2").split(",").map(Number);
   const forms = (opt("--forms") ?? "batched,func,compile").split(",");
   const primary = process.env.METALAB_PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
@@ -313,6 +347,111 @@ async function main(): Promise<void> {
   console.log(`Rows above 0.5× PyTorch on medians: ${misses.length ? misses.map((t) => t.row.id).join(", ") : "none"}.`);
   const leaks = table.filter((t) => "ms" in t.learner && (t.learner as Timing).tensorsLeaked !== 0);
   if (leaks.length) throw new Error(`Tensor leak in: ${leaks.map((t) => t.row.id).join(", ")}.`);
+}
+
+/**
+ * --workers=1,2: each MAML row with its tasks split over each thread count, in its own child process, `--rounds`
+ * times with the order alternating (the load drifts); per count the median of the rounds' medians and the least
+ * minimum, the ratios to the first count, and whether the parameters after the warm-up steps have the same bits.
+ */
+async function workersBench(rows: readonly Row[], counts: readonly number[]): Promise<void> {
+  const calibrate = async (when: string) => {
+    const cal = await secondCore();
+    console.log(`second core ${when}: a fixed loop takes ${cal.alone.toFixed(0)} ms alone and ${cal.together.toFixed(0)} ms wall on 2 threads at once, i.e. 2 threads get ${((2 * cal.alone) / cal.together).toFixed(2)}× one thread's throughput (2.00 on a free second core); load ${os.loadavg()[0]!.toFixed(1)}`);
+  };
+  await calibrate("before");
+  const mamlRows = rows.filter((r) => ["so1", "fo1", "so5", "anil", "lslr", "metasgd", "ce2"].includes(r.id));
+  const rounds = Number(opt("--rounds") ?? (QUICK ? 1 : 3));
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const cols = counts.map((n) => `${n} thread${n > 1 ? "s" : ""} ms (median / min)`);
+  const ratios = counts.slice(1).map((n) => `${n} vs ${counts[0]} (medians / mins / paired)`);
+  console.log(`\n| row (tasks) | ${cols.join(" | ")} | ${ratios.join(" | ")} | CPU ms per step | tasks on workers / taken back | same bits | load |`);
+  console.log(`|---|${counts.map(() => "---:|").join("")}${ratios.map(() => "---:|").join("")}---:|---:|---|---:|`);
+  for (const row of mamlRows) {
+    const loads: number[] = [];
+    const runs = new Map<number, Timing[]>(counts.map((n) => [n, []]));
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 === 0 ? counts : [...counts].reverse();
+      for (const n of order) {
+        loads.push(os.loadavg()[0]!);
+        const t = runChild(row.id, `workers${n}`);
+        if (!("ms" in t)) throw new Error(`${row.id} with ${n} threads: ${t.error}`);
+        runs.get(n)!.push(t);
+      }
+    }
+    const med = (n: number) => median(runs.get(n)!.map((t) => t.ms));
+    const min = (n: number) => Math.min(...runs.get(n)!.map((t) => t.msMin));
+    const paired = (n: number) => median(runs.get(n)!.map((t, i) => t.ms / runs.get(counts[0]!)![i]!.ms));
+    const bits = new Set(counts.flatMap((n) => runs.get(n)!.map((t) => t.warmBits)));
+    const cells = counts.map((n) => `${fmt(med(n))} / ${fmt(min(n))}`);
+    const rc = counts.slice(1).map((n) => `${(med(n) / med(counts[0]!)).toFixed(2)} / ${(min(n) / min(counts[0]!)).toFixed(2)} / ${paired(n).toFixed(2)}`);
+    const cpu = counts.map((n) => fmt(median(runs.get(n)!.map((t) => t.cpuMs ?? NaN)))).join(" / ");
+    const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+    const share = counts.filter((n) => n > 1).map((n) => `${pct(median(runs.get(n)!.map((t) => t.workerShare ?? 0)))} / ${pct(median(runs.get(n)!.map((t) => t.takenBackShare ?? 0)))}`).join("; ");
+    console.log(`| ${row.label} (${row.spec.tasks}) | ${cells.join(" | ")} | ${rc.join(" | ")} | ${cpu} | ${share} | ${bits.size === 1 ? "yes" : `NO (${[...bits].join(", ")})`} | ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} |`);
+  }
+  await kernelOnly(counts, rounds);
+  await calibrate("after");
+}
+
+/**
+ * The meta-gradient alone (no sampling, no Adam) of the Finn batch (25 tasks, 10 + 10 points, [1, 40, 40, 1]) through
+ * `MamlWorkerPool` at 1 and 5 inner steps: rounds of 200 calls per thread count, alternating, in this process.
+ */
+async function kernelOnly(counts: readonly number[], rounds: number): Promise<void> {
+  const model: MlpConfig = { sizes: FINN, activation: "relu" };
+  const rng = new Rng(1);
+  const b = new SineFamily().sample(rng, SINE);
+  const flat = flattenBatch(b);
+  disposeBatch(b);
+  const init = new Mlp(model).init(new Rng(0));
+  const theta = pack(init, mlpLayout(FINN));
+  disposeParams(init);
+  console.log(`\nThe meta-gradient alone (MamlWorkerPool.metaGradient on one Finn batch, 25 tasks), ${rounds} rounds of 200 calls, order alternating:\n`);
+  console.log(`| inner steps | ${counts.map((n) => `${n} thread${n > 1 ? "s" : ""} µs (median / min)`).join(" | ")} | ${counts.slice(1).map((n) => `${n} vs ${counts[0]} (medians / mins)`).join(" | ")} | load |`);
+  console.log(`|---:|${counts.map(() => "---:|").join("")}${counts.slice(1).map(() => "---:|").join("")}---:|`);
+  for (const K of [1, 5]) {
+    const pools = new Map(counts.map((n) => [n, new MamlWorkerPool({ model, workers: n })]));
+    const ts = new Map<number, number[]>(counts.map((n) => [n, []]));
+    const g = new Float32Array(theta.length);
+    const o = { innerSteps: K, rates: { uniform: 0.01 }, firstOrder: false };
+    const load = os.loadavg()[0]!;
+    for (const n of counts) for (let i = 0; i < 20; i++) pools.get(n)!.metaGradient(theta, flat, o, g);
+    for (let r = 0; r < rounds; r++) {
+      for (const n of r % 2 === 0 ? counts : [...counts].reverse()) {
+        const p = pools.get(n)!;
+        for (let i = 0; i < 200; i++) {
+          const t0 = performance.now();
+          p.metaGradient(theta, flat, o, g);
+          ts.get(n)!.push((performance.now() - t0) * 1000);
+        }
+      }
+    }
+    for (const p of pools.values()) p.dispose();
+    const med = (n: number) => [...ts.get(n)!].sort((a, c) => a - c)[Math.floor(ts.get(n)!.length / 2)]!;
+    const min = (n: number) => Math.min(...ts.get(n)!);
+    console.log(`| ${K} | ${counts.map((n) => `${med(n).toFixed(0)} / ${min(n).toFixed(0)}`).join(" | ")} | ${counts.slice(1).map((n) => `${(med(n) / med(counts[0]!)).toFixed(2)} / ${(min(n) / min(counts[0]!)).toFixed(2)}`).join(" | ")} | ${load.toFixed(1)} |`);
+  }
+}
+
+/** How much a second thread gets now: wall time of a fixed float loop alone, and on this thread and a worker at once. */
+async function secondCore(): Promise<{ alone: number; together: number }> {
+  const loop = "let x = 1; for (let i = 0; i < 1e8; i++) x = x * 1.0000001 + 1e-9;";
+  const run = new Function(`${loop} return x;`) as () => number;
+  const t0 = performance.now();
+  run();
+  const alone = performance.now() - t0;
+  const { Worker } = await import("node:worker_threads");
+  const w = new Worker(`const { parentPort } = require("node:worker_threads"); parentPort.once("message", () => { ${loop} parentPort.postMessage(x); });`, { eval: true });
+  await new Promise((r) => w.once("online", r));
+  const done = new Promise((r) => w.once("message", r));
+  const t1 = performance.now();
+  w.postMessage("go");
+  run();
+  await done;
+  const together = performance.now() - t1;
+  await w.terminate();
+  return { alone, together };
 }
 
 /** --memory: 10,000 steps per row on its default path; RSS after 1,000 and after 10,000 steps, and tensors. */

@@ -6,6 +6,7 @@ import { checkBoolean, checkConfig, checkInteger, checkNonNegative, checkOneOf }
 import { mlpConfig } from "../models/mlp";
 import { adamConfig } from "../optim/adam";
 import type { FastMamlTrainerConfig } from "./fast-maml-trainer";
+import { checkWorkers } from "./worker-pool";
 
 /** The keys of `FastMamlTrainerConfig`: any other key is a typo and an error. */
 export const FAST_MAML_TRAINER_KEYS: { readonly [K in keyof FastMamlTrainerConfig]-?: true } = {
@@ -16,6 +17,7 @@ export const FAST_MAML_TRAINER_KEYS: { readonly [K in keyof FastMamlTrainerConfi
   loss: true,
   adam: true,
   backend: true,
+  workers: true,
 };
 
 /** Checks a `FastMamlTrainer` config field by field (unknown keys are errors); returns it unchanged. */
@@ -29,5 +31,6 @@ export function fastMamlTrainerConfig(c: FastMamlTrainerConfig): FastMamlTrainer
   if (c.loss !== undefined) checkOneOf(WHO, "loss", c.loss, ["mse", "cross-entropy"] as const);
   if (c.backend !== undefined) checkOneOf(WHO, "backend", c.backend, ["wasm-simd", "js"] as const);
   if (c.adam !== undefined) adamConfig(c.adam);
+  if (c.workers !== undefined) checkWorkers(WHO, c.workers);
   return c;
 }

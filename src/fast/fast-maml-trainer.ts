@@ -12,6 +12,7 @@ import { fastMamlTrainerConfig } from "./fast-maml-config";
 import { flattenBatch, kernelFor, type FlatTaskBatch, type KernelBackend, type MlpMamlKernel } from "./mlp-maml";
 import type { FastLoss } from "./mlp-net";
 import { packParams, unpackParams } from "./pack";
+import { MamlWorkerPool } from "./worker-pool";
 
 /** Settings of one MAML run on the fast path. */
 export interface FastMamlTrainerConfig {
@@ -28,6 +29,8 @@ export interface FastMamlTrainerConfig {
   readonly adam?: Partial<AdamConfig>;
   /** Kernel backend; WebAssembly SIMD when available. */
   readonly backend?: KernelBackend;
+  /** Threads that split each meta-batch's tasks (the calling one included); 1 by default: splitting pays only when a step's per-task work outweighs the synchronisation (see bench/README.md). */
+  readonly workers?: number;
 }
 
 /** A MAML learner whose state lives in typed arrays; `params()` gives tensors when needed. */
@@ -35,7 +38,7 @@ export class FastMamlTrainer {
   readonly config: FastMamlTrainerConfig;
   /** Packed parameters (see `packParams`). */
   readonly theta: Float32Array;
-  private readonly kernel: MlpMamlKernel;
+  private readonly kernel: MlpMamlKernel | MamlWorkerPool;
   private readonly grad: Float32Array;
   private readonly m: Float32Array;
   private readonly v: Float32Array;
@@ -47,7 +50,8 @@ export class FastMamlTrainer {
     const check = checkFastPath({ algorithm: "maml", model: new Mlp(config.model), params, loss: config.loss ?? "mse" });
     if (!check.ok) throw new Error(`FastMamlTrainer: ${check.reason}. Use the Maml learner, which falls back to the general tfjs path.`);
     this.config = config;
-    this.kernel = kernelFor(config.model, config.loss ?? "mse", config.backend);
+    const workers = config.workers ?? 1;
+    this.kernel = workers > 1 ? new MamlWorkerPool({ model: config.model, loss: config.loss ?? "mse", backend: config.backend, workers }) : kernelFor(config.model, config.loss ?? "mse", config.backend);
     this.theta = packParams(params, config.model.sizes);
     const P = this.kernel.numParams;
     this.grad = new Float32Array(P);
@@ -69,6 +73,11 @@ export class FastMamlTrainer {
     this.steps++;
     adamUpdate(this.theta, this.grad, this.m, this.v, this.steps, this.adam);
     return loss;
+  }
+
+  /** Ends the worker threads (when `workers` > 1); the trainer cannot step afterwards. */
+  dispose(): void {
+    if (this.kernel instanceof MamlWorkerPool) this.kernel.dispose();
   }
 
   /** Current parameters as new float32 tensors (the caller disposes them). */

@@ -127,6 +127,11 @@ export class MlpMamlKernel {
   private sy = 0;
   private qx = 0;
   private qy = 0;
+  /** Heap room for tasks kept out of order (`taskKept`, `addTask`): v_t rows, then rate rows; its size in elements. */
+  private inbox = 0;
+  private inboxSize = 0;
+  private keptLoss = new Float64Array(0);
+  private split: TaskContext | null = null;
 
   constructor(sizes: readonly number[], activation: ActivationName, loss: FastLoss = "mse", backend: KernelBackend = defaultKernelBackend()) {
     this.ops = opsFor(backend);
@@ -160,6 +165,7 @@ export class MlpMamlKernel {
     this.sy = ops.alloc(tasks * shots * sizes[L]!);
     this.qx = ops.alloc(tasks * queries * sizes[0]!);
     this.qy = ops.alloc(tasks * queries * sizes[L]!);
+    this.inboxSize = 0;
     this.shapeKey = key;
   }
 
@@ -168,12 +174,138 @@ export class MlpMamlKernel {
    * `gradOut` (length numParams) and returns the meta-loss.
    */
   metaGradient(theta: ArrayLike<number>, batch: FlatTaskBatch, options: MamlKernelOptions, gradOut: Float64Array | Float32Array): number {
-    const { sizes, numParams: P, ops, net } = this;
+    const K = options.innerSteps;
+    if (theta.length !== this.numParams || gradOut.length !== this.numParams) throw new Error(`metaGradient: theta and gradOut need ${this.numParams} entries for MLP [${this.sizes}], got ${theta.length} and ${gradOut.length}.`);
+    const sums = this.partialMetaGradient(theta, batch, options, batch.tasks);
+    this.readSums(gradOut, options.rateGrad);
+    return metaLossOf(sums, options.stepWeights ?? null, K, batch.tasks);
+  }
+
+  /**
+   * The first `upTo` tasks of `metaGradient`, summed in task order in the heap: returns the per-step loss sums and
+   * leaves the partial sums for `readSums`.
+   */
+  partialMetaGradient(theta: ArrayLike<number>, batch: FlatTaskBatch, options: MamlKernelOptions, upTo: number): Float64Array {
+    this.startSplit(theta, batch, options);
+    const lossSums = new Float64Array(Math.max(options.innerSteps, 1));
+    for (let t = 0; t < upTo; t++) this.taskInOrder(t, lossSums);
+    return lossSums;
+  }
+
+  /**
+   * Starts a meta-gradient whose tasks run in any order and on any thread (worker-pool.ts): copies the inputs and
+   * zeroes the sums. Then each task is either run next in order (`taskInOrder`), run now and kept for later
+   * (`taskKept`, then `addKept`), run for another thread (`taskOut`), or taken from another thread (`addTask`); the
+   * sums, added in task order with the kernels' own adds, have the bits of `metaGradient`.
+   */
+  startSplit(theta: ArrayLike<number>, batch: FlatTaskBatch, options: MamlKernelOptions): void {
+    this.split = this.begin(theta, batch, options);
+  }
+
+  /** Room for every task's kept contribution, made on first use (one thread never needs it). */
+  private ensureInbox(c: TaskContext): void {
+    const need = c.T * (this.numParams + c.K * this.numParams);
+    if (need > this.inboxSize) {
+      this.inbox = this.ops.alloc(need);
+      this.inboxSize = need;
+    }
+    const nL = Math.max(c.K, 1);
+    if (this.keptLoss.length < c.T * nL) this.keptLoss = new Float64Array(c.T * nL);
+  }
+
+  /** Runs task t and adds it onto the sums (every task before t has been added). */
+  taskInOrder(t: number, lossSums: Float64Array): void {
+    const c = this.current();
+    this.runTask(c, t, lossSums, this.rateAcc);
+    this.ops.axpy(this.meta, this.v, 1, this.meta, this.numParams);
+  }
+
+  /** Runs task t and keeps its contribution in the heap until `addKept(t)`. */
+  taskKept(t: number): void {
+    const c = this.current();
+    this.ensureInbox(c);
+    const { numParams: P, ops } = this;
+    const nL = Math.max(c.K, 1);
+    const loss = this.keptLoss.subarray(t * nL, (t + 1) * nL);
+    const r = this.inboxRate(c, t);
+    if (c.learn) ops.heap().fill(0, r, r + c.K * P);
+    loss.fill(0);
+    this.runTask(c, t, loss, r);
+    const h = ops.heap();
+    h.copyWithin(this.inbox + t * P, this.v, this.v + P);
+  }
+
+  /** Adds task t's kept contribution (from `taskKept`) onto the sums. */
+  addKept(t: number, lossSums: Float64Array): void {
+    const c = this.current();
+    const { numParams: P, ops } = this;
+    const nL = Math.max(c.K, 1);
+    ops.axpy(this.meta, this.inbox + t * P, 1, this.meta, P);
+    if (c.learn) ops.axpy(this.rateAcc, this.inboxRate(c, t), 1, this.rateAcc, c.K * P);
+    for (let k = 0; k < nL; k++) lossSums[k] += this.keptLoss[t * nL + k]!;
+  }
+
+  /**
+   * Runs task t for another thread: v_t into `vOut` [P], −g_i ⊙ v_{i+1} into `rateOut` [innerSteps, P] when the
+   * rates are learned, and its per-step query-loss terms into `lossOut` [max(innerSteps, 1)], in heap precision.
+   */
+  taskOut(t: number, vOut: Float32Array | Float64Array, rateOut: Float32Array | Float64Array | null, lossOut: Float64Array): void {
+    this.taskKept(t);
+    this.readKept(t, vOut, rateOut, lossOut);
+  }
+
+  /** Copies task t's kept contribution (from `taskKept`) out, as `taskOut` writes it. */
+  readKept(t: number, vOut: Float32Array | Float64Array, rateOut: Float32Array | Float64Array | null, lossOut: Float64Array): void {
+    const c = this.current();
+    const { numParams: P } = this;
+    const h = this.ops.heap();
+    vOut.set(h.subarray(this.inbox + t * P, this.inbox + (t + 1) * P));
+    const r = this.inboxRate(c, t);
+    if (c.learn) rateOut!.set(h.subarray(r, r + c.K * P));
+    const nL = Math.max(c.K, 1);
+    lossOut.set(this.keptLoss.subarray(t * nL, (t + 1) * nL));
+  }
+
+  /** Adds task t as another thread computed it (`taskOut`'s outputs) onto the sums. */
+  addTask(t: number, v: Float32Array | Float64Array, rate: Float32Array | Float64Array | null, loss: Float64Array, lossSums: Float64Array): void {
+    const c = this.current();
+    this.ensureInbox(c);
+    const P = this.numParams;
+    const h = this.ops.heap();
+    h.set(v, this.inbox + t * P);
+    if (c.learn) h.set(rate!, this.inboxRate(c, t));
+    this.keptLoss.set(loss, t * Math.max(c.K, 1));
+    this.addKept(t, lossSums);
+  }
+
+  /** Copies the sums (heap precision) into `gradOut` and, when given, `rateOut`. */
+  readSums(gradOut: Float64Array | Float32Array, rateOut?: Float32Array | Float64Array): void {
+    const h = this.ops.heap();
+    const P = this.numParams;
+    for (let j = 0; j < P; j++) gradOut[j] = h[this.meta + j]!;
+    if (rateOut) for (let j = 0; j < rateOut.length; j++) rateOut[j] = h[this.rateAcc + j]!;
+  }
+
+  /** The split started by `startSplit`. */
+  private current(): TaskContext {
+    if (!this.split) throw new Error("MlpMamlKernel: call startSplit before running split tasks.");
+    return this.split;
+  }
+
+  /** Heap offset of task t's kept rate terms. */
+  private inboxRate(c: TaskContext, t: number): number {
+    const P = this.numParams;
+    return this.inbox + c.T * P + t * c.K * P;
+  }
+
+  /** Checks the arguments, sizes the buffers and copies θ, the batch and the rates into the heap. */
+  private begin(theta: ArrayLike<number>, batch: FlatTaskBatch, options: MamlKernelOptions): TaskContext {
+    const { sizes, numParams: P, ops } = this;
     const L = sizes.length - 1;
     const { tasks: T, shots: nS, queries: nQ } = batch;
     const { innerSteps: K, rates, firstOrder } = options;
     const weights = options.stepWeights ?? null;
-    if (theta.length !== P || gradOut.length !== P) throw new Error(`metaGradient: theta and gradOut need ${P} entries for MLP [${sizes}], got ${theta.length} and ${gradOut.length}.`);
+    if (theta.length !== P) throw new Error(`metaGradient: theta needs ${P} entries for MLP [${sizes}], got ${theta.length}.`);
     const din = sizes[0]!;
     const dout = sizes[L]!;
     if (batch.supportX.length !== T * nS * din || batch.queryX.length !== T * nQ * din || batch.supportY.length !== T * nS * dout || batch.queryY.length !== T * nQ * dout) {
@@ -189,71 +321,89 @@ export class MlpMamlKernel {
     if (!Number.isInteger(lo) || lo < 0 || lo >= L) throw new Error(`metaGradient: lowestLayer must be a layer index in [0, ${L - 1}], got ${lo}.`);
     this.ensure(T, nS, nQ, K, lo, vector, learn);
     const h = ops.heap();
-    const thetas = this.thetas;
-    copyInto(h, theta, thetas[0]!);
+    copyInto(h, theta, this.thetas[0]!);
     copyInto(h, batch.supportX, this.sx);
     copyInto(h, batch.supportY, this.sy);
     copyInto(h, batch.queryX, this.qx);
     copyInto(h, batch.queryY, this.qy);
     if (vector) copyInto(h, rates.perParam!, this.rates);
     if (learn) h.fill(0, this.rateAcc, this.rateAcc + K * P);
-    const { v, hv, u, q, meta } = this;
-    const alpha = rates.uniform ?? 0;
-    const qp = this.queryPass;
+    h.fill(0, this.meta, this.meta + P);
     const sS = lossScale(this.loss, nS, dout);
     const sQ = lossScale(this.loss, nQ, dout);
-    const cS = sS.factor / sS.divisor;
-    const cQ = (w: number) => (sQ.factor * w) / (sQ.divisor * T);
-    const lossSums = new Float64Array(Math.max(K, 1));
-    h.fill(0, meta, meta + P);
-    for (let t = 0; t < T; t++) {
-      // Inner loop: θ_{i+1} = θ_i − α_i ∇L_s(θ_i), keeping each pass for the reverse sweep.
-      const xs = this.sx + t * nS * din;
-      const ys = this.sy + t * nS * dout;
-      for (let i = 0; i < K; i++) {
-        const pass = this.supportPasses[i]!;
-        const g = this.grads[learn ? i : 0]!;
-        pass.A[0] = xs;
-        net.forward(thetas[i]!, pass, i > 0 ? lo : 0);
-        net.backward(thetas[i]!, pass, ys, cS, g, lo);
-        if (vector) ops.subMul(thetas[i]!, this.rates + i * P, g, thetas[i + 1]!, P);
-        else ops.axpy(thetas[i]!, g, -alpha, thetas[i + 1]!, P);
-      }
-      const qxs = this.qx + t * nQ * din;
-      const qys = this.qy + t * nQ * dout;
-      qp.A[0] = qxs;
-      net.forward(thetas[K]!, qp);
-      lossSums[Math.max(K - 1, 0)] += net.backward(thetas[K]!, qp, qys, cQ(weights ? weights[K - 1]! : 1), v) / sQ.divisor;
-      for (let i = K - 1; i >= 0; i--) {
-        // v is the adjoint of θ_{i+1} here.
-        if (learn) ops.subMul(this.rateAcc + i * P, this.grads[i]!, v, this.rateAcc + i * P, P);
-        if (!firstOrder) {
-          const pass = this.supportPasses[i]!;
-          if (vector) {
-            ops.mul(this.rates + i * P, v, u, P);
-            net.hvp(thetas[i]!, pass, ys, cS, u, hv, lo);
-            ops.axpy(v, hv, -1, v, P);
-          } else {
-            net.hvp(thetas[i]!, pass, ys, cS, v, hv, 0);
-            ops.axpy(v, hv, -alpha, v, P);
-          }
-        }
-        if (weights && i >= 1) {
-          net.forward(thetas[i]!, qp);
-          lossSums[i - 1] += net.backward(thetas[i]!, qp, qys, cQ(weights[i - 1]!), q) / sQ.divisor;
-          ops.axpy(v, q, 1, v, P);
-        }
-      }
-      ops.axpy(meta, v, 1, meta, P);
-    }
-    for (let j = 0; j < P; j++) gradOut[j] = h[meta + j]!;
-    if (learn) {
-      const out = options.rateGrad!;
-      for (let j = 0; j < K * P; j++) out[j] = h[this.rateAcc + j]!;
-    }
-    if (!weights) return lossSums[Math.max(K - 1, 0)]! / T;
-    let loss = 0;
-    for (let s = 0; s < K; s++) loss += (weights[s]! * lossSums[s]!) / T;
-    return loss;
+    return { T, nS, nQ, K, din, dout, lo, vector, learn, firstOrder, weights, alpha: rates.uniform ?? 0, cS: sS.factor / sS.divisor, sQ };
   }
+
+  /** One task of the contract: leaves v_t in `this.v`, subtracts g_i ⊙ v_{i+1} from the rate sums at `rateAcc` and adds its query losses to `lossSums`. */
+  private runTask(c: TaskContext, t: number, lossSums: Float64Array, rateAcc: number): void {
+    const { numParams: P, ops, net } = this;
+    const { T, nS, nQ, K, din, dout, lo, vector, learn, firstOrder, weights, alpha, cS, sQ } = c;
+    const thetas = this.thetas;
+    const { v, hv, u, q } = this;
+    const qp = this.queryPass;
+    const cQ = (w: number) => (sQ.factor * w) / (sQ.divisor * T);
+    // Inner loop: θ_{i+1} = θ_i − α_i ∇L_s(θ_i), keeping each pass for the reverse sweep.
+    const xs = this.sx + t * nS * din;
+    const ys = this.sy + t * nS * dout;
+    for (let i = 0; i < K; i++) {
+      const pass = this.supportPasses[i]!;
+      const g = this.grads[learn ? i : 0]!;
+      pass.A[0] = xs;
+      net.forward(thetas[i]!, pass, i > 0 ? lo : 0);
+      net.backward(thetas[i]!, pass, ys, cS, g, lo);
+      if (vector) ops.subMul(thetas[i]!, this.rates + i * P, g, thetas[i + 1]!, P);
+      else ops.axpy(thetas[i]!, g, -alpha, thetas[i + 1]!, P);
+    }
+    const qxs = this.qx + t * nQ * din;
+    const qys = this.qy + t * nQ * dout;
+    qp.A[0] = qxs;
+    net.forward(thetas[K]!, qp);
+    lossSums[Math.max(K - 1, 0)] += net.backward(thetas[K]!, qp, qys, cQ(weights ? weights[K - 1]! : 1), v) / sQ.divisor;
+    for (let i = K - 1; i >= 0; i--) {
+      // v is the adjoint of θ_{i+1} here.
+      if (learn) ops.subMul(rateAcc + i * P, this.grads[i]!, v, rateAcc + i * P, P);
+      if (!firstOrder) {
+        const pass = this.supportPasses[i]!;
+        if (vector) {
+          ops.mul(this.rates + i * P, v, u, P);
+          net.hvp(thetas[i]!, pass, ys, cS, u, hv, lo);
+          ops.axpy(v, hv, -1, v, P);
+        } else {
+          net.hvp(thetas[i]!, pass, ys, cS, v, hv, 0);
+          ops.axpy(v, hv, -alpha, v, P);
+        }
+      }
+      if (weights && i >= 1) {
+        net.forward(thetas[i]!, qp);
+        lossSums[i - 1] += net.backward(thetas[i]!, qp, qys, cQ(weights[i - 1]!), q) / sQ.divisor;
+        ops.axpy(v, q, 1, v, P);
+      }
+    }
+  }
+}
+
+/** What `runTask` needs of one `metaGradient` call besides the heap. */
+interface TaskContext {
+  readonly T: number;
+  readonly nS: number;
+  readonly nQ: number;
+  readonly K: number;
+  readonly din: number;
+  readonly dout: number;
+  readonly lo: number;
+  readonly vector: boolean;
+  readonly learn: boolean;
+  readonly firstOrder: boolean;
+  readonly weights: readonly number[] | null;
+  readonly alpha: number;
+  readonly cS: number;
+  readonly sQ: { readonly factor: number; readonly divisor: number };
+}
+
+/** The meta-loss from the per-step query-loss sums over T tasks: the last step's mean, or MAML++'s weighted sum. */
+export function metaLossOf(lossSums: Float64Array, weights: readonly number[] | null, innerSteps: number, tasks: number): number {
+  if (!weights) return lossSums[Math.max(innerSteps - 1, 0)]! / tasks;
+  let loss = 0;
+  for (let s = 0; s < innerSteps; s++) loss += (weights[s]! * lossSums[s]!) / tasks;
+  return loss;
 }

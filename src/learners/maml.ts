@@ -14,6 +14,7 @@ import { meanTaskLoss, perTaskLoss, summedTaskLoss } from "../models/losses";
 import type { MlpConfig } from "../models/mlp";
 import type { TaskBatch, TaskLoss } from "../tasks/task-family";
 import { flattenBatch, kernelFor, type FlatTaskBatch, type InnerRates } from "../fast/mlp-maml";
+import { workerPoolFor, checkWorkers } from "../fast/worker-pool";
 import { checkFastPath, decideFastPath, fastPathMode, type FastPathMode, type FastPathReport, type ShapeRecord } from "../fast/eligibility";
 import { concatLayouts, layoutOf, mlpLayout, pack, unpack, type Layout } from "../fast/pack";
 import { adamStep, disposeAdam, flatAdamStep, initAdam, type AdamState, type FlatAdamState } from "../optim/adam";
@@ -65,6 +66,8 @@ export interface MamlOptions {
   readonly subsetSeed: number;
   /** Gradient checkpointing: keep only the inner-loop iterates and recompute each inner step in the backward pass. */
   readonly checkpoint: boolean;
+  /** Threads that split each meta-batch's tasks on the fast path (the calling one included), with the same bits as one thread; needs the fast path and a build (dist). */
+  readonly workers: number;
 }
 
 /** Defaults: Finn et al.'s sine setting. */
@@ -86,6 +89,7 @@ export const DEFAULT_MAML: MamlOptions = {
   innerBatch: null, // Finn et al.'s inner step uses the whole support set
   subsetSeed: 0, // any fixed seed: subsets must be reproducible
   checkpoint: false, // storing the inner loop is faster; checkpoint when memory, not time, is the limit
+  workers: 1, // one thread: a second pays only on a free core and for enough work per task (bench/README.md)
 };
 
 /** Fills in defaults and checks ranges. */
@@ -112,9 +116,12 @@ export function mamlOptions(options: Partial<MamlOptions> = {}): MamlOptions {
   if (o.innerBatch !== null) checkInteger(WHO, "innerBatch", o.innerBatch, 1, "It is the number of support points per inner step; null uses them all.");
   checkInteger(WHO, "subsetSeed", o.subsetSeed, -(2 ** 31), "Any integer seed.");
   checkBoolean(WHO, "checkpoint", o.checkpoint);
+  checkWorkers(WHO, o.workers);
   let fastPath = fastPathMode(o.fastPath, "MAML");
+  if (o.workers > 1 && fastPath === "off") throw new Error(`MAML workers: ${o.workers} splits the fast path's tasks over threads, but fastPath is "off" (the general tfjs path runs on one thread). Use workers: 1, or fastPath "auto".`);
   if (o.checkpoint || o.innerBatch !== null) {
     const what = o.checkpoint ? "checkpoint" : "innerBatch";
+    if (o.workers > 1) throw new Error(`MAML workers: ${o.workers} needs the fast path, but ${what} is on (it runs on the general tfjs path, on one thread). Use workers: 1, or turn ${what} off.`);
     if (fastPath === "require") throw new Error(`MAML fastPath "require" cannot be met with ${what} on: the fast path stores its own inner loop on full support sets. Use fastPath "auto" or turn ${what} off.`);
     fastPath = "off"; // both options change how the general path computes the same meta-gradient
   }
@@ -246,7 +253,7 @@ function shapesOf(layout: Layout): ShapeRecord {
  * any) in `rateLayout`; returns the gradients packed the same way.
  */
 function fastMetaGradient(config: MlpConfig, theta: ArrayLike<number>, rates: ArrayLike<number> | null, rateLayout: Layout | null, batch: FlatTaskBatch, o: MamlOptions, step: number): { loss: number; grad: Float32Array; rateGrad: Float32Array | null } {
-  const kernel = kernelFor(config, o.loss);
+  const kernel = o.workers > 1 ? workerPoolFor(config, o.loss, o.workers) : kernelFor(config, o.loss);
   const layout = mlpLayout(config.sizes);
   const P = layout.size;
   const K = o.innerSteps;
@@ -298,6 +305,11 @@ function fastMetaGradient(config: MlpConfig, theta: ArrayLike<number>, rates: Ar
   return { loss, grad, rateGrad };
 }
 
+/** Throws when `workers` > 1 asks for the fast path's task split but the fast path cannot run (it is never silently ignored). */
+function needsFastPath(o: MamlOptions, reason: string | null): void {
+  if (o.workers > 1) throw new Error(`MAML workers: ${o.workers} splits the fast path's tasks over threads, but the fast path cannot run: ${reason}. Use workers: 1 (the general tfjs path runs on one thread).`);
+}
+
 /** The layout of learned rates in `initInnerLrs` order, with the shapes the tensors have (scalar or parameter-shaped). */
 function learnedRateLayout(rates: Params, adapted: readonly string[], o: MamlOptions): Layout {
   return layoutOf(rateKeys(adapted, o.innerSteps).map(({ key }) => [key, rates[key]!.shape] as const));
@@ -315,6 +327,7 @@ export function mamlMetaGradient(params: Params, batch: TaskBatch, model: TaskMo
   if (o.learnInnerLr && !learned) throw new Error("learnInnerLr is on but no inner rates were passed: give context.innerLrs = initInnerLrs(params, options).");
   if (o.checkpoint) return checkpointedMetaGradient(params, batch, model, o, { step, innerLrs: learned });
   const d = decideFastPath(o.fastPath as FastPathMode, () => checkMaml(params, model, o, batch, learned), "MAML");
+  if (!d.use) needsFastPath(o, d.report.reason);
   if (d.use) {
     const layout = mlpLayout(d.use.sizes);
     const rateLayout = learned ? learnedRateLayout(learned, adaptedNames(params, o), o) : null;
@@ -342,6 +355,7 @@ export function mamlMetaGradient(params: Params, batch: TaskBatch, model: TaskMo
  */
 export function checkpointedMetaGradient(params: Params, batch: TaskBatch, model: TaskModel, options: Partial<MamlOptions> = {}, context: MamlContext = {}): MamlGradient {
   const o = mamlOptions(options);
+  needsFastPath(o, "checkpointedMetaGradient is the general tfjs path");
   const step = context.step ?? 0;
   const firstOrder = o.firstOrder || step < o.firstOrderUntil;
   const lrs = o.learnInnerLr ? context.innerLrs ?? null : null;
@@ -503,6 +517,7 @@ export function mamlStep(state: MamlState, batch: TaskBatch, model: TaskModel, o
   const packed = state instanceof PackedMamlState ? state : null;
   const rateShapes = packed ? (packed.rateLayout ? shapesOf(packed.rateLayout) : null) : state.innerLrs;
   const d = decideFastPath(o.fastPath as FastPathMode, () => checkMaml(packed ? packed.shapes : state.params, model, o, batch, rateShapes), "MAML");
+  if (!d.use) needsFastPath(o, d.report.reason);
   if (d.use) {
     const paramLayout = packed?.paramLayout ?? mlpLayout(d.use.sizes);
     const rateLayout = packed ? packed.rateLayout : state.innerLrs ? learnedRateLayout(state.innerLrs, adaptedNames(state.params, o), o) : null;
@@ -544,7 +559,10 @@ function packedIfFast(state: MamlState, model: TaskModel, o: MamlOptions): MamlS
     algorithm: "maml", model, params: state.params, loss: o.loss, adapted,
     learnedRates: state.innerLrs ? { params: state.innerLrs, expected: rateKeys(adapted, o.innerSteps).map((r) => [r.key, r.name] as const) } : undefined,
   });
-  if (!c.ok) return state;
+  if (!c.ok) {
+    needsFastPath(o, c.reason);
+    return state;
+  }
   const packed = PackedMamlState.from(state, mlpLayout(c.config.sizes), state.innerLrs ? learnedRateLayout(state.innerLrs, adapted, o) : null);
   disposeMamlState(state);
   return packed;

@@ -14,7 +14,7 @@ describe("FastMamlTrainerConfig: field by field, fix-it errors; eligibility stay
     expect(fastMamlTrainerConfig({ ...good, loss: "cross-entropy", backend: "js", adam: { lr: 1e-2 } })).toBeTruthy();
   });
   test.each([
-    ["an unknown key", { ...good, innerLR: 0.1 }, /FastMamlTrainer config: unknown option "innerLR"; known: model, innerSteps, innerLr, firstOrder, loss, adam, backend\./],
+    ["an unknown key", { ...good, innerLR: 0.1 }, /FastMamlTrainer config: unknown option "innerLR"; known: model, innerSteps, innerLr, firstOrder, loss, adam, backend, workers\./],
     ["innerSteps", { ...good, innerSteps: -1 }, /FastMamlTrainer innerSteps must be an integer >= 0, got -1\. Finn et al\. use 1/],
     ["innerLr", { ...good, innerLr: Number.NaN }, /FastMamlTrainer innerLr must be a number >= 0, got NaN\. Finn et al\. use 0\.01/],
     ["firstOrder", { ...good, firstOrder: "no" }, /FastMamlTrainer firstOrder must be true or false/],
