@@ -142,6 +142,15 @@ export const GRADE_OPTION_KEYS: { readonly [K in keyof GradeOptions]-?: true } =
   fileLabel: true,
 };
 
+/** The keys of `KernelLimits` (what `checkGradeLimits` checks), for a nested limits object such as `assign`'s `run`. */
+export const GRADE_LIMIT_KEYS: { readonly [K in keyof KernelLimits]-?: true } = {
+  cellTimeoutMs: true,
+  timeoutMs: true,
+  memoryMb: true,
+  maxOutputBytes: true,
+  maxFileMb: true,
+};
+
 /** The ways kernels may be isolated. */
 const SANDBOX_KINDS: readonly SandboxKind[] = ["bubblewrap", "none"];
 

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "vitest";
+import { assignOptions } from "../../src/grading/assign";
 import type { Assignment } from "../../src/grading/assignment";
 import { batchOptions } from "../../src/grading/grade-batch";
 import { checkGradeLimits, GRADE_OPTION_KEYS, gradeOptions, gradeSubmission, pickGradeOptions, type GradeOptions } from "../../src/grading/grade-one";
@@ -39,5 +40,13 @@ describe("gradeSubmission's options: unknown keys and bad values are errors with
     expect(picked).toEqual({ cellTimeoutMs: 1000, maxFileMb: 0, sandbox: "none", kernelUser: undefined });
     expect(Object.keys(picked).every((k) => k in GRADE_OPTION_KEYS)).toBe(true);
     expect(gradeOptions({ ...picked, workRoot: "/tmp/w" })).toBeTruthy();
+  });
+});
+
+describe("assign's run limits are checked up front as gradeSubmission checks them", () => {
+  test("a mistyped or out-of-range limit is an error naming it", () => {
+    expect(assignOptions({ run: { cellTimeoutMs: 60_000, maxFileMb: 0 } })).toBeTruthy();
+    expect(() => assignOptions({ run: { cellTimeout: 5 } as unknown as { cellTimeoutMs: number } })).toThrow(/assign run: unknown option "cellTimeout"; known: cellTimeoutMs, timeoutMs, memoryMb, maxOutputBytes, maxFileMb\./);
+    expect(() => assignOptions({ run: { timeoutMs: 0 } })).toThrow(/assign run timeoutMs must be a positive number, got 0\. Milliseconds for the whole notebook/);
   });
 });
