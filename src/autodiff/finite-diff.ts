@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Params } from "../core/params";
 import type { Rng } from "../core/random";
+import { checkConfig, checkNonNegative, checkOneOf } from "../core/validate";
 import { grad, hvp, type ParamFn } from "./functional";
 
 /** Precision the checked function computes in; it sets the default step and tolerances. */
@@ -52,6 +53,37 @@ export interface GradCheckOptions {
   readonly atol?: number;
 }
 
+/** The keys of `GradCheckOptions`; each default's reason is beside its field above (and in `FD_TOLERANCES`). */
+export const GRAD_CHECK_OPTION_KEYS: { readonly [K in keyof GradCheckOptions]-?: true } = {
+  order: true,
+  dtype: true,
+  directions: true,
+  eps: true,
+  steps: true,
+  rtol: true,
+  atol: true,
+};
+
+/**
+ * Checks the options of `checkGradients` (or, with `order` false, `checkNumericGradient`): unknown keys, `order`,
+ * `dtype`, `directions` and `steps` positive integers, `eps` and `rtol` positive, `atol` >= 0. Returns them unchanged.
+ */
+export function gradCheckOptions<T extends GradCheckOptions>(who: string, o: T, order = true): T {
+  const known = order ? GRAD_CHECK_OPTION_KEYS : Object.fromEntries(Object.entries(GRAD_CHECK_OPTION_KEYS).filter(([k]) => k !== "order"));
+  checkConfig(who, o, known, { hint: "Pass e.g. { order: 1, directions: 3 }.", keysWho: `${who} options` });
+  if (order && o.order !== undefined) checkOneOf(who, "order", o.order, [1, 2, "both"] as const);
+  if (o.dtype !== undefined) checkOneOf(who, "dtype", o.dtype, ["float32", "float64"] as const);
+  const dtype = o.dtype ?? (order ? "float32" : "float64");
+  for (const k of ["steps", "directions"] as const) {
+    const v = o[k];
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`${who}: ${k} must be a positive integer, got ${v}. Leave it out for the default (${k === "steps" ? 5 : 2}).`);
+  }
+  if (o.eps !== undefined && !(Number.isFinite(o.eps) && o.eps > 0)) throw new Error(`${who}: eps must be positive, got ${o.eps}. Try ${FD_TOLERANCES[dtype].eps} for ${dtype}.`);
+  if (o.rtol !== undefined && !(Number.isFinite(o.rtol) && o.rtol > 0)) throw new Error(`${who}: rtol must be positive, got ${o.rtol}. Try ${FD_TOLERANCES[dtype].rtol} for ${dtype}.`);
+  if (o.atol !== undefined) checkNonNegative(who, "atol", o.atol, `Try ${FD_TOLERANCES[dtype].atol} for ${dtype}.`);
+  return o;
+}
+
 /** Result of one order of derivative check, worst case over all directions. */
 export interface OrderCheck {
   readonly order: 1 | 2;
@@ -91,6 +123,7 @@ type Sample = {
 
 /** Checks autodiff gradients (and Hessian-vector products) of `f` at `params` against central differences. */
 export function checkGradients(f: ParamFn, params: Params, rng: Rng, options: GradCheckOptions = {}): GradCheckReport {
+  gradCheckOptions("checkGradients", options);
   const dtype = options.dtype ?? "float32";
   const tol = FD_TOLERANCES[dtype];
   const eps = options.eps ?? tol.eps;
@@ -99,10 +132,7 @@ export function checkGradients(f: ParamFn, params: Params, rng: Rng, options: Gr
   const order = options.order ?? "both";
   const directions = options.directions ?? 2;
   const steps = options.steps ?? 5;
-  if (!Number.isInteger(steps) || steps < 1) throw new Error(`checkGradients: steps must be a positive integer, got ${steps}.`);
   const divisors = Array.from({ length: steps }, (_, i) => 4 ** i);
-  if (!Number.isInteger(directions) || directions < 1) throw new Error(`checkGradients: directions must be a positive integer, got ${directions}.`);
-  if (!(eps > 0)) throw new Error(`checkGradients: eps must be positive, got ${eps}. Try ${tol.eps} for ${dtype}.`);
   const names = Object.keys(params);
   if (names.length === 0) throw new Error("checkGradients: the parameter record is empty; pass the tensors f depends on.");
 
@@ -240,6 +270,7 @@ export function checkNumericGradient(
   rng: Rng,
   options: Omit<GradCheckOptions, "order"> = {},
 ): GradCheckReport {
+  gradCheckOptions("checkNumericGradient", options, false);
   const dtype = options.dtype ?? "float64";
   const tol = FD_TOLERANCES[dtype];
   const eps = options.eps ?? tol.eps;

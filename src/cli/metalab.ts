@@ -51,6 +51,13 @@ function num(v: string | undefined, name: string, fallback: number): number {
   return n;
 }
 
+/** A positive whole-number flag (a count of bytes or processes), or the fallback. */
+function int(v: string | undefined, name: string, fallback: number): number {
+  const n = num(v, name, fallback);
+  if (!Number.isInteger(n)) throw new UsageError(`--${name} must be a whole number, got "${v}"`);
+  return n;
+}
+
 function need(v: string | undefined, name: string): string {
   if (v === undefined || v === "") throw new UsageError(`missing --${name}`);
   return v;
@@ -105,9 +112,9 @@ function limits(v: LimitValues) {
     cellTimeoutMs: num(v["cell-timeout"], "cell-timeout", GRADE_DEFAULTS.cellTimeoutMs / 1000) * 1000,
     timeoutMs: num(v.timeout, "timeout", GRADE_DEFAULTS.timeoutMs / 1000) * 1000,
     memoryMb: num(v.memory, "memory", GRADE_DEFAULTS.memoryMb),
-    maxOutputBytes: num(v["max-output"], "max-output", GRADE_DEFAULTS.maxOutputBytes),
+    maxOutputBytes: int(v["max-output"], "max-output", GRADE_DEFAULTS.maxOutputBytes),
     maxFileMb: maxFile,
-    maxProcs: Math.round(num(v["max-procs"], "max-procs", SANDBOX_DEFAULTS.maxProcs)),
+    maxProcs: int(v["max-procs"], "max-procs", SANDBOX_DEFAULTS.maxProcs),
     sandbox: sandboxChoice(v),
   };
 }
@@ -204,13 +211,14 @@ async function cmdGrade(argv: string[]): Promise<number> {
     },
   });
   const file = need(values.instructor, "instructor");
+  const lim = limits(values); // Flags first: a bad limit is a usage error before any file is read.
   const a = readAssignment(file);
   const subsDir = need(values.submissions, "submissions");
   const out = need(values.out, "out");
   const total = listSubmissions(subsDir).entries.length;
   const bar = progress(total);
   const res = await gradeBatch(a, subsDir, out, {
-    ...limits(values),
+    ...lim,
     reference: values.reference !== undefined ? loadReference(values.reference, a) : undefined,
     jobs: Math.round(num(values.jobs, "jobs", 2)),
     resume: values.resume === true,

@@ -7,6 +7,8 @@
  * kernel's control channel) can raise it while this thread is inside a synchronous loop.
  */
 
+import { checkConfig, checkString } from "./validate";
+
 /** One running loop, as an interrupt reports it. */
 export interface LoopProgress {
   /** What the loop does, e.g. "MAML training". */
@@ -91,6 +93,21 @@ export interface LoopGuardOptions {
   readonly note?: string;
 }
 
+/** The keys of `LoopGuardOptions`: any other key is a typo and an error. */
+export const LOOP_GUARD_OPTION_KEYS: { readonly [K in keyof LoopGuardOptions]-?: true } = {
+  unit: true,
+  note: true,
+};
+
+/** Checks `loopGuard`'s options: unknown keys, `unit` a non-empty string, `note` a string. Returns them unchanged. */
+export function loopGuardOptions(o: LoopGuardOptions): LoopGuardOptions {
+  const WHO = "loopGuard";
+  checkConfig(WHO, o, LOOP_GUARD_OPTION_KEYS, { hint: "Pass e.g. { unit: \"runs\" }.", keysWho: `${WHO} options` });
+  if (o.unit !== undefined) checkString(WHO, "unit", o.unit, "A plural unit name, e.g. \"runs\"; leave it out for \"steps\".");
+  if (o.note !== undefined && typeof o.note !== "string") throw new Error(`${WHO} note must be a string, got ${String(o.note)}. Say what the interrupted state means, or leave it out.`);
+  return o;
+}
+
 /** Watches for interrupts in one loop: `check(done)` at each step boundary, `end()` in a finally block. */
 export class LoopGuard {
   private readonly start = interruptRequests();
@@ -98,6 +115,7 @@ export class LoopGuard {
   private ended = false;
 
   constructor(label: string, total: number, private readonly options: LoopGuardOptions = {}) {
+    loopGuardOptions(options);
     this.record = { label, done: 0, total, unit: options.unit ?? "steps" };
     shared().loops.push(this.record);
   }

@@ -65,6 +65,11 @@ export function checkIntegerList(who: string, name: string, v: unknown, min = 1,
   if (!ok) throw new Error(`${who} ${name} must be a list of at least ${minLength} integer${minLength === 1 ? "" : "s"} >= ${min}, got ${Array.isArray(v) ? `[${v.map(shown).join(", ")}]` : shown(v)}.${hint ? ` ${hint}` : ""}`);
 }
 
+/** `v` is a function (a callback, a clock, a runner). */
+export function checkFunction(who: string, name: string, v: unknown, hint = ""): void {
+  if (typeof v !== "function") throw new Error(`${who} ${name} must be a function, got ${shown(v)}.${hint ? ` ${hint}` : ""}`);
+}
+
 /** `v` is a plain object (a nested config), so its own keys can be checked next. */
 export function checkObject<T>(who: string, name: string, v: T, hint = ""): asserts v is T & object {
   if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error(`${who} ${name} must be an object, got ${Array.isArray(v) ? "an array" : shown(v)}.${hint ? ` ${hint}` : ""}`);

@@ -4,7 +4,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../core/random";
-import { disposeBatch, type BatchSpec, type TaskFamily } from "../tasks/task-family";
+import { checkConfig, checkFunction, checkInteger } from "../core/validate";
+import { batchSpec, disposeBatch, type BatchSpec, type TaskFamily } from "../tasks/task-family";
 import type { SteppingLearner } from "../learners/learner";
 
 /** Options of `measureStep`. */
@@ -16,6 +17,25 @@ export interface MeasureStepOptions {
   readonly repeats?: number;
   /** Clock in ms (default performance.now). */
   readonly now?: () => number;
+}
+
+/** The keys of `MeasureStepOptions`, each with why it defaults as it does (`spec` is required). */
+export const MEASURE_STEP_OPTION_KEYS: { readonly [K in keyof MeasureStepOptions]-?: true } = {
+  spec: true, // Required: the batch shape sets the cost.
+  warmup: true, // 3: the first steps compile kernels (wasm, WebGL) and would inflate the median.
+  repeats: true, // 20: enough for a stable median in a few seconds.
+  now: true, // performance.now: sub-millisecond and monotonic.
+};
+
+/** Checks `measureStep`'s options: unknown keys, `spec` (strict), `warmup` an integer >= 0, `repeats` a positive integer, `now` a function. Returns them unchanged. */
+export function measureStepOptions(o: MeasureStepOptions): MeasureStepOptions {
+  const WHO = "measureStep";
+  checkConfig(WHO, o, MEASURE_STEP_OPTION_KEYS, { hint: "Pass e.g. { spec: { tasks: 4, shots: 5, queries: 15 } }.", keysWho: `${WHO} options` });
+  batchSpec(o.spec, `${WHO}.spec`, true);
+  if (o.warmup !== undefined) checkInteger(WHO, "warmup", o.warmup, 0, "Untimed steps first, e.g. 3; 0 times from the first step.");
+  if (o.repeats !== undefined && (!Number.isInteger(o.repeats) || o.repeats < 1)) throw new Error(`measureStep: repeats must be a positive integer, got ${o.repeats}. Timed steps, e.g. 20.`);
+  if (o.now !== undefined) checkFunction(WHO, "now", o.now, "Pass a clock in ms (e.g. () => performance.now()), or leave it out.");
+  return o;
 }
 
 /** What one meta-step costs. */
@@ -30,9 +50,9 @@ export interface StepCost {
 
 /** Measures time and tensor memory of `learner.step` on batches from `family` (the learner trains while measured). */
 export async function measureStep(learner: SteppingLearner, family: TaskFamily, rng: Rng, o: MeasureStepOptions): Promise<StepCost> {
+  measureStepOptions(o);
   const warmup = o.warmup ?? 3;
   const repeats = o.repeats ?? 20;
-  if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`measureStep: repeats must be a positive integer, got ${repeats}.`);
   const now = o.now ?? (() => performance.now());
   const times: number[] = [];
   for (let i = 0; i < warmup + repeats; i++) {

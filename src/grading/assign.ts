@@ -11,7 +11,7 @@ import { serializeNotebook, writeNotebook } from "../notebook/ipynb";
 import { readAssignment, type Assignment } from "./assignment";
 import { bannedCalls } from "./banned";
 import type { Reference } from "./checks";
-import { gradeLimits, gradeSubmission } from "./grade-one";
+import { checkGradeLimits, GRADE_LIMIT_KEYS, gradeLimits, gradeSubmission } from "./grade-one";
 import { graderVersion } from "./hashes";
 import { defaultNodeModules, gradingRunner, type KernelLimits, type SandboxKind } from "./kernel-run";
 import { mergeSubmission } from "./merge";
@@ -52,6 +52,11 @@ export const ASSIGN_OPTION_KEYS: { readonly [K in keyof AssignOptions]-?: true }
 export function assignOptions(o: AssignOptions): AssignOptions {
   checkConfig("assign", o, ASSIGN_OPTION_KEYS, { hint: "Pass e.g. { checkSolutions: true }.", keysWho: "assign options" });
   for (const k of ["checkSolutions", "checkStudent"] as const) if (o[k] !== undefined) checkBoolean("assign", k, o[k]);
+  if (o.run !== undefined) {
+    // The checks' kernels run through gradeSubmission, which checks these again: a bad one fails here, before any kernel.
+    checkConfig("assign run", o.run, GRADE_LIMIT_KEYS, { name: "run", hint: "Pass e.g. { run: { cellTimeoutMs: 60000 } }.", keysWho: "assign run" });
+    checkGradeLimits("assign run", o.run);
+  }
   return o;
 }
 

@@ -7,12 +7,12 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { checkConfig, checkInteger, checkNonNegative } from "../core/validate";
+import { checkBoolean, checkConfig, checkFunction, checkInteger, checkString } from "../core/validate";
 import { writeNotebook, type Notebook } from "../notebook/ipynb";
 import type { Assignment } from "./assignment";
 import { jsonDepth } from "./check-value";
 import type { Reference } from "./checks";
-import { emptyTests, gradeSubmission, readSubmissionFile, referenceFor, sandboxOf, type GradeOptions, type StudentResult } from "./grade-one";
+import { checkGradeFields, emptyTests, gradeSubmission, pickGradeOptions, readSubmissionFile, referenceFor, sandboxOf, type GradeOptions, type StudentResult } from "./grade-one";
 import { removeKernelFiles } from "./runtime-dirs";
 import { sandboxProblem } from "./sandbox";
 import { graderVersion } from "./hashes";
@@ -204,12 +204,11 @@ export const BATCH_OPTION_KEYS: { readonly [K in keyof BatchOptions]-?: true } =
 export function batchOptions(o: BatchOptions): BatchOptions {
   const WHO = "gradeBatch";
   checkConfig(WHO, o, BATCH_OPTION_KEYS, { hint: "Pass e.g. { jobs: 2, cellTimeoutMs: 60000 }.", keysWho: `${WHO} options` });
-  for (const k of ["cellTimeoutMs", "timeoutMs", "memoryMb", "maxOutputBytes", "maxFileMb"] as const) {
-    const v = o[k];
-    if (v !== undefined) checkNonNegative(WHO, k, v, "Leave it out for the default.");
-  }
+  checkGradeFields(WHO, o); // The grade fields, checked as gradeSubmission will, so a bad one fails here, not once per student.
   if (o.jobs !== undefined) checkInteger(WHO, "jobs", o.jobs, 1, "Kernels run at once; 1 grades one student at a time.");
-  if (o.maxProcs !== undefined) checkInteger(WHO, "maxProcs", o.maxProcs, 1, "Leave it out for the default.");
+  if (o.resume !== undefined) checkBoolean(WHO, "resume", o.resume);
+  if (o.onProgress !== undefined) checkFunction(WHO, "onProgress", o.onProgress, "Pass (done, total, student, result?) => void, or leave it out.");
+  if (o.canvasColumn !== undefined) checkString(WHO, "canvasColumn", o.canvasColumn, "Leave it out for the assignment's name.");
   return o;
 }
 
@@ -249,7 +248,7 @@ export async function gradeBatch(a: Assignment, submissionsDir: string, outDir: 
     const getReference = async (): Promise<Reference> => {
       if (reference !== null) return reference;
       building ??= (async () => {
-        const r = await referenceFor(a, { ...opts, workRoot });
+        const r = await referenceFor(a, { ...pickGradeOptions(opts), workRoot });
         writeAtomic(referencePath(outDir), JSON.stringify(r) + "\n");
         reference = r;
         return r;
@@ -278,7 +277,7 @@ export async function gradeBatch(a: Assignment, submissionsDir: string, outDir: 
         opts.onProgress?.(done, total, s.student);
         let out: { result: StudentResult; graded?: Notebook };
         try {
-          out = await gradeEntry(a, s, submissionsDir, { ...opts, workRoot, reference: getReference }, hash);
+          out = await gradeEntry(a, s, submissionsDir, { ...pickGradeOptions(opts), workRoot, reference: getReference }, hash);
         } catch (e) {
           out = { result: ungradedResult(a, s.student, s.file !== null ? path.relative(submissionsDir, s.file) : s.name, "error", `the grader failed on this submission: ${e instanceof Error ? e.message : String(e)}`, { submission: hash }, sandbox) };
         }

@@ -5,6 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { checkConfig, checkFunction, checkInteger, checkNonNegative, checkObject, checkOneOf, checkPositive, checkString } from "../core/validate";
 import { joinSource, parseNotebook, type Cell, type Notebook, type Output } from "../notebook/ipynb";
 import type { CellReport, RunResult } from "../notebook/runner";
 import type { Assignment } from "./assignment";
@@ -122,6 +123,79 @@ export function gradeLimits(opts: Partial<KernelLimits>): KernelLimits {
     maxOutputBytes: opts.maxOutputBytes ?? GRADE_DEFAULTS.maxOutputBytes,
     maxFileMb: opts.maxFileMb ?? GRADE_DEFAULTS.maxFileMb,
   };
+}
+
+/** The keys of `GradeOptions`: any other key (a typo, or a batch's own `jobs`) is an error. */
+export const GRADE_OPTION_KEYS: { readonly [K in keyof GradeOptions]-?: true } = {
+  cellTimeoutMs: true,
+  timeoutMs: true,
+  memoryMb: true,
+  maxOutputBytes: true,
+  workRoot: true,
+  nodeModulesDir: true,
+  kernelUser: true,
+  maxFileMb: true,
+  reference: true,
+  runKernel: true,
+  sandbox: true,
+  maxProcs: true,
+  fileLabel: true,
+};
+
+/** The keys of `KernelLimits` (what `checkGradeLimits` checks), for a nested limits object such as `assign`'s `run`. */
+export const GRADE_LIMIT_KEYS: { readonly [K in keyof KernelLimits]-?: true } = {
+  cellTimeoutMs: true,
+  timeoutMs: true,
+  memoryMb: true,
+  maxOutputBytes: true,
+  maxFileMb: true,
+};
+
+/** The ways kernels may be isolated. */
+const SANDBOX_KINDS: readonly SandboxKind[] = ["bubblewrap", "none"];
+
+/** Checks the limits of `o` that are set: timeouts and memory positive, output bytes and processes integers >= 1, file MB >= 0. */
+export function checkGradeLimits(who: string, o: Partial<KernelLimits> & { readonly maxProcs?: number }): void {
+  const hint = "Leave it out for the default.";
+  if (o.cellTimeoutMs !== undefined) checkPositive(who, "cellTimeoutMs", o.cellTimeoutMs, `Milliseconds per cell, e.g. 60000; ${hint}`);
+  if (o.timeoutMs !== undefined) checkPositive(who, "timeoutMs", o.timeoutMs, `Milliseconds for the whole notebook, e.g. 600000; ${hint}`);
+  if (o.memoryMb !== undefined) checkPositive(who, "memoryMb", o.memoryMb, `Megabytes, e.g. 2048; ${hint}`);
+  if (o.maxOutputBytes !== undefined) checkInteger(who, "maxOutputBytes", o.maxOutputBytes, 1, `Bytes kept per cell, e.g. 100000; ${hint}`);
+  if (o.maxFileMb !== undefined) checkNonNegative(who, "maxFileMb", o.maxFileMb, `Megabytes, e.g. 100; 0 turns the limit off.`);
+  if (o.maxProcs !== undefined) checkInteger(who, "maxProcs", o.maxProcs, 1, hint);
+}
+
+/** Checks every grade field of `o` that is set (its keys are checked by the caller): limits, paths, user, reference, runner, sandbox. */
+export function checkGradeFields(who: string, o: Partial<GradeOptions>): void {
+  checkGradeLimits(who, o);
+  for (const k of ["workRoot", "nodeModulesDir", "fileLabel"] as const) {
+    const v = o[k];
+    if (v !== undefined) checkString(who, k, v, "Pass a path.");
+  }
+  if (o.kernelUser !== undefined) {
+    checkObject(who, "kernelUser", o.kernelUser, "Pass { uid, gid } of an unprivileged user.");
+    checkInteger(who, "kernelUser.uid", o.kernelUser.uid, 0, "A numeric user id.");
+    checkInteger(who, "kernelUser.gid", o.kernelUser.gid, 0, "A numeric group id.");
+  }
+  if (o.reference !== undefined && typeof o.reference !== "function") checkObject(who, "reference", o.reference, "Pass a Reference (from buildReference) or a function giving one.");
+  if (o.runKernel !== undefined) checkFunction(who, "runKernel", o.runKernel, "Pass a function (notebook, options) => Promise<RunResult>, or leave it out for the sandboxed runner.");
+  if (o.sandbox !== undefined) checkOneOf(who, "sandbox", o.sandbox, SANDBOX_KINDS);
+}
+
+/** Checks `gradeSubmission`'s options: unknown keys are errors listing the known ones, `workRoot` is required, every field in range. Returns them unchanged. */
+export function gradeOptions(o: GradeOptions): GradeOptions {
+  const WHO = "gradeSubmission";
+  checkConfig(WHO, o, GRADE_OPTION_KEYS, { hint: "Pass e.g. { workRoot: \"/tmp/grading\", cellTimeoutMs: 60000 }.", keysWho: `${WHO} options` });
+  checkString(WHO, "workRoot", o.workRoot, "Pass a scratch folder outside every submission folder.");
+  checkGradeFields(WHO, o);
+  return o;
+}
+
+/** The grade fields of `o` (a batch's options, say), without its other keys, so `gradeSubmission` gets only what it knows. */
+export function pickGradeOptions(o: Partial<GradeOptions>): Partial<GradeOptions> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(GRADE_OPTION_KEYS) as (keyof GradeOptions)[]) if (k in o) out[k] = o[k];
+  return out as Partial<GradeOptions>;
 }
 
 const OUTPUT_CHARS = 2000;
@@ -412,6 +486,7 @@ export async function gradeSubmission(
   student: string,
   opts: GradeOptions,
 ): Promise<{ result: StudentResult; graded?: Notebook }> {
+  gradeOptions(opts);
   const t0 = Date.now();
   const sandbox: SandboxKind = sandboxOf(opts);
   const grader = graderVersion();

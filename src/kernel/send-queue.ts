@@ -5,6 +5,7 @@
  * on the process's real stderr. It never throws and never leaves a promise rejection unhandled.
  */
 import { writeSync } from "fs";
+import { checkConfig, checkFunction, checkInteger, checkNonNegative, checkString } from "../core/validate";
 
 /** Frames of one multipart message. */
 export type Frames = (Buffer | string)[];
@@ -43,6 +44,27 @@ export interface SendQueueOptions {
   readonly onDropped?: (messages: number, bytes: number) => void;
   /** Retries of a message the socket could not take (EAGAIN, EBUSY) before it is reported and dropped (default 200). */
   readonly maxRetries?: number;
+}
+
+/** The keys of `SendQueueOptions`: any other key is a typo and an error. */
+export const SEND_QUEUE_OPTION_KEYS: { readonly [K in keyof SendQueueOptions]-?: true } = {
+  name: true,
+  report: true,
+  maxBacklogBytes: true,
+  onDropped: true,
+  maxRetries: true,
+};
+
+/** Checks a `SendQueue`'s options: unknown keys, `name` a non-empty string, the callbacks functions, the limits in range. Returns them unchanged. */
+export function sendQueueOptions(o: SendQueueOptions): SendQueueOptions {
+  const WHO = "SendQueue";
+  checkConfig(WHO, o, SEND_QUEUE_OPTION_KEYS, { hint: "Pass e.g. { name: \"iopub\" }.", keysWho: `${WHO} options` });
+  checkString(WHO, "name", o.name, "The socket's name for reports, e.g. \"iopub\".");
+  if (o.report !== undefined) checkFunction(WHO, "report", o.report, "Pass (line) => void, or leave it out for the real stderr.");
+  if (o.onDropped !== undefined) checkFunction(WHO, "onDropped", o.onDropped, "Pass (messages, bytes) => void, or leave it out.");
+  if (o.maxBacklogBytes !== undefined) checkNonNegative(WHO, "maxBacklogBytes", o.maxBacklogBytes, "Bytes, e.g. 536870912; 0 drops every droppable message that cannot go out at once.");
+  if (o.maxRetries !== undefined) checkInteger(WHO, "maxRetries", o.maxRetries, 0, "Retries of a busy socket, e.g. 200; 0 reports and drops at the first.");
+  return o;
 }
 
 /** Counters for tests and reports. */
@@ -100,6 +122,7 @@ export class SendQueue {
   private readonly maxRetries: number;
 
   constructor(private readonly socket: SendSocket, private readonly options: SendQueueOptions) {
+    sendQueueOptions(options);
     this.report = options.report ?? writeRealStderr;
     this.maxBacklog = options.maxBacklogBytes ?? 512 * 1024 * 1024;
     this.maxRetries = options.maxRetries ?? 200;

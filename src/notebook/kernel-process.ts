@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { checkConfig, checkFunction, checkInteger, checkNonNegative, checkObject, checkString } from "../core/validate";
 import { newConnectionInfo, type ConnectionInfo, type Transport } from "../jupyter/connection";
 import type { KernelSpec } from "../jupyter/kernelspec";
 
@@ -56,6 +57,39 @@ export interface KernelLaunchOptions {
   readonly transport?: Transport;
   /** Applied last to the command (after prlimit), so a sandbox wraps everything. */
   readonly wrap?: KernelWrapper;
+}
+
+/** The keys of `KernelLaunchOptions`: `KernelClient.start` hands on only these; any other key is an error. */
+export const LAUNCH_OPTION_KEYS: { readonly [K in keyof KernelLaunchOptions]-?: true } = {
+  spec: true,
+  cwd: true,
+  env: true,
+  memoryMb: true,
+  uid: true,
+  gid: true,
+  maxFileBytes: true,
+  transport: true,
+  wrap: true,
+};
+
+/** Checks the launch fields of `o` that are set (its keys are checked by the caller): paths, environment, limits, ids, transport, wrapper. */
+export function checkLaunchFields(who: string, o: Partial<KernelLaunchOptions>): void {
+  if (o.cwd !== undefined) checkString(who, "cwd", o.cwd, "Pass the folder the kernel starts in, or leave it out for this process's.");
+  if (o.env !== undefined) {
+    checkObject(who, "env", o.env, "Pass { NAME: \"value\" }.");
+    for (const [k, v] of Object.entries(o.env)) if (typeof v !== "string") throw new Error(`${who} env.${k} must be a string, got ${String(v)}. Environment variables are strings: quote it.`);
+  }
+  // 0 is as runNotebook has always accepted it; above 0 it is a limit.
+  if (o.memoryMb !== undefined) checkNonNegative(who, "memoryMb", o.memoryMb, "Megabytes of V8 heap, e.g. 2048; leave it out for Node's default.");
+  if (o.maxFileBytes !== undefined) checkNonNegative(who, "maxFileBytes", o.maxFileBytes, "Bytes, e.g. 100000000; leave it out for no limit.");
+  for (const k of ["uid", "gid"] as const) {
+    const v = o[k];
+    if (v !== undefined) checkInteger(who, k, v, 0, "A numeric user or group id.");
+  }
+  if (o.transport !== undefined && o.transport !== "tcp" && o.transport !== "ipc") {
+    throw new Error(`${who}: transport must be "tcp" or "ipc", got ${JSON.stringify(o.transport)}. Use "ipc" where the kernel has no network (a sandbox).`);
+  }
+  if (o.wrap !== undefined) checkFunction(who, "wrap", o.wrap, "Pass (command, context) => command, or leave it out.");
 }
 
 /** Keeps the last `max` characters written to a stream (for crash reports). */
@@ -115,9 +149,12 @@ function installExitHook(): void {
 
 /** Starts the kernel process (it may still be warming up: wait for its sockets with `KernelClient`). */
 export async function launchKernel(opts: KernelLaunchOptions): Promise<KernelProcess> {
+  const WHO = "launchKernel";
+  checkConfig(WHO, opts, LAUNCH_OPTION_KEYS, { hint: "Pass e.g. { spec: findKernelSpec(\"tslab\") }.", keysWho: `${WHO} options` });
+  checkObject(WHO, "spec", opts.spec, "Pass a resolved kernel spec, e.g. findKernelSpec(\"tslab\").");
+  checkLaunchFields(WHO, opts);
   const { spec } = opts;
   const transport = opts.transport ?? "tcp";
-  if (transport !== "tcp" && transport !== "ipc") throw new Error(`launchKernel: transport must be "tcp" or "ipc", got ${JSON.stringify(transport)}.`);
   if (opts.maxFileBytes !== undefined && !hasPrlimit()) {
     throw new Error("limiting file sizes needs util-linux's `prlimit` on PATH; install it or turn the limit off (`--max-file-mb 0`).");
   }

@@ -5,12 +5,13 @@
  * https://jupyter-client.readthedocs.io/en/latest/messaging.html
  */
 import { randomUUID } from "node:crypto";
+import { checkConfig, checkFunction, checkNonNegative, checkObject, checkString } from "../core/validate";
 import { findKernelSpec, type KernelSpec } from "../jupyter/kernelspec";
 import { PROGRESS_TRANSIENT_KEY, type ProgressTransient } from "../jupyter/mime";
 import { newMessage, type JupyterMessage } from "../jupyter/wire";
 import type { Output } from "./ipynb";
 import { KernelChannels, type ClientChannel } from "./kernel-channels";
-import { launchKernel, type KernelLaunchOptions, type KernelProcess } from "./kernel-process";
+import { checkLaunchFields, LAUNCH_OPTION_KEYS, launchKernel, type KernelLaunchOptions, type KernelProcess } from "./kernel-process";
 import { OutputCollector } from "./output-collector";
 
 /** Options for starting a kernel: the launch options, with the spec found by name when not given. */
@@ -33,6 +34,52 @@ export interface ExecuteOptions {
   maxOutputBytes?: number;
   /** Called with each state of a progress bar the cell shows (metalab's `progressBar`, `trainLive`, ...). */
   onProgress?: (progress: CellProgress) => void;
+}
+
+/** The keys of `KernelStartOptions`: the launch fields (without `spec`'s requirement) and the client's own. */
+export const KERNEL_START_OPTION_KEYS: { readonly [K in keyof KernelStartOptions]-?: true } = {
+  ...LAUNCH_OPTION_KEYS,
+  kernelName: true,
+  startTimeoutMs: true,
+};
+
+/** Checks `KernelClient.start`'s options: unknown keys are errors listing the known ones, the client's fields and every launch field. Returns them unchanged. */
+export function kernelStartOptions(o: KernelStartOptions): KernelStartOptions {
+  const WHO = "KernelClient.start";
+  checkConfig(WHO, o, KERNEL_START_OPTION_KEYS, { hint: "Pass e.g. { kernelName: \"tslab\" }.", keysWho: `${WHO} options` });
+  if (o.kernelName !== undefined) checkString(WHO, "kernelName", o.kernelName, "A kernelspec folder name, e.g. \"tslab\".");
+  if (o.spec !== undefined) checkObject(WHO, "spec", o.spec, "Pass a resolved kernel spec (findKernelSpec), or leave it out and give kernelName.");
+  if (o.startTimeoutMs !== undefined) checkNonNegative(WHO, "startTimeoutMs", o.startTimeoutMs, "Milliseconds, e.g. 90000; leave it out for the default.");
+  checkLaunchFields(WHO, o);
+  return o;
+}
+
+/** The launch fields of `o`, without the client's own (`kernelName`, `startTimeoutMs`), for `launchKernel`. */
+export function pickLaunchOptions(o: KernelStartOptions): Omit<KernelLaunchOptions, "spec"> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(LAUNCH_OPTION_KEYS) as (keyof KernelLaunchOptions)[]) if (k !== "spec" && k in o) out[k] = o[k];
+  return out as Omit<KernelLaunchOptions, "spec">;
+}
+
+/** The keys of `ExecuteOptions`: any other key is a typo and an error. */
+export const EXECUTE_OPTION_KEYS: { readonly [K in keyof ExecuteOptions]-?: true } = {
+  timeoutMs: true,
+  interruptGraceMs: true,
+  maxOutputBytes: true,
+  onProgress: true,
+};
+
+/** Checks `KernelClient.execute`'s options: unknown keys, times and `maxOutputBytes` numbers >= 0 (as `runNotebook` accepts them), `onProgress` a function. Returns them unchanged. */
+export function executeOptions(o: ExecuteOptions): ExecuteOptions {
+  const WHO = "KernelClient.execute";
+  checkConfig(WHO, o, EXECUTE_OPTION_KEYS, { hint: "Pass e.g. { timeoutMs: 30000 }.", keysWho: `${WHO} options` });
+  for (const k of ["timeoutMs", "interruptGraceMs"] as const) {
+    const v = o[k];
+    if (v !== undefined) checkNonNegative(WHO, k, v, "Milliseconds; leave it out for the default.");
+  }
+  if (o.maxOutputBytes !== undefined) checkNonNegative(WHO, "maxOutputBytes", o.maxOutputBytes, "Bytes of output kept, e.g. 1000000; leave it out for the default.");
+  if (o.onProgress !== undefined) checkFunction(WHO, "onProgress", o.onProgress, "Pass (progress) => void, or leave it out.");
+  return o;
 }
 
 /** One state of a progress bar inside a running cell. */
@@ -112,10 +159,11 @@ export class KernelClient {
 
   /** Launches a kernel process and waits until it answers kernel_info on shell and publishes on iopub. */
   static async start(opts: KernelStartOptions = {}): Promise<KernelClient> {
+    kernelStartOptions(opts);
     const spec = opts.spec ?? findKernelSpec(opts.kernelName ?? "tslab");
     const deadline = Date.now() + (opts.startTimeoutMs ?? 90_000);
     for (let attempt = 1; ; attempt++) {
-      const proc = await launchKernel({ ...opts, spec });
+      const proc = await launchKernel({ ...pickLaunchOptions(opts), spec });
       const client = new KernelClient(proc);
       try {
         await Promise.race([
@@ -257,6 +305,7 @@ export class KernelClient {
    * After an error, tslab aborts every request that arrives within 200 ms, so this waits that out first.
    */
   async execute(code: string, opts: ExecuteOptions = {}): Promise<ExecuteOutcome> {
+    executeOptions(opts);
     const settle = this.lastErrorAt + 300 - Date.now();
     if (settle > 0) await sleep(settle);
     let r = await this.executeOnce(code, opts);

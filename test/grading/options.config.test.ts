@@ -15,7 +15,7 @@ describe("assign and gradeBatch options: unknown keys and bad values are errors 
   });
   test("ranges and types are checked", () => {
     expect(() => batchOptions({ jobs: 0 })).toThrow(/gradeBatch jobs must be an integer >= 1, got 0\. Kernels run at once/);
-    expect(() => batchOptions({ cellTimeoutMs: -5 })).toThrow(/gradeBatch cellTimeoutMs must be a number >= 0/);
+    expect(() => batchOptions({ cellTimeoutMs: -5 })).toThrow(/gradeBatch cellTimeoutMs must be a positive number, got -5/);
     expect(() => assignOptions({ checkStudent: "yes" } as unknown as AssignOptions)).toThrow(/assign checkStudent must be true or false/);
   });
 });
