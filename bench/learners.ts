@@ -186,8 +186,9 @@ async function child(rowId: string, pathName: string): Promise<void> {
   const iters = memory ? (QUICK ? 2000 : 10_000) : general ? (QUICK ? 10 : 40) : QUICK ? 100 : 400;
   const maxS = memory ? 1e9 : QUICK ? 1 : 3;
   for (let i = 0; i < warm; i++) one();
-  const warmBits = h.bits?.();
+  // Counted before the hash: reading `params` of a fast-path learner makes tensors that its next step disposes.
   const tensors = tf.memory().numTensors;
+  const warmBits = h.bits?.();
   const ts: number[] = [];
   let rss1k = 0;
   const cpu0 = process.cpuUsage();
