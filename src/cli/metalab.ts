@@ -212,6 +212,7 @@ async function cmdGrade(argv: string[]): Promise<number> {
   });
   const file = need(values.instructor, "instructor");
   const lim = limits(values); // Flags first: a bad limit is a usage error before any file is read.
+  const jobs = int(values.jobs, "jobs", 2);
   const a = readAssignment(file);
   const subsDir = need(values.submissions, "submissions");
   const out = need(values.out, "out");
@@ -220,7 +221,7 @@ async function cmdGrade(argv: string[]): Promise<number> {
   const res = await gradeBatch(a, subsDir, out, {
     ...lim,
     reference: values.reference !== undefined ? loadReference(values.reference, a) : undefined,
-    jobs: Math.round(num(values.jobs, "jobs", 2)),
+    jobs,
     resume: values.resume === true,
     onProgress: (done, _t, student, r) => bar(done, student, r),
   });
